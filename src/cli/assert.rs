@@ -1,0 +1,122 @@
+//! `claims assert`: records a new claim and prints its id.
+
+use uuid::Uuid;
+
+use claims::event::{Asserted, Body, Event, Wording};
+use claims::time::{parse_valid, Valid};
+use claims::{Error, Incoming, Result};
+
+use super::Ctx;
+
+/// Record a new claim; prints the claim's id.
+///
+/// Example: claims assert --story amazon-tiktok-2020-07 --by Amazon
+/// --text "Staff must delete TikTok by 10 July" --at 2020-07-10T09:00Z/2020-07-10T19:00Z
+/// --said "i morges (amerikansk tid)" --via Reuters
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The story slug the claim belongs to (e.g. amazon-tiktok-2020-07).
+    #[arg(long)]
+    pub story: String,
+    /// Who made the claim.
+    #[arg(long)]
+    pub by: String,
+    /// The claim, as a proposition attributed to its claimant.
+    #[arg(long)]
+    pub text: String,
+    /// When the claim was made: a time, a date (the whole day) or an interval A/B.
+    #[arg(long, value_name = "TIME")]
+    pub at: String,
+    /// The source's own wording of that time ("fredag morgen, amerikansk tid").
+    #[arg(long, value_name = "WORDING")]
+    pub said: Option<String>,
+    /// The original-language quote.
+    #[arg(long)]
+    pub quote: Option<String>,
+    /// The quote's language tag (e.g. nb).
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// An English rendering of the quote.
+    #[arg(long)]
+    pub translation: Option<String>,
+    /// An outlet in the reporting chain, nearest to the claimant first (repeatable).
+    #[arg(long, value_name = "OUTLET")]
+    pub via: Vec<String>,
+    /// The document (URL or title) this was extracted from.
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+    /// An earlier claim (id or prefix) this one replaces.
+    #[arg(long, value_name = "CLAIM")]
+    pub supersedes: Option<String>,
+}
+
+/// Builds the valid time from `--at` and `--said`.
+pub fn valid_of(ctx: &Ctx, at: &str, said: Option<String>) -> Result<Valid> {
+    let (from, to) = parse_valid(at, ctx.tz()).map_err(|e| e.context("--at"))?;
+    Ok(Valid {
+        from,
+        to,
+        text: said.filter(|s| !s.trim().is_empty()),
+    })
+}
+
+/// Refuses a blank value of a required option.
+pub fn required(flag: &str, value: String) -> Result<String> {
+    if value.trim().is_empty() {
+        return Err(Error::invalid(format!("{flag} must not be empty or blank")));
+    }
+    Ok(value)
+}
+
+/// Refuses a blank value of an optional option.
+pub fn optional(flag: &str, value: Option<String>) -> Result<Option<String>> {
+    value.map(|v| required(flag, v)).transpose()
+}
+
+/// Builds the wording fields shared by world events.
+pub fn wording(
+    quote: Option<String>,
+    lang: Option<String>,
+    translation: Option<String>,
+    via: Vec<String>,
+    source: Option<String>,
+) -> Result<Wording> {
+    Ok(Wording {
+        quote: optional("--quote", quote)?,
+        lang: optional("--lang", lang)?,
+        translation: optional("--translation", translation)?,
+        via: via.into_iter().map(|v| required("--via", v)).collect::<Result<_>>()?,
+        source: optional("--source", source)?,
+    })
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let valid = valid_of(ctx, &args.at, args.said)?;
+    let story = required("--story", args.story)?;
+    if story.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid("--story must be a slug without spaces (e.g. amazon-tiktok-2020-07)"));
+    }
+    let by = required("--by", args.by)?;
+    let text = required("--text", args.text)?;
+    let wording = wording(args.quote, args.lang, args.translation, args.via, args.source)?;
+    let mut ledger = ctx.open_write()?;
+    let supersedes = args
+        .supersedes
+        .map(|p| ledger.resolve_claim(&p).map_err(|e| e.context("--supersedes")))
+        .transpose()?;
+    let claim = Uuid::now_v7();
+    let event = Event {
+        id: Uuid::now_v7(),
+        body: Body::Asserted(Asserted {
+            claim,
+            story,
+            by,
+            text,
+            valid,
+            wording,
+            supersedes,
+        }),
+    };
+    ledger.append(vec![Incoming { line: None, event }], ctx.now)?;
+    super::out(&format!("{claim}\n"))
+}

@@ -1,0 +1,119 @@
+//! `claims audit`: every status change.
+
+use serde_json::Value;
+
+use claims::query::{AuditOptions, Scope};
+use claims::Result;
+
+use super::{render, Ctx};
+
+/// Every status change: which claim moved from which status to which, when,
+/// on whose word.
+///
+/// In valid-time order by default (as known at --as-of); with --recorded, in
+/// the order the ledger learned them, voids included (statuses taken at --at).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this story.
+    #[arg(long)]
+    pub story: Option<String>,
+    /// Only this claim (id or unique prefix).
+    #[arg(long)]
+    pub claim: Option<String>,
+    /// List changes from this time (valid time; recorded time with --recorded).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// List changes up to this time (valid time; recorded time with --recorded).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// In the order the ledger learned them, voids included.
+    #[arg(long)]
+    pub recorded: bool,
+    /// Valid time the statuses are taken at with --recorded (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Recorded time: as the ledger knew it then (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Print SPEC's JSON shape instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let opt = |s: &Option<String>, flag: &str| {
+        s.as_deref()
+            .map(|s| ctx.query_time(Some(s)).map_err(|e| e.context(flag.to_string())))
+            .transpose()
+    };
+    let from = match &args.from {
+        // A bare date as --from means the start of that day.
+        Some(s) if !s.contains('T') && !s.contains(' ') && s.len() == 10 => Some(
+            claims::time::parse_valid(s, ctx.tz()).map_err(|e| e.context("--from"))?.0,
+        ),
+        _ => opt(&args.from, "--from")?,
+    };
+    let opts = AuditOptions {
+        recorded: args.recorded,
+        at: ctx.query_time(args.at.as_deref()).map_err(|e| e.context("--at"))?,
+        as_of: ctx.query_time(args.as_of.as_deref()).map_err(|e| e.context("--as-of"))?,
+        from,
+        to: opt(&args.to, "--to")?,
+    };
+    let ledger = ctx.open_read()?;
+    let claim = args.claim.as_deref().map(|c| ledger.resolve_claim(c)).transpose()?;
+    let scope = Scope {
+        story: args.story,
+        claim,
+    };
+    let rows = ledger.audit(&scope, &opts)?;
+    if args.json {
+        let v = Value::Array(rows.iter().map(|r| r.to_json()).collect());
+        return super::out(&render::json(&v));
+    }
+    let tz = ctx.tz();
+    let mut texts = std::collections::HashMap::new();
+    let mut t = render::table(&[
+        if args.recorded { "recorded" } else { "valid time" },
+        "claim",
+        "change",
+        "event",
+        "by / via",
+    ]);
+    for row in &rows {
+        let r = &row.t.record;
+        let text = match texts.get(&row.claim) {
+            Some(t) => t,
+            None => {
+                let text = ledger
+                    .assertion(row.claim)?
+                    .and_then(|a| a.event.to_json().get("text").and_then(|v| v.as_str().map(String::from)))
+                    .unwrap_or_default();
+                texts.entry(row.claim).or_insert(text)
+            }
+        };
+        let when = if args.recorded {
+            render::time(&r.recorded_at, tz)
+        } else {
+            r.event.valid().map(|v| render::valid(v, tz)).unwrap_or_default()
+        };
+        let via = match r.event.to_json().get("via") {
+            Some(Value::Array(v)) => {
+                let v: Vec<&str> = v.iter().filter_map(|x| x.as_str()).collect();
+                format!(" via {}", v.join(" ← "))
+            }
+            _ => String::new(),
+        };
+        t.add_row(vec![
+            when,
+            format!("{}\n{}", text, row.claim),
+            format!("{} → {}", render::status(row.t.from), render::status(row.t.to)),
+            format!("{} (seq {})", r.event.kind().as_str(), r.seq),
+            format!("{}{via}", r.event.by().unwrap_or("ledger")),
+        ]);
+    }
+    if rows.is_empty() {
+        return super::out("No status changes.\n");
+    }
+    super::out(&format!("{t}\n"))
+}

@@ -1,0 +1,19 @@
+//! `claims completions`: shell completions.
+
+use clap::CommandFactory;
+
+use claims::Result;
+
+/// Print shell completions (e.g. `claims completions bash > /etc/bash_completion.d/claims`).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let mut cmd = super::Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "claims", &mut buf);
+    super::out(&String::from_utf8_lossy(&buf))
+}

@@ -1,0 +1,82 @@
+//! `claims diff`: what changed between two valid times, or between two
+//! recorded times (what we knew then against what we know now).
+
+use claims::projection::View;
+use claims::query::{diff_json, Scope};
+use claims::Result;
+
+use super::{render, Ctx};
+
+/// Claims whose status differs between two times.
+///
+/// By default T1 and T2 are valid times ("what stood at 15:00 against what
+/// stood at 21:06"), both as known at --as-of. With --recorded they are
+/// recorded times ("what we knew when we published against what we know
+/// now"), both at valid time --at.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The earlier time.
+    #[arg(value_name = "T1")]
+    pub t1: String,
+    /// The later time (`now` is accepted).
+    #[arg(value_name = "T2")]
+    pub t2: String,
+    /// Only this story.
+    #[arg(long)]
+    pub story: Option<String>,
+    /// Recorded time both valid times are seen from (default: now).
+    #[arg(long, value_name = "TIME", conflicts_with = "recorded")]
+    pub as_of: Option<String>,
+    /// T1 and T2 are recorded times: compare what the ledger knew then.
+    #[arg(long)]
+    pub recorded: bool,
+    /// With --recorded: the valid time both are taken at (default: now).
+    #[arg(long, value_name = "TIME", requires = "recorded")]
+    pub at: Option<String>,
+    /// Print SPEC's JSON shape instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let t1 = ctx.query_time(Some(&args.t1)).map_err(|e| e.context("T1"))?;
+    let t2 = ctx.query_time(Some(&args.t2)).map_err(|e| e.context("T2"))?;
+    let (before, after) = if args.recorded {
+        let at = ctx.query_time(args.at.as_deref()).map_err(|e| e.context("--at"))?;
+        (View::new(at, t1), View::new(at, t2))
+    } else {
+        let as_of = ctx.query_time(args.as_of.as_deref()).map_err(|e| e.context("--as-of"))?;
+        (View::new(t1, as_of), View::new(t2, as_of))
+    };
+    let ledger = ctx.open_read()?;
+    let scope = Scope {
+        story: args.story,
+        claim: None,
+    };
+    let changes = ledger.diff(before, after, &scope)?;
+    if args.json {
+        return super::out(&render::json(&diff_json(&t1, &t2, &changes)));
+    }
+    let tz = ctx.tz();
+    let what = if args.recorded { "known at" } else { "at" };
+    let mut s = format!(
+        "Changes from {what} {} to {what} {}\n",
+        render::time(&t1, tz),
+        render::time(&t2, tz)
+    );
+    if changes.is_empty() {
+        s.push_str("No claim changed.\n");
+        return super::out(&s);
+    }
+    let mut t = render::table(&["claim", "claim text", "before", "after"]);
+    for c in &changes {
+        t.add_row(vec![
+            c.claim.to_string(),
+            c.text.clone(),
+            render::status(c.before).to_string(),
+            render::status(c.after).to_string(),
+        ]);
+    }
+    s.push_str(&format!("{t}\n"));
+    super::out(&s)
+}

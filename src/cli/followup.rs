@@ -1,0 +1,81 @@
+//! `claims corroborate | dispute | refute | retract`: records what happened to
+//! a claim and prints the event's id.
+
+use uuid::Uuid;
+
+use claims::event::{Body, Event, FollowUp, FollowUpKind};
+use claims::{Incoming, Result};
+
+use super::assert::{optional, required, valid_of, wording};
+use super::Ctx;
+
+/// Record what happened to a claim; prints the event's id.
+///
+/// corroborate: someone other than the claimant confirmed it. dispute: someone
+/// contested it. refute: someone showed it false. retract: the claimant's side
+/// withdrew it.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The claim (its id, or a unique prefix of at least 6 digits).
+    pub claim: String,
+    /// Who made the statement.
+    #[arg(long)]
+    pub by: String,
+    /// When it happened: a time, a date (the whole day) or an interval A/B.
+    #[arg(long, value_name = "TIME")]
+    pub at: String,
+    /// The source's own wording of that time.
+    #[arg(long, value_name = "WORDING")]
+    pub said: Option<String>,
+    /// Why (for corroborate, stored as its note).
+    #[arg(long, alias = "note")]
+    pub reason: Option<String>,
+    /// The original-language quote.
+    #[arg(long)]
+    pub quote: Option<String>,
+    /// The quote's language tag (e.g. nb).
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// An English rendering of the quote.
+    #[arg(long)]
+    pub translation: Option<String>,
+    /// An outlet in the reporting chain, nearest to the claimant first (repeatable).
+    #[arg(long, value_name = "OUTLET")]
+    pub via: Vec<String>,
+    /// The document (URL or title) this was extracted from.
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, kind: FollowUpKind, args: Args) -> Result<()> {
+    let valid = valid_of(ctx, &args.at, args.said)?;
+    let by = required("--by", args.by)?;
+    let reason = optional("--reason", args.reason)?;
+    let wording = wording(args.quote, args.lang, args.translation, args.via, args.source)?;
+    let mut ledger = ctx.open_write()?;
+    let claim = ledger.resolve_claim(&args.claim)?;
+    let (reason, note) = match kind {
+        FollowUpKind::Corroborated => (None, reason),
+        _ => (reason, None),
+    };
+    let id = Uuid::now_v7();
+    let event = Event {
+        id,
+        body: Body::FollowedUp(FollowUp {
+            kind,
+            claim,
+            by,
+            valid,
+            reason,
+            note,
+            wording,
+        }),
+    };
+    ledger
+        .append(vec![Incoming { line: None, event }], ctx.now)
+        .map_err(|e| match e.message().strip_prefix("field `valid.from`: ") {
+            Some(rest) => claims::Error::invalid(format!("--at: {rest}")),
+            None => e,
+        })?;
+    super::out(&format!("{id}\n"))
+}

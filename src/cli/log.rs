@@ -1,0 +1,72 @@
+//! `claims log`: the raw log in seq order.
+
+use std::io::Write;
+
+use claims::record::fmt_recorded;
+use claims::{Error, Result, Store};
+
+use super::Ctx;
+
+/// The raw log in seq order: every entry as the ledger recorded it.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Start after this seq.
+    #[arg(long, value_name = "SEQ", default_value_t = 0)]
+    pub since: u64,
+    /// Print a JSON array of entries (the export form) instead of lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let ledger = ctx.open_read()?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let res = (|| -> std::io::Result<Result<()>> {
+        if args.json {
+            write!(out, "[")?;
+        }
+        for (i, r) in ledger.store().scan(args.since.saturating_add(1)).enumerate() {
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            if args.json {
+                write!(out, "{}\n  {}", if i == 0 { "" } else { "," }, r.to_line())?;
+                continue;
+            }
+            let json = r.event.to_json();
+            let about = ["text", "reason", "note"]
+                .iter()
+                .find_map(|k| json.get(*k).and_then(|v| v.as_str()))
+                .unwrap_or("");
+            let subject = r
+                .event
+                .claim()
+                .map(|c| format!("claim {c}"))
+                .or_else(|| json.get("target").and_then(|v| v.as_str()).map(|t| format!("target {t}")))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{:>6}  {}  {:<12}  {}  {}  {}: {}",
+                r.seq,
+                fmt_recorded(&r.recorded_at),
+                r.event.kind().as_str(),
+                r.event.id,
+                subject,
+                r.event.by().unwrap_or("ledger"),
+                about
+            )?;
+        }
+        if args.json {
+            writeln!(out, "\n]")?;
+        }
+        out.flush()?;
+        Ok(Ok(()))
+    })();
+    match res {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io("writing the log", e)),
+    }
+}

@@ -1,0 +1,233 @@
+//! The command line: global options, dispatch, and the one place errors are
+//! printed. One module per subcommand, each with its `Args` (whose doc
+//! comments are the `--help`) and a `run`.
+
+mod append;
+mod assert;
+mod audit;
+mod completions;
+mod diff;
+mod export;
+mod followup;
+mod import;
+mod log;
+mod render;
+mod show;
+mod state;
+mod stories;
+mod verify;
+mod void;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use clap::{Parser, Subcommand};
+
+use claims::store::OpenOptions;
+use claims::time::{parse_query, parse_zone, Time};
+use claims::{Error, Ledger, Result, SledStore};
+
+/// An event-sourced, hash-chained ledger of the claims in news stories.
+///
+/// Record every claim a story contains and everything that later happens to
+/// it; replay the belief state at any time; audit how the story changed.
+#[derive(Debug, Parser)]
+#[command(name = "claims", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// The ledger directory.
+    #[arg(long, global = true, env = "CLAIMS_DB", default_value = "claims.db", value_name = "PATH")]
+    db: PathBuf,
+
+    /// IANA time zone for times written without an offset, and for display.
+    #[arg(long, global = true, default_value = "UTC", value_name = "ZONE")]
+    tz: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Assert(assert::Args),
+    Corroborate(followup::Args),
+    Dispute(followup::Args),
+    Refute(followup::Args),
+    Retract(followup::Args),
+    Void(void::Args),
+    Append(append::Args),
+    Export(export::Args),
+    Import(import::Args),
+    State(state::Args),
+    Show(show::Args),
+    Audit(audit::Args),
+    Diff(diff::Args),
+    Log(log::Args),
+    Stories(stories::Args),
+    Verify(verify::Args),
+    Completions(completions::Args),
+}
+
+/// What every command gets: where the ledger is, the zone, and "now".
+pub struct Ctx {
+    db: PathBuf,
+    tz: Tz,
+    now: Time,
+    lock_wait: Duration,
+}
+
+impl Ctx {
+    /// Opens the ledger for writing, creating it if needed.
+    pub fn open_write(&self) -> Result<Ledger<SledStore>> {
+        self.open(true)
+    }
+
+    /// Opens an existing ledger.
+    pub fn open_read(&self) -> Result<Ledger<SledStore>> {
+        self.open(false)
+    }
+
+    fn open(&self, create: bool) -> Result<Ledger<SledStore>> {
+        let opts = OpenOptions {
+            create,
+            lock_wait: self.lock_wait,
+            ..OpenOptions::default()
+        };
+        SledStore::open(&self.db, &opts).map(Ledger::new)
+    }
+
+    /// Parses a query time (`--at`, `--as-of`, …), defaulting to now.
+    pub fn query_time(&self, s: Option<&str>) -> Result<Time> {
+        match s {
+            None => Ok(self.now),
+            Some(s) => parse_query(s, &self.tz, self.now),
+        }
+    }
+
+    /// The zone in force.
+    pub fn tz(&self) -> &Tz {
+        &self.tz
+    }
+}
+
+/// Runs the command line and returns the exit code: 0 success, 1 error,
+/// 2 usage (from clap).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn report(e: &Error) {
+    let mut err = std::io::stderr().lock();
+    let msg = e.message().trim_end_matches('.');
+    let _ = match e.hint() {
+        Some(h) => writeln!(err, "error: {msg}; {h}"),
+        None => writeln!(err, "error: {msg}"),
+    };
+}
+
+fn lock_wait() -> Duration {
+    std::env::var("CLAIMS_LOCK_WAIT")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(10))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let ctx = Ctx {
+        db: cli.db,
+        tz: parse_zone(&cli.tz)?,
+        now: Utc::now(),
+        lock_wait: lock_wait(),
+    };
+    use claims::event::FollowUpKind as F;
+    match cli.command {
+        Command::Assert(a) => assert::run(&ctx, a),
+        Command::Corroborate(a) => followup::run(&ctx, F::Corroborated, a),
+        Command::Dispute(a) => followup::run(&ctx, F::Disputed, a),
+        Command::Refute(a) => followup::run(&ctx, F::Refuted, a),
+        Command::Retract(a) => followup::run(&ctx, F::Retracted, a),
+        Command::Void(a) => void::run(&ctx, a),
+        Command::Append(a) => append::run(&ctx, a),
+        Command::Export(a) => export::run(&ctx, a),
+        Command::Import(a) => import::run(&ctx, a),
+        Command::State(a) => state::run(&ctx, a),
+        Command::Show(a) => show::run(&ctx, a),
+        Command::Audit(a) => audit::run(&ctx, a),
+        Command::Diff(a) => diff::run(&ctx, a),
+        Command::Log(a) => log::run(&ctx, a),
+        Command::Stories(a) => stories::run(&ctx, a),
+        Command::Verify(a) => verify::run(&ctx, a),
+        Command::Completions(a) => completions::run(a),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`claims log | head`) ends quietly.
+pub fn out(text: &str) -> Result<()> {
+    let mut o = std::io::stdout().lock();
+    match o.write_all(text.as_bytes()).and_then(|_| o.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Error::io("writing to standard output", e)),
+    }
+}
+
+/// A progress bar on stderr that shows itself only on a terminal, and only
+/// once the work has taken more than a second.
+pub struct Progress {
+    bar: indicatif::ProgressBar,
+    started: std::time::Instant,
+    shown: bool,
+    label: &'static str,
+}
+
+impl Progress {
+    /// A bar for `len` steps of `label`.
+    pub fn new(len: u64, label: &'static str) -> Self {
+        Progress {
+            bar: indicatif::ProgressBar::hidden(),
+            started: std::time::Instant::now(),
+            shown: false,
+            label,
+        }
+        .with_len(len)
+    }
+
+    fn with_len(self, len: u64) -> Self {
+        self.bar.set_length(len);
+        self
+    }
+
+    /// Moves the bar to `pos`.
+    pub fn set(&mut self, pos: u64) {
+        if !self.shown && pos % 1024 == 0 && self.started.elapsed() > Duration::from_secs(1) {
+            self.shown = true;
+            if std::io::stderr().is_terminal() {
+                self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                self.bar.set_style(
+                    indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                );
+                self.bar.set_message(self.label);
+            }
+        }
+        self.bar.set_position(pos);
+    }
+
+    /// Removes the bar.
+    pub fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,78 @@
+//! `claims show`: one claim, its state and all its events.
+
+use claims::projection::{Standing, View};
+use claims::query::{show_json, standing_name};
+use claims::Result;
+
+use super::{render, Ctx};
+
+/// One claim: its state at --at as known at --as-of, and every event on it.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The claim (its id, or a unique prefix of at least 6 digits).
+    pub claim: String,
+    /// Valid time (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Recorded time (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Print SPEC's JSON shape instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let at = ctx.query_time(args.at.as_deref()).map_err(|e| e.context("--at"))?;
+    let as_of = ctx.query_time(args.as_of.as_deref()).map_err(|e| e.context("--as-of"))?;
+    let ledger = ctx.open_read()?;
+    let claim = ledger.resolve_claim(&args.claim)?;
+    let h = ledger.history(claim)?;
+    let view = View::new(at, as_of);
+    if args.json {
+        return super::out(&render::json(&show_json(&h, &view)));
+    }
+    let tz = ctx.tz();
+    let a = h.assertion().expect("resolved claims are asserted");
+    let mut s = format!("claim   {claim}\nstory   {}\nby      {}\ntext    {}\n", a.story, a.by, a.text);
+    let status = match h.state(&view) {
+        Standing::Present(st) => format!("{} since {}", st.status.as_str(), render::time(&st.since, tz)),
+        Standing::Pending => "pending (possibly asserted by then, not certainly)".into(),
+        Standing::Absent => "absent (not asserted by then, or voided)".into(),
+    };
+    s.push_str(&format!(
+        "status  {status}\n        at {}, as known at {}\n\n",
+        render::time(&at, tz),
+        render::time(&as_of, tz)
+    ));
+    let mut t = render::table(&["seq", "kind", "by", "valid time", "via / reason / note", "at --at"]);
+    let mut all: Vec<_> = h.asserted.iter().chain(h.others.iter()).collect();
+    all.sort_by_key(|r| r.seq);
+    for r in all {
+        let json = r.event.to_json();
+        let mut detail: Vec<String> = Vec::new();
+        if let Some(serde_json::Value::Array(via)) = json.get("via") {
+            let via: Vec<&str> = via.iter().filter_map(|v| v.as_str()).collect();
+            detail.push(format!("via {}", via.join(" ← ")));
+        }
+        for k in ["reason", "note", "text", "target"] {
+            if let Some(serde_json::Value::String(v)) = json.get(k) {
+                if r.event.claim() != Some(claim) && k == "text" {
+                    detail.push(format!("superseded by: {v}"));
+                } else if k != "text" {
+                    detail.push(format!("{k}: {v}"));
+                }
+            }
+        }
+        t.add_row(vec![
+            r.seq.to_string(),
+            r.event.kind().as_str().to_string(),
+            r.event.by().unwrap_or("").to_string(),
+            r.event.valid().map(|v| render::valid(v, tz)).unwrap_or_default(),
+            detail.join("; "),
+            standing_name(h.entry_standing(r, &view)).to_string(),
+        ]);
+    }
+    s.push_str(&format!("{t}\n"));
+    super::out(&s)
+}

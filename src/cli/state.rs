@@ -1,0 +1,87 @@
+//! `claims state`: the belief state at a valid time, as known at a recorded time.
+
+use claims::projection::{Standing, View};
+use claims::query::Scope;
+use claims::Result;
+
+use super::{render, Ctx};
+
+/// The belief state: every claim's status at valid time --at, as the ledger
+/// knew it at recorded time --as-of.
+///
+/// An event counts when it certainly happened by --at (its whole interval
+/// lies before it); one that only possibly happened is listed as pending.
+/// A bare date means the end of that day in --tz.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Valid time: what stood then (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Recorded time: as the ledger knew it then (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Only this story.
+    #[arg(long)]
+    pub story: Option<String>,
+    /// Print SPEC's JSON shape instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let at = ctx.query_time(args.at.as_deref()).map_err(|e| e.context("--at"))?;
+    let as_of = ctx.query_time(args.as_of.as_deref()).map_err(|e| e.context("--as-of"))?;
+    let ledger = ctx.open_read()?;
+    let scope = Scope {
+        story: args.story.clone(),
+        claim: None,
+    };
+    let report = ledger.state(View::new(at, as_of), &scope)?;
+    if args.json {
+        return super::out(&render::json(&report.to_json()));
+    }
+    let tz = ctx.tz();
+    let mut s = format!(
+        "State of {} at {}, as known at {}\n",
+        args.story.as_deref().unwrap_or("all stories"),
+        render::time(&at, tz),
+        render::time(&as_of, tz)
+    );
+    if report.claims.is_empty() {
+        s.push_str("No claim counts at that time.\n");
+    } else {
+        let mut t = render::table(&["claim", "status", "since", "by", "claim text", "pending"]);
+        for h in &report.claims {
+            let a = h.assertion().expect("asserted");
+            let Standing::Present(st) = h.state(&report.view) else { continue };
+            let pending: Vec<String> = st
+                .pending
+                .iter()
+                .map(|r| format!("{} ({})", r.event.kind().as_str(), r.event.by().unwrap_or("")))
+                .collect();
+            t.add_row(vec![
+                h.claim.to_string(),
+                st.status.as_str().to_string(),
+                render::time(&st.since, tz),
+                a.by.clone(),
+                a.text.clone(),
+                pending.join(", "),
+            ]);
+        }
+        s.push_str(&format!("{t}\n"));
+    }
+    if !report.pending.is_empty() {
+        s.push_str("\nPossibly asserted by then, not certainly (pending):\n");
+        for h in &report.pending {
+            let a = h.assertion().expect("asserted");
+            s.push_str(&format!(
+                "  {}  {}: {}  [{}]\n",
+                h.claim,
+                a.by,
+                a.text,
+                render::valid(&a.valid, tz)
+            ));
+        }
+    }
+    super::out(&s)
+}

@@ -1,0 +1,36 @@
+//! `claims void`: marks a ledger entry as made in error.
+
+use uuid::Uuid;
+
+use claims::event::{Body, Event, Voided};
+use claims::{Incoming, Result};
+
+use super::assert::required;
+use super::Ctx;
+
+/// Mark a ledger entry as made in error (our mistake, not the world's); prints
+/// the void's id.
+///
+/// Voiding an assertion removes its claim, and every event on it, from the
+/// state as known from now on. Earlier `--as-of` views still show it.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The event to void (its id, or a unique prefix of at least 6 digits).
+    pub event: String,
+    /// Why the entry was a mistake.
+    #[arg(long)]
+    pub reason: String,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let reason = required("--reason", args.reason)?;
+    let mut ledger = ctx.open_write()?;
+    let target = ledger.resolve_event(&args.event)?;
+    let id = Uuid::now_v7();
+    let event = Event {
+        id,
+        body: Body::Voided(Voided { target, reason }),
+    };
+    ledger.append(vec![Incoming { line: None, event }], ctx.now)?;
+    super::out(&format!("{id}\n"))
+}

@@ -1,0 +1,499 @@
+//! The ledger: the append rules of SPEC, sealing (seq, recorded time, hash
+//! chain), import, export, verification and id look-up, over any [`Store`].
+//!
+//! Invariants kept here: nothing reaches the store that breaks an append rule;
+//! a command's events are committed in one `Store::commit` or not at all;
+//! `recorded_at` never decreases along `seq`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use uuid::Uuid;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::event::{Body, Event, Kind};
+use crate::record::{truncate_micros, Hash, Record, GENESIS};
+use crate::store::{claims_touched, index_entries, IdRange, IndexEntry, Role, Store};
+use crate::time::{fmt_time, Time};
+
+/// An event to append and where it came from (its line in a batch file).
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// 1-based line number, for errors.
+    pub line: Option<usize>,
+    /// The event.
+    pub event: Event,
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Default)]
+pub struct AppendReport {
+    /// The entries written, in order.
+    pub appended: Vec<Record>,
+    /// Events already in the ledger with identical content (idempotent retries).
+    pub unchanged: usize,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    /// Entries written.
+    pub restored: u64,
+    /// Entries the ledger already had (a resumed import).
+    pub already: u64,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Number of entries.
+    pub count: u64,
+    /// The last hash.
+    pub head: Hash,
+}
+
+/// The ledger over a store.
+#[derive(Debug)]
+pub struct Ledger<S: Store> {
+    store: S,
+}
+
+fn at_line(line: Option<usize>, e: Error) -> Error {
+    match line {
+        Some(n) => e.context(format!("line {n}")),
+        None => e,
+    }
+}
+
+/// Events of the batch being checked, on top of the store.
+#[derive(Default)]
+struct Overlay {
+    events: HashMap<Uuid, Event>,
+    /// claim → valid.from of its assertion
+    claims: HashMap<Uuid, Time>,
+}
+
+impl<S: Store> Ledger<S> {
+    /// A ledger over `store`.
+    pub fn new(store: S) -> Self {
+        Ledger { store }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// Looks an event up by id.
+    pub fn event(&self, id: Uuid) -> Result<Option<Record>> {
+        match self.store.seq_of_event(id)? {
+            Some(seq) => self.store.get(seq),
+            None => Ok(None),
+        }
+    }
+
+    /// The `asserted` entry of a claim.
+    pub fn assertion(&self, claim: Uuid) -> Result<Option<Record>> {
+        for (seq, role) in self.store.claim_entries(claim)? {
+            if role == Role::Asserted {
+                return self.store.get(seq);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Appends a batch all-or-nothing: checks every append rule, skips events
+    /// already present with identical content, then seals and commits the rest
+    /// in one durable commit recorded at `now`.
+    pub fn append(&mut self, batch: Vec<Incoming>, now: Time) -> Result<AppendReport> {
+        let mut overlay = Overlay::default();
+        let mut fresh = Vec::with_capacity(batch.len());
+        let mut unchanged = 0;
+        for item in batch {
+            match self.check(&item.event, &overlay).map_err(|e| at_line(item.line, e))? {
+                Check::Duplicate => unchanged += 1,
+                Check::New => {
+                    if let Body::Asserted(a) = &item.event.body {
+                        overlay.claims.insert(a.claim, a.valid.from);
+                    }
+                    overlay.events.insert(item.event.id, item.event.clone());
+                    fresh.push(item.event);
+                }
+            }
+        }
+        let head = self.store.head();
+        let recorded_at = truncate_micros(match head.recorded_at {
+            Some(last) if last > now => last,
+            _ => now,
+        });
+        let mut prev = head.hash;
+        let mut records = Vec::with_capacity(fresh.len());
+        for (i, event) in fresh.into_iter().enumerate() {
+            let r = Record::seal(event, head.seq + 1 + i as u64, recorded_at, &prev);
+            prev = r.hash;
+            records.push(r);
+        }
+        self.store.commit(&records)?;
+        Ok(AppendReport {
+            appended: records,
+            unchanged,
+        })
+    }
+
+    fn lookup_event(&self, id: Uuid, overlay: &Overlay) -> Result<Option<Event>> {
+        if let Some(e) = overlay.events.get(&id) {
+            return Ok(Some(e.clone()));
+        }
+        Ok(self.event(id)?.map(|r| r.event))
+    }
+
+    fn claim_from(&self, claim: Uuid, overlay: &Overlay) -> Result<Option<Time>> {
+        if let Some(t) = overlay.claims.get(&claim) {
+            return Ok(Some(*t));
+        }
+        Ok(self.assertion(claim)?.and_then(|r| r.event.valid().map(|v| v.from)))
+    }
+
+    fn check(&self, event: &Event, overlay: &Overlay) -> Result<Check> {
+        if let Some(existing) = self.lookup_event(event.id, overlay)? {
+            if existing == *event {
+                return Ok(Check::Duplicate);
+            }
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("field `id`: event {} is already in the ledger with different content", event.id),
+            )
+            .with_hint("give a corrected event a new id; void the old one if it was a mistake"));
+        }
+        match &event.body {
+            Body::Asserted(a) => {
+                if self.claim_from(a.claim, overlay)?.is_some() {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        format!("field `claim`: claim {} is already asserted", a.claim),
+                    )
+                    .with_hint("a claim has one `asserted`; record what happened to it with another kind"));
+                }
+                if let Some(old) = a.supersedes {
+                    if old == a.claim {
+                        return Err(Error::invalid("field `supersedes`: a claim cannot supersede itself"));
+                    }
+                    if self.claim_from(old, overlay)?.is_none() {
+                        return Err(Error::not_found(format!(
+                            "field `supersedes`: there is no claim {old} in the ledger"
+                        )));
+                    }
+                }
+            }
+            Body::FollowedUp(f) => {
+                let Some(asserted_from) = self.claim_from(f.claim, overlay)? else {
+                    return Err(Error::not_found(format!(
+                        "field `claim`: there is no claim {} in the ledger",
+                        f.claim
+                    ))
+                    .with_hint("assert the claim first, earlier in the same batch or before"));
+                };
+                if f.valid.from < asserted_from {
+                    return Err(Error::invalid(format!(
+                        "field `valid.from`: the event starts at {}, before claim {} was asserted ({})",
+                        fmt_time(&f.valid.from),
+                        f.claim,
+                        fmt_time(&asserted_from)
+                    )));
+                }
+            }
+            Body::Voided(v) => match self.lookup_event(v.target, overlay)? {
+                None => {
+                    return Err(Error::not_found(format!(
+                        "field `target`: there is no event {} in the ledger",
+                        v.target
+                    )))
+                }
+                Some(t) if t.kind() == Kind::Voided => {
+                    return Err(Error::invalid(format!(
+                        "field `target`: event {} is itself a `voided`, and a void cannot be voided",
+                        v.target
+                    )))
+                }
+                Some(_) => {}
+            },
+        }
+        Ok(Check::New)
+    }
+
+    /// Restores an export: into an empty ledger, or resuming a ledger whose
+    /// log is a prefix of `records`. Checks seq, hash chain, recorded times and
+    /// every append rule; all-or-nothing.
+    pub fn import(&mut self, records: Vec<(usize, Record)>) -> Result<ImportReport> {
+        let head = self.store.head();
+        let mut prev = GENESIS;
+        let mut last_recorded: Option<Time> = None;
+        for (i, (line, r)) in records.iter().enumerate() {
+            let expected = i as u64 + 1;
+            let here = |e: Error| at_line(Some(*line), e);
+            if r.seq != expected {
+                return Err(here(Error::invalid(format!(
+                    "field `seq` is {}, but the log must run 1, 2, 3, … without gaps (expected {expected})",
+                    r.seq
+                )))
+                .with_hint("import takes a whole `claims export`, not a filtered one"));
+            }
+            if r.compute_hash(&prev) != r.hash {
+                return Err(here(Error::new(
+                    ErrorKind::Verification,
+                    "field `hash` does not match the entry and the one before it (the file was changed after export)",
+                )));
+            }
+            if last_recorded.is_some_and(|l| r.recorded_at < l) {
+                return Err(here(Error::invalid("field `recorded_at` goes back in time")));
+            }
+            last_recorded = Some(r.recorded_at);
+            prev = r.hash;
+        }
+        let file_len = records.len() as u64;
+        if file_len < head.seq {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!(
+                    "the ledger holds {} entries but the file only {file_len}, so the file cannot continue it",
+                    head.seq
+                ),
+            )
+            .with_hint("import into an empty ledger (a new --db)"));
+        }
+        for (line, r) in records.iter().take(head.seq as usize) {
+            let mine = self.store.get(r.seq)?;
+            if mine.as_ref() != Some(r) {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "line {line}: the ledger's log is not a prefix of the file: they differ at seq {}",
+                        r.seq
+                    ),
+                )
+                .with_hint("import into an empty ledger (a new --db)"));
+            }
+        }
+        let new: Vec<(usize, Record)> = records.into_iter().skip(head.seq as usize).collect();
+        if let (Some(last), Some((line, first))) = (head.recorded_at, new.first()) {
+            if first.recorded_at < last {
+                return Err(at_line(
+                    Some(*line),
+                    Error::invalid("field `recorded_at` is earlier than the ledger's last entry"),
+                ));
+            }
+        }
+        let mut overlay = Overlay::default();
+        for (line, r) in &new {
+            match self.check(&r.event, &overlay).map_err(|e| at_line(Some(*line), e))? {
+                Check::Duplicate => {
+                    return Err(at_line(
+                        Some(*line),
+                        Error::invalid(format!("field `id`: event {} appears twice", r.event.id)),
+                    ))
+                }
+                Check::New => {
+                    if let Body::Asserted(a) = &r.event.body {
+                        overlay.claims.insert(a.claim, a.valid.from);
+                    }
+                    overlay.events.insert(r.event.id, r.event.clone());
+                }
+            }
+        }
+        let new: Vec<Record> = new.into_iter().map(|(_, r)| r).collect();
+        self.store.commit(&new)?;
+        Ok(ImportReport {
+            restored: new.len() as u64,
+            already: head.seq,
+        })
+    }
+
+    /// Recomputes the hash chain from the first entry, and checks that every
+    /// index agrees with the log. Fails naming the first bad `seq`.
+    pub fn verify(&self, mut progress: impl FnMut(u64)) -> Result<VerifyReport> {
+        let head = self.store.head();
+        let mut prev = GENESIS;
+        let mut count = 0u64;
+        let mut expected = IndexModel::default();
+        for item in self.store.scan(1) {
+            let r = item.map_err(|e| {
+                Error::new(
+                    ErrorKind::Verification,
+                    format!("seq {}: the entry cannot be read ({})", count + 1, e.message()),
+                )
+            })?;
+            let seq = count + 1;
+            if r.seq != seq {
+                return Err(Error::new(
+                    ErrorKind::Verification,
+                    format!("seq {seq}: the entry there says it is seq {}", r.seq),
+                ));
+            }
+            if r.compute_hash(&prev) != r.hash {
+                return Err(Error::new(
+                    ErrorKind::Verification,
+                    format!("seq {seq}: the hash does not match the entry (it was changed, removed or reordered)"),
+                ));
+            }
+            prev = r.hash;
+            count = seq;
+            expected.add(&r)?;
+            progress(count);
+        }
+        if count != head.seq || prev != head.hash {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                format!(
+                    "seq {}: the log ends at seq {count} but the ledger's head says {}",
+                    count.min(head.seq) + 1,
+                    head.seq
+                ),
+            ));
+        }
+        expected.compare(&self.store)?;
+        Ok(VerifyReport { count, head: prev })
+    }
+
+    /// Resolves an event id or a unique prefix of one (at least 6 hex digits).
+    pub fn resolve_event(&self, prefix: &str) -> Result<Uuid> {
+        let range = prefix_range(prefix)?;
+        let found = self.store.event_ids_in(range, 6)?;
+        pick(prefix, "event", found)
+    }
+
+    /// Resolves a claim id or a unique prefix of one (at least 6 hex digits).
+    pub fn resolve_claim(&self, prefix: &str) -> Result<Uuid> {
+        let range = prefix_range(prefix)?;
+        let found = self.store.claim_ids_in(range, 6)?;
+        pick(prefix, "claim", found)
+    }
+}
+
+enum Check {
+    New,
+    Duplicate,
+}
+
+/// The id range a prefix stands for. Dashes are ignored.
+pub fn prefix_range(prefix: &str) -> Result<IdRange> {
+    let hex: String = prefix.chars().filter(|c| *c != '-').collect::<String>().to_ascii_lowercase();
+    if hex.len() < 6 || hex.len() > 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::invalid(format!(
+            "`{prefix}` is not an id or an id prefix of at least 6 hexadecimal digits"
+        )));
+    }
+    let lo = format!("{hex:0<32}");
+    let hi = format!("{hex:f<32}");
+    let parse = |s: &str| Uuid::parse_str(s).expect("32 hex digits");
+    Ok(IdRange {
+        lo: parse(&lo),
+        hi: parse(&hi),
+    })
+}
+
+fn pick(prefix: &str, what: &str, found: Vec<Uuid>) -> Result<Uuid> {
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(Error::not_found(format!("there is no {what} {prefix} in the ledger"))
+            .with_hint(format!("list {what}s with `claims log` or `claims state`"))),
+        many => {
+            let list: Vec<String> = many.iter().take(5).map(|u| u.to_string()).collect();
+            let more = if many.len() > 5 { ", …" } else { "" };
+            Err(Error::new(
+                ErrorKind::Ambiguous,
+                format!("the prefix {prefix} matches several {what}s: {}{more}", list.join(", ")),
+            )
+            .with_hint("give more digits of the id"))
+        }
+    }
+}
+
+/// The indexes as the log says they must be, for `verify`.
+#[derive(Default)]
+struct IndexModel {
+    ids: BTreeMap<Uuid, u64>,
+    claims: BTreeMap<Uuid, Vec<(u64, Role)>>,
+    stories: BTreeMap<String, Vec<(Uuid, u64)>>,
+    valid: BTreeSet<(Time, u64)>,
+    by_id: HashMap<Uuid, Record>,
+}
+
+impl IndexModel {
+    fn add(&mut self, r: &Record) -> Result<()> {
+        let entries = index_entries(r, |id| Ok(self.by_id.get(&id).cloned()))?;
+        for e in entries {
+            match e {
+                IndexEntry::EventId(id, seq) => {
+                    self.ids.insert(id, seq);
+                }
+                IndexEntry::Claim(c, seq, role) => self.claims.entry(c).or_default().push((seq, role)),
+                IndexEntry::Story(s, c, seq) => self.stories.entry(s).or_default().push((c, seq)),
+                IndexEntry::ValidTo(t, seq) => {
+                    self.valid.insert((t, seq));
+                }
+            }
+        }
+        // Only assertions are needed to file later voids.
+        if !claims_touched(r).is_empty() {
+            self.by_id.insert(r.event.id, r.clone());
+        }
+        Ok(())
+    }
+
+    fn compare(mut self, store: &impl Store) -> Result<()> {
+        let bad = |what: &str| {
+            Error::new(
+                ErrorKind::Verification,
+                format!("the {what} index disagrees with the log"),
+            )
+            .with_hint("the log itself verifies; rebuild the ledger with `claims export` and `claims import`")
+        };
+        let all = IdRange {
+            lo: Uuid::nil(),
+            hi: Uuid::max(),
+        };
+        let ids = store.event_ids_in(all, usize::MAX)?;
+        if ids.len() != self.ids.len() {
+            return Err(bad("event id"));
+        }
+        for (id, seq) in &self.ids {
+            if store.seq_of_event(*id)? != Some(*seq) {
+                return Err(bad("event id"));
+            }
+        }
+        let claims = store.claim_ids_in(all, usize::MAX)?;
+        let asserted: Vec<Uuid> = self
+            .claims
+            .iter()
+            .filter(|(_, v)| v.iter().any(|(_, r)| *r == Role::Asserted))
+            .map(|(c, _)| *c)
+            .collect();
+        if claims != asserted {
+            return Err(bad("claim"));
+        }
+        for (c, entries) in &mut self.claims {
+            entries.sort();
+            if store.claim_entries(*c)? != *entries {
+                return Err(bad("claim"));
+            }
+        }
+        if store.stories()? != self.stories.keys().cloned().collect::<Vec<_>>() {
+            return Err(bad("story"));
+        }
+        for (s, entries) in &mut self.stories {
+            entries.sort();
+            if store.story_claims(s)? != *entries {
+                return Err(bad("story"));
+            }
+        }
+        let valid: Vec<u64> = self.valid.iter().map(|(_, s)| *s).collect();
+        if store.seqs_by_valid_to(Time::MIN_UTC, Time::MAX_UTC)? != valid {
+            return Err(bad("valid-time"));
+        }
+        Ok(())
+    }
+}

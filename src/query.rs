@@ -1,0 +1,340 @@
+//! Read models: the belief state, one claim, the audit trail and diffs, built
+//! from [`ClaimHistory`] folds over exactly the entries they need.
+//!
+//! A story's or a claim's query reads only that story's or claim's entries
+//! through the claim and story indexes; only an unscoped query scans the log.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::event::Body;
+use crate::ledger::Ledger;
+use crate::projection::{ClaimHistory, EntryStanding, Standing, Status, Transition, View};
+use crate::record::{fmt_recorded, Record};
+use crate::store::Store;
+use crate::time::{fmt_time, Time};
+
+/// Which claims a query covers.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Only this story.
+    pub story: Option<String>,
+    /// Only this claim.
+    pub claim: Option<Uuid>,
+}
+
+impl<S: Store> Ledger<S> {
+    /// The full history of one claim, through the claim index.
+    pub fn history(&self, claim: Uuid) -> Result<ClaimHistory> {
+        let mut h = ClaimHistory::new(claim);
+        for (seq, _) in self.store().claim_entries(claim)? {
+            if let Some(r) = self.store().get(seq)? {
+                h.apply(&r);
+            }
+        }
+        Ok(h)
+    }
+
+    /// The histories of the claims in `scope`, in assertion order.
+    pub fn histories(&self, scope: &Scope) -> Result<Vec<ClaimHistory>> {
+        let mut out = if let Some(c) = scope.claim {
+            vec![self.history(c)?]
+        } else if let Some(story) = &scope.story {
+            self.store()
+                .story_claims(story)?
+                .into_iter()
+                .map(|(c, _)| self.history(c))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            self.all_histories()?
+        };
+        out.retain(|h| {
+            h.asserted.is_some()
+                && scope
+                    .story
+                    .as_ref()
+                    .is_none_or(|s| h.assertion().is_some_and(|a| &a.story == s))
+        });
+        out.sort_by_key(|h| h.asserted.as_ref().map(|r| r.seq));
+        Ok(out)
+    }
+
+    /// Every claim's history, from one pass over the log.
+    fn all_histories(&self) -> Result<Vec<ClaimHistory>> {
+        let mut by_claim: HashMap<Uuid, ClaimHistory> = HashMap::new();
+        let mut touched: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for r in self.store().scan(1) {
+            let r = r?;
+            let claims = match &r.event.body {
+                Body::Voided(v) => touched.get(&v.target).cloned().unwrap_or_default(),
+                _ => {
+                    let c = crate::store::claims_touched(&r);
+                    touched.insert(r.event.id, c.clone());
+                    c
+                }
+            };
+            for c in claims {
+                by_claim.entry(c).or_insert_with(|| ClaimHistory::new(c)).apply(&r);
+            }
+        }
+        Ok(by_claim.into_values().collect())
+    }
+
+    /// The belief state at `view` over `scope`.
+    pub fn state(&self, view: View, scope: &Scope) -> Result<StateReport> {
+        let mut claims = Vec::new();
+        let mut pending = Vec::new();
+        for h in self.histories(scope)? {
+            match h.state(&view) {
+                Standing::Absent => {}
+                Standing::Pending => pending.push(h),
+                Standing::Present(_) => claims.push(h),
+            }
+        }
+        Ok(StateReport {
+            view,
+            claims,
+            pending,
+        })
+    }
+
+    /// Every status change over `scope`, in valid-time order (or, with
+    /// `recorded`, in the order the ledger learned them, voids included).
+    /// `from`/`to` bound the valid time (recorded time with `recorded`) of the
+    /// entries listed.
+    pub fn audit(&self, scope: &Scope, opts: &AuditOptions) -> Result<Vec<AuditRow>> {
+        let mut rows = Vec::new();
+        for h in self.histories(scope)? {
+            let transitions = if opts.recorded {
+                h.transitions_over_recorded_time(opts.at, opts.as_of)
+            } else {
+                h.transitions_over_valid_time(opts.as_of)
+            };
+            for t in transitions {
+                rows.push(AuditRow { claim: h.claim, t });
+            }
+        }
+        let key = |r: &AuditRow| -> Time {
+            if opts.recorded {
+                r.t.record.recorded_at
+            } else {
+                r.t.record.event.valid().map(|v| v.to).unwrap_or(r.t.record.recorded_at)
+            }
+        };
+        rows.retain(|r| opts.from.is_none_or(|f| key(r) >= f) && opts.to.is_none_or(|t| key(r) <= t));
+        if opts.recorded {
+            rows.sort_by_key(|r| (r.t.record.seq, r.claim));
+        } else {
+            rows.sort_by_key(|r| (key(r), r.t.record.seq, r.claim));
+        }
+        Ok(rows)
+    }
+
+    /// Claims whose status or text differ between two views.
+    pub fn diff(&self, before: View, after: View, scope: &Scope) -> Result<Vec<Change>> {
+        let mut out = Vec::new();
+        for h in self.histories(scope)? {
+            let a = h.status(&before);
+            let b = h.status(&after);
+            if a != b {
+                out.push(Change {
+                    claim: h.claim,
+                    text: h.assertion().map(|a| a.text.clone()).unwrap_or_default(),
+                    before: a,
+                    after: b,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Options of [`Ledger::audit`].
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    /// List in recorded order, voids included.
+    pub recorded: bool,
+    /// The valid time statuses are taken at in recorded order.
+    pub at: Time,
+    /// What the ledger knew by then.
+    pub as_of: Time,
+    /// Earliest time listed.
+    pub from: Option<Time>,
+    /// Latest time listed.
+    pub to: Option<Time>,
+}
+
+/// The belief state at one point.
+#[derive(Debug, Clone)]
+pub struct StateReport {
+    /// Where it was taken.
+    pub view: View,
+    /// Claims whose assertion counts.
+    pub claims: Vec<ClaimHistory>,
+    /// Claims whose assertion possibly, not certainly, happened by T.
+    pub pending: Vec<ClaimHistory>,
+}
+
+/// One audit row.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    /// The claim whose status changed.
+    pub claim: Uuid,
+    /// The change.
+    pub t: Transition,
+}
+
+/// One difference between two views.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The claim.
+    pub claim: Uuid,
+    /// Its text.
+    pub text: String,
+    /// Status in the first view (`None`: absent).
+    pub before: Option<Status>,
+    /// Status in the second view.
+    pub after: Option<Status>,
+}
+
+fn status_json(s: Option<Status>) -> Value {
+    s.map(|s| Value::String(s.as_str().into())).unwrap_or(Value::Null)
+}
+
+/// A record in its export form (JSON).
+pub fn record_json(r: &Record) -> Value {
+    Value::Object(r.to_json())
+}
+
+/// The JSON of one claim's `state` entry at `view` (status `null` when it does
+/// not count there).
+pub fn claim_entry_json(h: &ClaimHistory, view: &View) -> Value {
+    let a = h.assertion().expect("histories hold asserted claims");
+    let mut m = Map::new();
+    m.insert("claim".into(), h.claim.to_string().into());
+    m.insert("story".into(), a.story.clone().into());
+    m.insert("by".into(), a.by.clone().into());
+    m.insert("text".into(), a.text.clone().into());
+    match h.state(view) {
+        Standing::Present(s) => {
+            m.insert("status".into(), s.status.as_str().into());
+            m.insert("since".into(), fmt_time(&s.since).into());
+            m.insert("events".into(), s.events.into());
+            m.insert("pending".into(), Value::Array(s.pending.iter().map(record_json).collect()));
+        }
+        standing => {
+            m.insert("status".into(), Value::Null);
+            m.insert("since".into(), Value::Null);
+            m.insert("events".into(), 0.into());
+            m.insert("pending".into(), Value::Array(Vec::new()));
+            if matches!(standing, Standing::Pending) {
+                m.insert("asserted_pending".into(), true.into());
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+impl StateReport {
+    /// SPEC's `state` JSON shape.
+    pub fn to_json(&self) -> Value {
+        let pending: Vec<Value> = self
+            .pending
+            .iter()
+            .map(|h| {
+                let a = h.assertion().expect("asserted");
+                let r = h.asserted.as_ref().expect("asserted");
+                json!({
+                    "claim": h.claim.to_string(),
+                    "story": a.story,
+                    "by": a.by,
+                    "text": a.text,
+                    "event": r.event.id.to_string(),
+                    "valid": valid_json(r),
+                })
+            })
+            .collect();
+        json!({
+            "at": fmt_time(&self.view.at),
+            "as_of": fmt_time(&self.view.as_of),
+            "claims": self.claims.iter().map(|h| claim_entry_json(h, &self.view)).collect::<Vec<_>>(),
+            "pending": pending,
+        })
+    }
+}
+
+fn valid_json(r: &Record) -> Value {
+    match r.event.valid() {
+        Some(v) => json!({"from": fmt_time(&v.from), "to": fmt_time(&v.to), "text": v.text}),
+        None => Value::Null,
+    }
+}
+
+/// SPEC's `show` JSON: the state entry plus the history, each entry annotated
+/// with how it stands at the view.
+pub fn show_json(h: &ClaimHistory, view: &View) -> Value {
+    let mut entry = claim_entry_json(h, view);
+    let mut all: Vec<&Record> = h.asserted.iter().chain(h.others.iter()).collect();
+    all.sort_by_key(|r| r.seq);
+    let history: Vec<Value> = all
+        .into_iter()
+        .filter(|r| r.recorded_at <= view.as_of)
+        .map(|r| {
+            let mut v = r.to_json();
+            v.insert("standing".into(), standing_name(h.entry_standing(r, view)).into());
+            Value::Object(v)
+        })
+        .collect();
+    entry
+        .as_object_mut()
+        .expect("object")
+        .insert("history".into(), Value::Array(history));
+    entry
+}
+
+/// How an entry's standing is written.
+pub fn standing_name(s: EntryStanding) -> &'static str {
+    match s {
+        EntryStanding::Unknown => "unknown",
+        EntryStanding::Voided => "voided",
+        EntryStanding::Counts => "counts",
+        EntryStanding::Pending => "pending",
+        EntryStanding::Later => "later",
+        EntryStanding::Void => "void",
+    }
+}
+
+impl AuditRow {
+    /// SPEC's `audit` row JSON.
+    pub fn to_json(&self) -> Value {
+        let r = &self.t.record;
+        json!({
+            "seq": r.seq,
+            "event": r.event.id.to_string(),
+            "claim": self.claim.to_string(),
+            "kind": r.event.kind().as_str(),
+            "by": r.event.by(),
+            "valid": valid_json(r),
+            "recorded_at": fmt_recorded(&r.recorded_at),
+            "from": status_json(self.t.from),
+            "to": status_json(self.t.to),
+        })
+    }
+}
+
+/// SPEC's `diff` JSON.
+pub fn diff_json(from: &Time, to: &Time, changes: &[Change]) -> Value {
+    json!({
+        "from": fmt_time(from),
+        "to": fmt_time(to),
+        "changes": changes.iter().map(|c| json!({
+            "claim": c.claim.to_string(),
+            "text": c.text,
+            "before": status_json(c.before),
+            "after": status_json(c.after),
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,174 @@
+//! The storage boundary. The [`Store`] trait is everything the ledger needs
+//! from a backend: an append-only log of sealed [`Record`]s and the indexes
+//! derived from it. [`SledStore`] is the embedded default; [`MemStore`] is the
+//! plain in-memory reference the conformance suite and model tests use.
+//!
+//! A store does not validate events; [`crate::Ledger`] does. A store keeps two
+//! invariants: `commit` is atomic and durable (all records or none, on disk
+//! before it returns), and its indexes never disagree with its log.
+
+mod mem;
+mod sled_store;
+
+pub use mem::MemStore;
+pub use sled_store::{OpenOptions, SledStore, FORMAT_VERSION};
+
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::event::Body;
+use crate::record::{Hash, Record, GENESIS};
+use crate::time::Time;
+
+/// The end of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// The last `seq` (0 for an empty log).
+    pub seq: u64,
+    /// The last hash ([`GENESIS`] for an empty log).
+    pub hash: Hash,
+    /// When the last entry was recorded.
+    pub recorded_at: Option<Time>,
+}
+
+impl Head {
+    /// The head of an empty log.
+    pub const EMPTY: Head = Head {
+        seq: 0,
+        hash: GENESIS,
+        recorded_at: None,
+    };
+}
+
+/// How a log entry touches a claim, as kept in the claim index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Role {
+    /// The claim's own `asserted`.
+    Asserted = 0,
+    /// A `corroborated`, `disputed`, `refuted` or `retracted` on the claim.
+    FollowUp = 1,
+    /// A `voided` whose target touches the claim.
+    Void = 2,
+    /// Another claim's `asserted` that names this one in `supersedes`.
+    Superseding = 3,
+}
+
+impl Role {
+    /// Decodes the stored byte.
+    pub fn from_byte(b: u8) -> Option<Role> {
+        Some(match b {
+            0 => Role::Asserted,
+            1 => Role::FollowUp,
+            2 => Role::Void,
+            3 => Role::Superseding,
+            _ => return None,
+        })
+    }
+}
+
+/// One index entry derived from a log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexEntry {
+    /// event id → seq
+    EventId(Uuid, u64),
+    /// (claim, seq) → role
+    Claim(Uuid, u64, Role),
+    /// (story, claim) → seq of the claim's assertion
+    Story(String, Uuid, u64),
+    /// (valid.to, seq)
+    ValidTo(Time, u64),
+}
+
+/// Derives the index entries of `record`. `target` finds an earlier record by
+/// event id (needed for a `voided`, which is filed under its target's claims).
+pub fn index_entries(
+    record: &Record,
+    mut target: impl FnMut(Uuid) -> Result<Option<Record>>,
+) -> Result<Vec<IndexEntry>> {
+    let seq = record.seq;
+    let mut out = vec![IndexEntry::EventId(record.event.id, seq)];
+    match &record.event.body {
+        Body::Asserted(a) => {
+            out.push(IndexEntry::Claim(a.claim, seq, Role::Asserted));
+            out.push(IndexEntry::Story(a.story.clone(), a.claim, seq));
+            out.push(IndexEntry::ValidTo(a.valid.to, seq));
+            if let Some(old) = a.supersedes {
+                out.push(IndexEntry::Claim(old, seq, Role::Superseding));
+            }
+        }
+        Body::FollowedUp(f) => {
+            out.push(IndexEntry::Claim(f.claim, seq, Role::FollowUp));
+            out.push(IndexEntry::ValidTo(f.valid.to, seq));
+        }
+        Body::Voided(v) => {
+            if let Some(t) = target(v.target)? {
+                for claim in claims_touched(&t) {
+                    out.push(IndexEntry::Claim(claim, seq, Role::Void));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The claims whose state an event can change: its own claim and, for an
+/// assertion that supersedes, the superseded claim.
+pub fn claims_touched(record: &Record) -> Vec<Uuid> {
+    match &record.event.body {
+        Body::Asserted(a) => std::iter::once(a.claim).chain(a.supersedes).collect(),
+        Body::FollowedUp(f) => vec![f.claim],
+        Body::Voided(_) => vec![],
+    }
+}
+
+/// Ids lying between two UUIDs (inclusive), for prefix look-ups.
+#[derive(Debug, Clone, Copy)]
+pub struct IdRange {
+    /// Lowest id.
+    pub lo: Uuid,
+    /// Highest id.
+    pub hi: Uuid,
+}
+
+/// What a ledger backend must do. See the module docs for the invariants.
+pub trait Store {
+    /// The end of the log.
+    fn head(&self) -> Head;
+
+    /// Appends `records` (sealed, `seq` continuing the head without gaps)
+    /// atomically and durably: when it returns `Ok`, all of them survive a crash;
+    /// if it fails or the process dies, none of them are visible after reopening.
+    fn commit(&mut self, records: &[Record]) -> Result<()>;
+
+    /// The entry at `seq`.
+    fn get(&self, seq: u64) -> Result<Option<Record>>;
+
+    /// Entries from `from_seq` (inclusive) to the head, in order.
+    fn scan(&self, from_seq: u64) -> Box<dyn Iterator<Item = Result<Record>> + '_>;
+
+    /// The `seq` of the event with this id.
+    fn seq_of_event(&self, id: Uuid) -> Result<Option<u64>>;
+
+    /// Up to `limit` event ids within `range`, ascending.
+    fn event_ids_in(&self, range: IdRange, limit: usize) -> Result<Vec<Uuid>>;
+
+    /// Up to `limit` claim ids within `range`, ascending.
+    fn claim_ids_in(&self, range: IdRange, limit: usize) -> Result<Vec<Uuid>>;
+
+    /// Every entry touching `claim`, in `seq` order, with its role.
+    fn claim_entries(&self, claim: Uuid) -> Result<Vec<(u64, Role)>>;
+
+    /// The claims of a story with the `seq` of each one's assertion, by claim id.
+    fn story_claims(&self, story: &str) -> Result<Vec<(Uuid, u64)>>;
+
+    /// Every story slug, sorted.
+    fn stories(&self) -> Result<Vec<String>>;
+
+    /// The `seq`s of world events whose `valid.to` lies in `[lo, hi]`, in
+    /// valid-time order.
+    fn seqs_by_valid_to(&self, lo: Time, hi: Time) -> Result<Vec<u64>>;
+}
+
+#[cfg(test)]
+pub(crate) mod conformance;

@@ -1,0 +1,257 @@
+//! Times as users write them, and the valid-time interval stored on world events.
+//!
+//! Accepted forms (see the README): RFC 3339 with an offset; a naive date-time,
+//! read in the zone in force (`--tz`); a bare date, meaning the whole day in that
+//! zone; and an interval `A/B` of any two of those. Everything is stored in UTC.
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::error::{Error, Result};
+
+/// A point in time, always UTC.
+pub type Time = DateTime<Utc>;
+
+/// When something happened in the world: the interval `[from, to]` (`from == to`
+/// for an exact instant) and, optionally, the source's own wording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Valid {
+    /// Earliest it can have happened.
+    pub from: Time,
+    /// Latest it can have happened.
+    pub to: Time,
+    /// The original wording ("fredag morgen, amerikansk tid").
+    pub text: Option<String>,
+}
+
+impl Valid {
+    /// An exact instant.
+    pub fn at(t: Time) -> Self {
+        Valid {
+            from: t,
+            to: t,
+            text: None,
+        }
+    }
+
+    /// Whether this is an interval rather than an instant.
+    pub fn is_interval(&self) -> bool {
+        self.from != self.to
+    }
+}
+
+/// Formats a time the one way the ledger writes times: RFC 3339 in UTC with `Z`,
+/// with as many fractional digits as it needs.
+pub fn fmt_time(t: &Time) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Parses an IANA zone name for `--tz`.
+pub fn parse_zone(name: &str) -> Result<Tz> {
+    name.parse::<Tz>().map_err(|_| {
+        Error::invalid(format!("`{name}` is not an IANA time zone name"))
+            .with_hint("use a name such as UTC, Europe/Oslo or America/New_York")
+    })
+}
+
+/// The last representable instant of a day (its end, inclusive).
+fn day_bounds(date: NaiveDate, tz: &Tz) -> Result<(Time, Time)> {
+    let start = local_to_utc(date.and_hms_opt(0, 0, 0).expect("midnight exists"), tz)
+        .or_else(|_| local_to_utc(date.and_hms_opt(1, 0, 0).expect("01:00 exists"), tz))?;
+    let next = date.succ_opt().ok_or_else(|| Error::invalid(format!("{date} is out of range")))?;
+    let next_start = local_to_utc(next.and_hms_opt(0, 0, 0).expect("midnight exists"), tz)
+        .or_else(|_| local_to_utc(next.and_hms_opt(1, 0, 0).expect("01:00 exists"), tz))?;
+    Ok((start, next_start - Duration::nanoseconds(1)))
+}
+
+fn local_to_utc(naive: NaiveDateTime, tz: &Tz) -> Result<Time> {
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        // A wall-clock time that happens twice (DST ends): take the earlier one.
+        LocalResult::Ambiguous(a, _) => Ok(a.with_timezone(&Utc)),
+        LocalResult::None => Err(Error::invalid(format!(
+            "{naive} does not exist in {tz} (the clocks skip it)"
+        ))
+        .with_hint("write the time with an explicit offset")),
+    }
+}
+
+const NAIVE_FORMATS: &[&str] = &[
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+];
+
+const OFFSET_FORMATS: &[&str] = &["%Y-%m-%dT%H:%M%:z", "%Y-%m-%d %H:%M%:z"];
+
+/// One side of a time expression: a point, or a whole day.
+fn parse_part(s: &str, tz: &Tz) -> Result<(Time, Time)> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        let t = t.with_timezone(&Utc);
+        return Ok((t, t));
+    }
+    let upper = s.replace('z', "Z");
+    if upper.ends_with('Z') {
+        let with_offset = format!("{}+00:00", &upper[..upper.len() - 1]);
+        for f in OFFSET_FORMATS {
+            if let Ok(t) = DateTime::parse_from_str(&with_offset, f) {
+                let t = t.with_timezone(&Utc);
+                return Ok((t, t));
+            }
+        }
+    }
+    for f in OFFSET_FORMATS {
+        if let Ok(t) = DateTime::parse_from_str(s, f) {
+            let t = t.with_timezone(&Utc);
+            return Ok((t, t));
+        }
+    }
+    for f in NAIVE_FORMATS {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
+            let t = local_to_utc(n, tz)?;
+            return Ok((t, t));
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return day_bounds(d, tz);
+    }
+    Err(unparsable(s))
+}
+
+fn unparsable(s: &str) -> Error {
+    Error::invalid(format!("`{s}` is not a time the ledger can read"))
+        .with_hint("write RFC 3339 (2020-07-10T15:00:00-04:00), a date-time in --tz (2020-07-10T15:00), a date (2020-07-10) or an interval A/B")
+}
+
+/// Parses a valid time as given to `--at` on the write commands: a point, a
+/// date (the whole day) or an interval `A/B`. Refuses `from > to`.
+pub fn parse_valid(s: &str, tz: &Tz) -> Result<(Time, Time)> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(unparsable(s));
+    }
+    let (from, to) = match s.split_once('/') {
+        Some((a, b)) => {
+            let (a_from, _) = parse_part(a, tz)?;
+            let (_, b_to) = parse_part(b, tz)?;
+            (a_from, b_to)
+        }
+        None => parse_part(s, tz)?,
+    };
+    if from > to {
+        return Err(Error::invalid(format!(
+            "the interval `{s}` starts after it ends ({} > {})",
+            fmt_time(&from),
+            fmt_time(&to)
+        )));
+    }
+    Ok((from, to))
+}
+
+/// Parses a query time (`--at`, `--as-of`, `--from`, `--to`): a point; a bare date
+/// means the end of that day in the zone in force; `now` means now.
+pub fn parse_query(s: &str, tz: &Tz, now: Time) -> Result<Time> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("now") {
+        return Ok(now);
+    }
+    if s.contains('/') {
+        return Err(Error::invalid(format!(
+            "`{s}` is an interval, but a query needs one point in time"
+        )));
+    }
+    if s.is_empty() {
+        return Err(unparsable(s));
+    }
+    parse_part(s, tz).map(|(_, to)| to)
+}
+
+/// Parses an RFC 3339 time with an offset, as events in NDJSON carry them.
+pub fn parse_rfc3339(s: &str) -> Result<Time> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            Error::invalid(format!(
+                "`{s}` is not an RFC 3339 time with an offset (e.g. 2020-07-10T15:00:00Z)"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> Time {
+        parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn rfc3339_with_offset_is_converted_to_utc() {
+        let (f, t) = parse_valid("2020-07-10T21:06:00+02:00", &Tz::UTC).unwrap();
+        assert_eq!(f, utc("2020-07-10T19:06:00Z"));
+        assert_eq!(f, t);
+    }
+
+    #[test]
+    fn naive_time_is_read_in_the_zone() {
+        let tz = parse_zone("America/New_York").unwrap();
+        let (f, _) = parse_valid("2020-07-10T15:00", &tz).unwrap();
+        assert_eq!(f, utc("2020-07-10T19:00:00Z"));
+        let (f, _) = parse_valid("2020-07-10 15:00:30", &tz).unwrap();
+        assert_eq!(f, utc("2020-07-10T19:00:30Z"));
+    }
+
+    #[test]
+    fn a_date_is_the_whole_day_in_the_zone() {
+        let tz = parse_zone("Europe/Oslo").unwrap();
+        let (f, t) = parse_valid("2020-07-10", &tz).unwrap();
+        assert_eq!(f, utc("2020-07-09T22:00:00Z"));
+        assert_eq!(t, utc("2020-07-10T21:59:59.999999999Z"));
+    }
+
+    #[test]
+    fn a_query_date_means_the_end_of_the_day() {
+        let t = parse_query("2020-07-10", &Tz::UTC, Utc::now()).unwrap();
+        assert_eq!(t, utc("2020-07-10T23:59:59.999999999Z"));
+    }
+
+    #[test]
+    fn intervals_take_the_start_of_a_and_the_end_of_b() {
+        let (f, t) = parse_valid("2020-07-06/2020-07-07", &Tz::UTC).unwrap();
+        assert_eq!(f, utc("2020-07-06T00:00:00Z"));
+        assert_eq!(t, utc("2020-07-07T23:59:59.999999999Z"));
+    }
+
+    #[test]
+    fn backwards_interval_is_refused() {
+        let e = parse_valid("2020-07-07T00:00Z/2020-07-06T00:00Z", &Tz::UTC).unwrap_err();
+        assert!(e.message().contains("starts after it ends"), "{e}");
+    }
+
+    #[test]
+    fn garbage_and_impossible_dates_are_refused() {
+        for s in ["", "yesterday", "2020-13-01", "2020-02-30", "2020-07-10T25:00", "/"] {
+            assert!(parse_valid(s, &Tz::UTC).is_err(), "{s:?} accepted");
+        }
+    }
+
+    #[test]
+    fn nonexistent_local_time_is_refused() {
+        let tz = parse_zone("Europe/Oslo").unwrap();
+        assert!(parse_valid("2020-03-29T02:30", &tz).is_err());
+    }
+
+    #[test]
+    fn unknown_zone_is_refused() {
+        assert!(parse_zone("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn formatting_round_trips() {
+        for s in ["2020-07-10T19:06:00Z", "2020-07-10T23:59:59.999999999Z", "2020-07-10T19:06:00.123Z"] {
+            assert_eq!(fmt_time(&utc(s)), s);
+        }
+    }
+}

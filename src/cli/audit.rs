@@ -73,6 +73,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     let tz = ctx.tz();
     let mut texts = std::collections::HashMap::new();
+    let short = render::short_ids(&rows.iter().map(|r| r.claim).collect::<Vec<_>>());
     let mut t = render::table(&[
         if args.recorded { "recorded" } else { "valid time" },
         "claim",
@@ -106,7 +107,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         };
         t.add_row(vec![
             when,
-            format!("{}\n{}", text, row.claim),
+            format!("{}\n{}", text, short[&row.claim]),
             format!("{} → {}", render::status(row.t.from), render::status(row.t.to)),
             format!("{} (seq {})", r.event.kind().as_str(), r.seq),
             format!("{}{via}", r.event.by().unwrap_or("ledger")),

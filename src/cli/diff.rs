@@ -68,10 +68,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         s.push_str("No claim changed.\n");
         return super::out(&s);
     }
+    let short = render::short_ids(&changes.iter().map(|c| c.claim).collect::<Vec<_>>());
     let mut t = render::table(&["claim", "claim text", "before", "after"]);
     for c in &changes {
         t.add_row(vec![
-            c.claim.to_string(),
+            short[&c.claim].clone(),
             c.text.clone(),
             render::status(c.before).to_string(),
             render::status(c.after).to_string(),

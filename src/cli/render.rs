@@ -1,6 +1,9 @@
 //! Shared pieces of the human-readable output: tables and times in `--tz`.
 
+use std::collections::HashMap;
+
 use chrono::Timelike;
+use uuid::Uuid;
 use chrono_tz::Tz;
 use comfy_table::{presets, ContentArrangement, Table};
 
@@ -13,7 +16,39 @@ pub fn table(header: &[&str]) -> Table {
     t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.iter().copied());
+    if t.width().is_none() {
+        // Not a terminal: wrap to a width that still reads well in a file.
+        t.set_width(120);
+    }
     t
+}
+
+/// The shortest prefixes (at least 8 hex digits) that tell `ids` apart, as
+/// `claims` accepts them back.
+pub fn short_ids(ids: &[Uuid]) -> HashMap<Uuid, String> {
+    let hex: Vec<(Uuid, String)> = ids.iter().map(|u| (*u, u.simple().to_string())).collect();
+    let mut out = HashMap::new();
+    for (id, h) in &hex {
+        let mut n = 8;
+        while n < 32 && hex.iter().any(|(o, oh)| o != id && oh[..n] == h[..n]) {
+            n += 1;
+        }
+        let dashed = id.to_string();
+        // Cut the dashed form after n hex digits.
+        let mut digits = 0;
+        let cut = dashed
+            .char_indices()
+            .find(|(_, c)| {
+                if *c != '-' {
+                    digits += 1;
+                }
+                digits > n
+            })
+            .map(|(i, _)| i)
+            .unwrap_or(dashed.len());
+        out.insert(*id, dashed[..cut].trim_end_matches('-').to_string());
+    }
+    out
 }
 
 /// A time in the display zone: `2020-07-10 21:06 CEST`, with seconds when it

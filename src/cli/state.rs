@@ -50,6 +50,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if report.claims.is_empty() {
         s.push_str("No claim counts at that time.\n");
     } else {
+        let ids: Vec<_> = report.claims.iter().chain(&report.pending).map(|h| h.claim).collect();
+        let short = render::short_ids(&ids);
         let mut t = render::table(&["claim", "status", "since", "by", "claim text", "pending"]);
         for h in &report.claims {
             let a = h.assertion().expect("asserted");
@@ -60,7 +62,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 .map(|r| format!("{} ({})", r.event.kind().as_str(), r.event.by().unwrap_or("")))
                 .collect();
             t.add_row(vec![
-                h.claim.to_string(),
+                short[&h.claim].clone(),
                 st.status.as_str().to_string(),
                 render::time(&st.since, tz),
                 a.by.clone(),
@@ -72,11 +74,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     if !report.pending.is_empty() {
         s.push_str("\nPossibly asserted by then, not certainly (pending):\n");
+        let ids: Vec<_> = report.claims.iter().chain(&report.pending).map(|h| h.claim).collect();
+        let short = render::short_ids(&ids);
         for h in &report.pending {
             let a = h.assertion().expect("asserted");
             s.push_str(&format!(
                 "  {}  {}: {}  [{}]\n",
-                h.claim,
+                short[&h.claim],
                 a.by,
                 a.text,
                 render::valid(&a.valid, tz)

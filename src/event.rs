@@ -87,14 +87,39 @@ impl Kind {
     /// The fields an event of this kind may carry (besides `id` and `kind`).
     pub fn allowed_fields(self) -> &'static [&'static str] {
         const ASSERTED: &[&str] = &[
-            "claim", "story", "by", "text", "valid", "quote", "lang", "translation", "via",
-            "source", "supersedes",
+            "claim",
+            "story",
+            "by",
+            "text",
+            "valid",
+            "quote",
+            "lang",
+            "translation",
+            "via",
+            "source",
+            "supersedes",
         ];
         const CORROBORATED: &[&str] = &[
-            "claim", "by", "valid", "via", "source", "note", "quote", "lang", "translation",
+            "claim",
+            "by",
+            "valid",
+            "via",
+            "source",
+            "note",
+            "quote",
+            "lang",
+            "translation",
         ];
         const AGAINST: &[&str] = &[
-            "claim", "by", "valid", "via", "source", "reason", "quote", "lang", "translation",
+            "claim",
+            "by",
+            "valid",
+            "via",
+            "source",
+            "reason",
+            "quote",
+            "lang",
+            "translation",
         ];
         const VOIDED: &[&str] = &["target", "reason"];
         match self {
@@ -262,7 +287,8 @@ impl Event {
             )
         })?;
         for key in obj.keys() {
-            let known = key == "id" || key == "kind" || kind.allowed_fields().contains(&key.as_str());
+            let known =
+                key == "id" || key == "kind" || kind.allowed_fields().contains(&key.as_str());
             if !known {
                 if extra.contains(&key.as_str()) {
                     continue;
@@ -319,7 +345,11 @@ fn valid_json(v: &Valid) -> Value {
 }
 
 fn wording_json(m: &mut Map<String, Value>, w: &Wording) {
-    for (k, v) in [("quote", &w.quote), ("lang", &w.lang), ("translation", &w.translation)] {
+    for (k, v) in [
+        ("quote", &w.quote),
+        ("lang", &w.lang),
+        ("translation", &w.translation),
+    ] {
         if let Some(v) = v {
             m.insert(k.into(), v.clone().into());
         }
@@ -352,7 +382,8 @@ impl Fields<'_> {
     }
 
     fn text(&self, key: &str) -> Result<String> {
-        self.opt_text(key)?.ok_or_else(|| field_err(key, "is missing"))
+        self.opt_text(key)?
+            .ok_or_else(|| field_err(key, "is missing"))
     }
 
     fn opt_text(&self, key: &str) -> Result<Option<String>> {
@@ -366,13 +397,17 @@ impl Fields<'_> {
     fn slug(&self, key: &str) -> Result<String> {
         let s = self.text(key)?;
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(field_err(key, "must be a slug without spaces (e.g. amazon-tiktok-2020-07)"));
+            return Err(field_err(
+                key,
+                "must be a slug without spaces (e.g. amazon-tiktok-2020-07)",
+            ));
         }
         Ok(s)
     }
 
     fn uuid(&self, key: &str) -> Result<Uuid> {
-        self.opt_uuid(key)?.ok_or_else(|| field_err(key, "is missing"))
+        self.opt_uuid(key)?
+            .ok_or_else(|| field_err(key, "is missing"))
     }
 
     fn opt_uuid(&self, key: &str) -> Result<Option<Uuid>> {
@@ -391,7 +426,9 @@ impl Fields<'_> {
                 .iter()
                 .map(|v| match v {
                     Value::String(s) if !s.trim().is_empty() => Ok(s.clone()),
-                    Value::String(_) => Err(field_err("via", "must not hold an empty or blank outlet")),
+                    Value::String(_) => {
+                        Err(field_err("via", "must not hold an empty or blank outlet"))
+                    }
                     _ => Err(field_err("via", "must be an array of strings")),
                 })
                 .collect::<Result<_>>()?,
@@ -419,7 +456,10 @@ impl Fields<'_> {
         };
         for key in obj.keys() {
             if !["from", "to", "text"].contains(&key.as_str()) {
-                return Err(field_err(&format!("valid.{key}"), "is not a field of `valid` (from, to, text)"));
+                return Err(field_err(
+                    &format!("valid.{key}"),
+                    "is not a field of `valid` (from, to, text)",
+                ));
             }
         }
         let time = |key: &str| -> Result<Option<Time>> {
@@ -428,7 +468,10 @@ impl Fields<'_> {
                 Some(Value::String(s)) => parse_rfc3339(s)
                     .map(Some)
                     .map_err(|e| Error::invalid(format!("field `valid.{key}`: {}", e.message()))),
-                Some(_) => Err(field_err(&format!("valid.{key}"), "must be an RFC 3339 string")),
+                Some(_) => Err(field_err(
+                    &format!("valid.{key}"),
+                    "must be an RFC 3339 string",
+                )),
             }
         };
         let from = time("from")?.ok_or_else(|| field_err("valid.from", "is missing"))?;
@@ -436,7 +479,11 @@ impl Fields<'_> {
         if from > to {
             return Err(field_err(
                 "valid",
-                &format!("starts after it ends (from {} > to {})", fmt_time(&from), fmt_time(&to)),
+                &format!(
+                    "starts after it ends (from {} > to {})",
+                    fmt_time(&from),
+                    fmt_time(&to)
+                ),
             ));
         }
         let text = match obj.get("text") {
@@ -540,7 +587,10 @@ mod tests {
             let mut v = asserted();
             v[key] = json!("  ");
             let e = parse(v).unwrap_err();
-            assert!(e.message().contains(&format!("`{key}` must not be empty")), "{e}");
+            assert!(
+                e.message().contains(&format!("`{key}` must not be empty")),
+                "{e}"
+            );
         }
         let v = json!({"id":"0190a3b2-0000-7000-8000-000000000002","kind":"voided",
             "target":"0190a3b2-0000-7000-8000-000000000001","reason":""});
@@ -553,13 +603,21 @@ mod tests {
             let mut v = asserted();
             v.as_object_mut().unwrap().remove(key);
             let e = parse(v).unwrap_err();
-            assert!(e.message().contains(&format!("`{key}` is missing")), "{key}: {e}");
+            assert!(
+                e.message().contains(&format!("`{key}` is missing")),
+                "{key}: {e}"
+            );
         }
     }
 
     #[test]
     fn wrong_types_are_refused() {
-        for (key, bad) in [("by", json!(3)), ("via", json!("Reuters")), ("claim", json!("nope")), ("valid", json!("2020"))] {
+        for (key, bad) in [
+            ("by", json!(3)),
+            ("via", json!("Reuters")),
+            ("claim", json!("nope")),
+            ("valid", json!("2020")),
+        ] {
             let mut v = asserted();
             v[key] = bad;
             assert!(parse(v).is_err(), "{key}");
@@ -570,7 +628,10 @@ mod tests {
     fn backwards_valid_interval_is_refused() {
         let mut v = asserted();
         v["valid"] = json!({"from":"2020-07-11T00:00:00Z","to":"2020-07-10T00:00:00Z"});
-        assert!(parse(v).unwrap_err().message().contains("starts after it ends"));
+        assert!(parse(v)
+            .unwrap_err()
+            .message()
+            .contains("starts after it ends"));
     }
 
     #[test]
@@ -586,6 +647,9 @@ mod tests {
     fn canonical_json_sorts_keys_at_every_level() {
         let mut out = Vec::new();
         canonical_json(&json!({"b":1,"a":{"d":[1,"x"],"c":null}}), &mut out);
-        assert_eq!(String::from_utf8(out).unwrap(), r#"{"a":{"c":null,"d":[1,"x"]},"b":1}"#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":{"c":null,"d":[1,"x"]},"b":1}"#
+        );
     }
 }

@@ -114,7 +114,10 @@ impl<S: Store> Ledger<S> {
         let mut fresh = Vec::with_capacity(batch.len());
         let mut unchanged = 0;
         for item in batch {
-            match self.check(&item.event, &overlay).map_err(|e| at_line(item.line, e))? {
+            match self
+                .check(&item.event, &overlay)
+                .map_err(|e| at_line(item.line, e))?
+            {
                 Check::Duplicate => unchanged += 1,
                 Check::New => {
                     if let Body::Asserted(a) = &item.event.body {
@@ -155,7 +158,9 @@ impl<S: Store> Ledger<S> {
         if let Some(t) = overlay.claims.get(&claim) {
             return Ok(Some(*t));
         }
-        Ok(self.assertion(claim)?.and_then(|r| r.event.valid().map(|v| v.from)))
+        Ok(self
+            .assertion(claim)?
+            .and_then(|r| r.event.valid().map(|v| v.from)))
     }
 
     fn check(&self, event: &Event, overlay: &Overlay) -> Result<Check> {
@@ -165,7 +170,10 @@ impl<S: Store> Ledger<S> {
             }
             return Err(Error::new(
                 ErrorKind::Conflict,
-                format!("field `id`: event {} is already in the ledger with different content", event.id),
+                format!(
+                    "field `id`: event {} is already in the ledger with different content",
+                    event.id
+                ),
             )
             .with_hint("give a corrected event a new id; void the old one if it was a mistake"));
         }
@@ -176,11 +184,15 @@ impl<S: Store> Ledger<S> {
                         ErrorKind::Conflict,
                         format!("field `claim`: claim {} is already asserted", a.claim),
                     )
-                    .with_hint("a claim has one `asserted`; record what happened to it with another kind"));
+                    .with_hint(
+                        "a claim has one `asserted`; record what happened to it with another kind",
+                    ));
                 }
                 if let Some(old) = a.supersedes {
                     if old == a.claim {
-                        return Err(Error::invalid("field `supersedes`: a claim cannot supersede itself"));
+                        return Err(Error::invalid(
+                            "field `supersedes`: a claim cannot supersede itself",
+                        ));
                     }
                     if self.claim_from(old, overlay)?.is_none() {
                         return Err(Error::not_found(format!(
@@ -213,12 +225,10 @@ impl<S: Store> Ledger<S> {
                         v.target
                     )))
                 }
-                Some(t) if t.kind() == Kind::Voided => {
-                    return Err(Error::invalid(format!(
-                        "field `target`: event {} is itself a `voided`, and a void cannot be voided",
-                        v.target
-                    )))
-                }
+                Some(t) if t.kind() == Kind::Voided => return Err(Error::invalid(format!(
+                    "field `target`: event {} is itself a `voided`, and a void cannot be voided",
+                    v.target
+                ))),
                 Some(_) => {}
             },
         }
@@ -249,7 +259,9 @@ impl<S: Store> Ledger<S> {
                 )));
             }
             if last_recorded.is_some_and(|l| r.recorded_at < l) {
-                return Err(here(Error::invalid("field `recorded_at` goes back in time")));
+                return Err(here(Error::invalid(
+                    "field `recorded_at` goes back in time",
+                )));
             }
             last_recorded = Some(r.recorded_at);
             prev = r.hash;
@@ -289,7 +301,10 @@ impl<S: Store> Ledger<S> {
         }
         let mut overlay = Overlay::default();
         for (line, r) in &new {
-            match self.check(&r.event, &overlay).map_err(|e| at_line(Some(*line), e))? {
+            match self
+                .check(&r.event, &overlay)
+                .map_err(|e| at_line(Some(*line), e))?
+            {
                 Check::Duplicate => {
                     return Err(at_line(
                         Some(*line),
@@ -323,7 +338,11 @@ impl<S: Store> Ledger<S> {
             let r = item.map_err(|e| {
                 Error::new(
                     ErrorKind::Verification,
-                    format!("seq {}: the entry cannot be read ({})", count + 1, e.message()),
+                    format!(
+                        "seq {}: the entry cannot be read ({})",
+                        count + 1,
+                        e.message()
+                    ),
                 )
             })?;
             let seq = count + 1;
@@ -380,7 +399,11 @@ enum Check {
 
 /// The id range a prefix stands for. Dashes are ignored.
 pub fn prefix_range(prefix: &str) -> Result<IdRange> {
-    let hex: String = prefix.chars().filter(|c| *c != '-').collect::<String>().to_ascii_lowercase();
+    let hex: String = prefix
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
     if hex.len() < 6 || hex.len() > 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(Error::invalid(format!(
             "`{prefix}` is not an id or an id prefix of at least 6 hexadecimal digits"
@@ -398,14 +421,19 @@ pub fn prefix_range(prefix: &str) -> Result<IdRange> {
 fn pick(prefix: &str, what: &str, found: Vec<Uuid>) -> Result<Uuid> {
     match found.as_slice() {
         [one] => Ok(*one),
-        [] => Err(Error::not_found(format!("there is no {what} {prefix} in the ledger"))
-            .with_hint(format!("list {what}s with `claims log` or `claims state`"))),
+        [] => Err(
+            Error::not_found(format!("there is no {what} {prefix} in the ledger"))
+                .with_hint(format!("list {what}s with `claims log` or `claims state`")),
+        ),
         many => {
             let list: Vec<String> = many.iter().take(5).map(|u| u.to_string()).collect();
             let more = if many.len() > 5 { ", …" } else { "" };
             Err(Error::new(
                 ErrorKind::Ambiguous,
-                format!("the prefix {prefix} matches several {what}s: {}{more}", list.join(", ")),
+                format!(
+                    "the prefix {prefix} matches several {what}s: {}{more}",
+                    list.join(", ")
+                ),
             )
             .with_hint("give more digits of the id"))
         }
@@ -430,7 +458,9 @@ impl IndexModel {
                 IndexEntry::EventId(id, seq) => {
                     self.ids.insert(id, seq);
                 }
-                IndexEntry::Claim(c, seq, role) => self.claims.entry(c).or_default().push((seq, role)),
+                IndexEntry::Claim(c, seq, role) => {
+                    self.claims.entry(c).or_default().push((seq, role))
+                }
                 IndexEntry::Story(s, c, seq) => self.stories.entry(s).or_default().push((c, seq)),
                 IndexEntry::ValidTo(t, seq) => {
                     self.valid.insert((t, seq));

@@ -203,7 +203,12 @@ impl ClaimHistory {
         self.entry_standing_with(r, view, &self.voided(view))
     }
 
-    fn entry_standing_with(&self, r: &Record, view: &View, voided: &HashSet<Uuid>) -> EntryStanding {
+    fn entry_standing_with(
+        &self,
+        r: &Record,
+        view: &View,
+        voided: &HashSet<Uuid>,
+    ) -> EntryStanding {
         if !view.knows(r) {
             return EntryStanding::Unknown;
         }
@@ -246,7 +251,9 @@ impl ClaimHistory {
                         }
                     }
                 }
-                EntryStanding::Pending if r.event.claim() == Some(self.claim) => pending.push(r.clone()),
+                EntryStanding::Pending if r.event.claim() == Some(self.claim) => {
+                    pending.push(r.clone())
+                }
                 _ => {}
             }
         }

@@ -77,7 +77,10 @@ impl<S: Store> Ledger<S> {
                 }
             };
             for c in claims {
-                by_claim.entry(c).or_insert_with(|| ClaimHistory::new(c)).apply(&r);
+                by_claim
+                    .entry(c)
+                    .or_insert_with(|| ClaimHistory::new(c))
+                    .apply(&r);
             }
         }
         Ok(by_claim.into_values().collect())
@@ -121,10 +124,16 @@ impl<S: Store> Ledger<S> {
             if opts.recorded {
                 r.t.record.recorded_at
             } else {
-                r.t.record.event.valid().map(|v| v.to).unwrap_or(r.t.record.recorded_at)
+                r.t.record
+                    .event
+                    .valid()
+                    .map(|v| v.to)
+                    .unwrap_or(r.t.record.recorded_at)
             }
         };
-        rows.retain(|r| opts.from.is_none_or(|f| key(r) >= f) && opts.to.is_none_or(|t| key(r) <= t));
+        rows.retain(|r| {
+            opts.from.is_none_or(|f| key(r) >= f) && opts.to.is_none_or(|t| key(r) <= t)
+        });
         if opts.recorded {
             rows.sort_by_key(|r| (r.t.record.seq, r.claim));
         } else {
@@ -201,7 +210,8 @@ pub struct Change {
 }
 
 fn status_json(s: Option<Status>) -> Value {
-    s.map(|s| Value::String(s.as_str().into())).unwrap_or(Value::Null)
+    s.map(|s| Value::String(s.as_str().into()))
+        .unwrap_or(Value::Null)
 }
 
 /// A record in its export form (JSON).
@@ -223,7 +233,10 @@ pub fn claim_entry_json(h: &ClaimHistory, view: &View) -> Value {
             m.insert("status".into(), s.status.as_str().into());
             m.insert("since".into(), fmt_time(&s.since).into());
             m.insert("events".into(), s.events.into());
-            m.insert("pending".into(), Value::Array(s.pending.iter().map(record_json).collect()));
+            m.insert(
+                "pending".into(),
+                Value::Array(s.pending.iter().map(record_json).collect()),
+            );
         }
         standing => {
             m.insert("status".into(), Value::Null);
@@ -284,7 +297,10 @@ pub fn show_json(h: &ClaimHistory, view: &View) -> Value {
         .filter(|r| r.recorded_at <= view.as_of)
         .map(|r| {
             let mut v = r.to_json();
-            v.insert("standing".into(), standing_name(h.entry_standing(r, view)).into());
+            v.insert(
+                "standing".into(),
+                standing_name(h.entry_standing(r, view)).into(),
+            );
             Value::Object(v)
         })
         .collect();

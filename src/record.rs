@@ -100,20 +100,27 @@ impl Record {
                 .filter(|s| *s >= 1)
                 .ok_or_else(|| Error::invalid("field `seq` must be a whole number from 1"))?,
             Some(_) => return Err(Error::invalid("field `seq` must be a whole number from 1")),
-            None => return Err(Error::invalid("field `seq` is missing (is this an export line?)")),
+            None => {
+                return Err(Error::invalid(
+                    "field `seq` is missing (is this an export line?)",
+                ))
+            }
         };
         let recorded_at = match obj.get("recorded_at") {
             Some(Value::String(s)) => parse_rfc3339(s)
                 .map_err(|e| Error::invalid(format!("field `recorded_at`: {}", e.message())))?,
-            Some(_) => return Err(Error::invalid("field `recorded_at` must be an RFC 3339 string")),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "field `recorded_at` must be an RFC 3339 string",
+                ))
+            }
             None => return Err(Error::invalid("field `recorded_at` is missing")),
         };
         let hash = match obj.get("hash") {
             Some(Value::String(s)) => {
                 let mut h = [0u8; 32];
-                hex::decode_to_slice(s, &mut h).map_err(|_| {
-                    Error::invalid("field `hash` must be 64 hexadecimal digits")
-                })?;
+                hex::decode_to_slice(s, &mut h)
+                    .map_err(|_| Error::invalid("field `hash` must be 64 hexadecimal digits"))?;
                 h
             }
             Some(_) => return Err(Error::invalid("field `hash` must be a string")),
@@ -139,8 +146,9 @@ impl Record {
     pub fn decode(bytes: &[u8]) -> Result<Record> {
         match bytes.split_first() {
             Some((&ENCODING_JSON, json)) => {
-                let v: Value = serde_json::from_slice(json)
-                    .map_err(|e| Error::damaged(format!("a stored event is not valid JSON: {e}")))?;
+                let v: Value = serde_json::from_slice(json).map_err(|e| {
+                    Error::damaged(format!("a stored event is not valid JSON: {e}"))
+                })?;
                 Record::from_json(&v)
                     .map_err(|e| Error::damaged(format!("a stored event does not parse: {e}")))
             }
@@ -207,7 +215,10 @@ mod tests {
         let t = parse_rfc3339("2026-01-01T00:00:00.123456Z").unwrap();
         let a = Record::seal(void(1), 7, t, &GENESIS);
         assert_eq!(Record::decode(&a.encode()).unwrap(), a);
-        assert_eq!(Record::from_json(&serde_json::from_str(&a.to_line()).unwrap()).unwrap(), a);
+        assert_eq!(
+            Record::from_json(&serde_json::from_str(&a.to_line()).unwrap()).unwrap(),
+            a
+        );
     }
 
     #[test]

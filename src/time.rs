@@ -4,7 +4,9 @@
 //! read in the zone in force (`--tz`); a bare date, meaning the whole day in that
 //! zone; and an interval `A/B` of any two of those. Everything is stored in UTC.
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{
+    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 
 use crate::error::{Error, Result};
@@ -58,7 +60,9 @@ pub fn parse_zone(name: &str) -> Result<Tz> {
 fn day_bounds(date: NaiveDate, tz: &Tz) -> Result<(Time, Time)> {
     let start = local_to_utc(date.and_hms_opt(0, 0, 0).expect("midnight exists"), tz)
         .or_else(|_| local_to_utc(date.and_hms_opt(1, 0, 0).expect("01:00 exists"), tz))?;
-    let next = date.succ_opt().ok_or_else(|| Error::invalid(format!("{date} is out of range")))?;
+    let next = date
+        .succ_opt()
+        .ok_or_else(|| Error::invalid(format!("{date} is out of range")))?;
     let next_start = local_to_utc(next.and_hms_opt(0, 0, 0).expect("midnight exists"), tz)
         .or_else(|_| local_to_utc(next.and_hms_opt(1, 0, 0).expect("01:00 exists"), tz))?;
     Ok((start, next_start - Duration::nanoseconds(1)))
@@ -232,7 +236,14 @@ mod tests {
 
     #[test]
     fn garbage_and_impossible_dates_are_refused() {
-        for s in ["", "yesterday", "2020-13-01", "2020-02-30", "2020-07-10T25:00", "/"] {
+        for s in [
+            "",
+            "yesterday",
+            "2020-13-01",
+            "2020-02-30",
+            "2020-07-10T25:00",
+            "/",
+        ] {
             assert!(parse_valid(s, &Tz::UTC).is_err(), "{s:?} accepted");
         }
     }
@@ -250,7 +261,11 @@ mod tests {
 
     #[test]
     fn formatting_round_trips() {
-        for s in ["2020-07-10T19:06:00Z", "2020-07-10T23:59:59.999999999Z", "2020-07-10T19:06:00.123Z"] {
+        for s in [
+            "2020-07-10T19:06:00Z",
+            "2020-07-10T23:59:59.999999999Z",
+            "2020-07-10T19:06:00.123Z",
+        ] {
             assert_eq!(fmt_time(&utc(s)), s);
         }
     }

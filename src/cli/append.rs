@@ -33,7 +33,9 @@ pub fn read_ndjson(file: &str, mut progress: Option<&mut Progress>) -> Result<Ve
     } else {
         let path = Path::new(file);
         if path.is_dir() {
-            return Err(Error::invalid(format!("{file} is a directory, not an NDJSON file")));
+            return Err(Error::invalid(format!(
+                "{file} is a directory, not an NDJSON file"
+            )));
         }
         bytes = std::fs::read(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::not_found(format!("there is no file {file}")),
@@ -49,9 +51,8 @@ pub fn read_ndjson(file: &str, mut progress: Option<&mut Progress>) -> Result<Ve
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(line).map_err(|e| {
-            Error::invalid(format!("line {n}: the line is not valid JSON ({e})"))
-        })?;
+        let value: Value = serde_json::from_str(line)
+            .map_err(|e| Error::invalid(format!("line {n}: the line is not valid JSON ({e})")))?;
         out.push((n, value));
         if let Some(p) = progress.as_deref_mut() {
             p.set(out.len() as u64);
@@ -67,13 +68,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         .iter()
         .map(|(n, v)| {
             Event::from_json(v, &[])
-                .map(|event| Incoming { line: Some(*n), event })
+                .map(|event| Incoming {
+                    line: Some(*n),
+                    event,
+                })
                 .map_err(|e| e.context(format!("line {n}")))
         })
         .collect::<Result<Vec<_>>>()?;
     progress.finish();
     if batch.is_empty() {
-        return Err(Error::invalid(format!("{} holds no events", shown(&args.file))));
+        return Err(Error::invalid(format!(
+            "{} holds no events",
+            shown(&args.file)
+        )));
     }
     let mut ledger = ctx.open_write()?;
     let report = ledger.append(batch, ctx.now)?;

@@ -85,7 +85,10 @@ pub fn wording(
         quote: optional("--quote", quote)?,
         lang: optional("--lang", lang)?,
         translation: optional("--translation", translation)?,
-        via: via.into_iter().map(|v| required("--via", v)).collect::<Result<_>>()?,
+        via: via
+            .into_iter()
+            .map(|v| required("--via", v))
+            .collect::<Result<_>>()?,
         source: optional("--source", source)?,
     })
 }
@@ -94,15 +97,27 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let valid = valid_of(ctx, &args.at, args.said)?;
     let story = required("--story", args.story)?;
     if story.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid("--story must be a slug without spaces (e.g. amazon-tiktok-2020-07)"));
+        return Err(Error::invalid(
+            "--story must be a slug without spaces (e.g. amazon-tiktok-2020-07)",
+        ));
     }
     let by = required("--by", args.by)?;
     let text = required("--text", args.text)?;
-    let wording = wording(args.quote, args.lang, args.translation, args.via, args.source)?;
+    let wording = wording(
+        args.quote,
+        args.lang,
+        args.translation,
+        args.via,
+        args.source,
+    )?;
     let mut ledger = ctx.open_write()?;
     let supersedes = args
         .supersedes
-        .map(|p| ledger.resolve_claim(&p).map_err(|e| e.context("--supersedes")))
+        .map(|p| {
+            ledger
+                .resolve_claim(&p)
+                .map_err(|e| e.context("--supersedes"))
+        })
         .transpose()?;
     let claim = Uuid::now_v7();
     let event = Event {

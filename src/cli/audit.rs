@@ -43,25 +43,38 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let opt = |s: &Option<String>, flag: &str| {
         s.as_deref()
-            .map(|s| ctx.query_time(Some(s)).map_err(|e| e.context(flag.to_string())))
+            .map(|s| {
+                ctx.query_time(Some(s))
+                    .map_err(|e| e.context(flag.to_string()))
+            })
             .transpose()
     };
     let from = match &args.from {
         // A bare date as --from means the start of that day.
         Some(s) if !s.contains('T') && !s.contains(' ') && s.len() == 10 => Some(
-            claims::time::parse_valid(s, ctx.tz()).map_err(|e| e.context("--from"))?.0,
+            claims::time::parse_valid(s, ctx.tz())
+                .map_err(|e| e.context("--from"))?
+                .0,
         ),
         _ => opt(&args.from, "--from")?,
     };
     let opts = AuditOptions {
         recorded: args.recorded,
-        at: ctx.query_time(args.at.as_deref()).map_err(|e| e.context("--at"))?,
-        as_of: ctx.query_time(args.as_of.as_deref()).map_err(|e| e.context("--as-of"))?,
+        at: ctx
+            .query_time(args.at.as_deref())
+            .map_err(|e| e.context("--at"))?,
+        as_of: ctx
+            .query_time(args.as_of.as_deref())
+            .map_err(|e| e.context("--as-of"))?,
         from,
         to: opt(&args.to, "--to")?,
     };
     let ledger = ctx.open_read()?;
-    let claim = args.claim.as_deref().map(|c| ledger.resolve_claim(c)).transpose()?;
+    let claim = args
+        .claim
+        .as_deref()
+        .map(|c| ledger.resolve_claim(c))
+        .transpose()?;
     let scope = Scope {
         story: args.story,
         claim,
@@ -75,7 +88,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut texts = std::collections::HashMap::new();
     let short = render::short_ids(&rows.iter().map(|r| r.claim).collect::<Vec<_>>());
     let mut t = render::table(&[
-        if args.recorded { "recorded" } else { "valid time" },
+        if args.recorded {
+            "recorded"
+        } else {
+            "valid time"
+        },
         "claim",
         "change",
         "event",
@@ -88,7 +105,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             None => {
                 let text = ledger
                     .assertion(row.claim)?
-                    .and_then(|a| a.event.to_json().get("text").and_then(|v| v.as_str().map(String::from)))
+                    .and_then(|a| {
+                        a.event
+                            .to_json()
+                            .get("text")
+                            .and_then(|v| v.as_str().map(String::from))
+                    })
                     .unwrap_or_default();
                 texts.entry(row.claim).or_insert(text)
             }
@@ -96,7 +118,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         let when = if args.recorded {
             render::time(&r.recorded_at, tz)
         } else {
-            r.event.valid().map(|v| render::valid(v, tz)).unwrap_or_default()
+            r.event
+                .valid()
+                .map(|v| render::valid(v, tz))
+                .unwrap_or_default()
         };
         let via = match r.event.to_json().get("via") {
             Some(Value::Array(v)) => {
@@ -108,7 +133,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         t.add_row(vec![
             when,
             format!("{}\n{}", text, short[&row.claim]),
-            format!("{} → {}", render::status(row.t.from), render::status(row.t.to)),
+            format!(
+                "{} → {}",
+                render::status(row.t.from),
+                render::status(row.t.to)
+            ),
             format!("{} (seq {})", r.event.kind().as_str(), r.seq),
             format!("{}{via}", r.event.by().unwrap_or("ledger")),
         ]);

@@ -39,13 +39,21 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let t1 = ctx.query_time(Some(&args.t1)).map_err(|e| e.context("T1"))?;
-    let t2 = ctx.query_time(Some(&args.t2)).map_err(|e| e.context("T2"))?;
+    let t1 = ctx
+        .query_time(Some(&args.t1))
+        .map_err(|e| e.context("T1"))?;
+    let t2 = ctx
+        .query_time(Some(&args.t2))
+        .map_err(|e| e.context("T2"))?;
     let (before, after) = if args.recorded {
-        let at = ctx.query_time(args.at.as_deref()).map_err(|e| e.context("--at"))?;
+        let at = ctx
+            .query_time(args.at.as_deref())
+            .map_err(|e| e.context("--at"))?;
         (View::new(at, t1), View::new(at, t2))
     } else {
-        let as_of = ctx.query_time(args.as_of.as_deref()).map_err(|e| e.context("--as-of"))?;
+        let as_of = ctx
+            .query_time(args.as_of.as_deref())
+            .map_err(|e| e.context("--as-of"))?;
         (View::new(t1, as_of), View::new(t2, as_of))
     };
     let ledger = ctx.open_read()?;

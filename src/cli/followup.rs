@@ -51,7 +51,13 @@ pub fn run(ctx: &Ctx, kind: FollowUpKind, args: Args) -> Result<()> {
     let valid = valid_of(ctx, &args.at, args.said)?;
     let by = required("--by", args.by)?;
     let reason = optional("--reason", args.reason)?;
-    let wording = wording(args.quote, args.lang, args.translation, args.via, args.source)?;
+    let wording = wording(
+        args.quote,
+        args.lang,
+        args.translation,
+        args.via,
+        args.source,
+    )?;
     let mut ledger = ctx.open_write()?;
     let claim = ledger.resolve_claim(&args.claim)?;
     let (reason, note) = match kind {

@@ -23,7 +23,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     progress.finish();
     let records = lines
         .iter()
-        .map(|(n, v)| Record::from_json(v).map(|r| (*n, r)).map_err(|e| e.context(format!("line {n}"))))
+        .map(|(n, v)| {
+            Record::from_json(v)
+                .map(|r| (*n, r))
+                .map_err(|e| e.context(format!("line {n}")))
+        })
         .collect::<Result<Vec<_>>>()?;
     if records.is_empty() {
         return Err(Error::invalid(format!("{} holds no entries", args.file)));

@@ -26,7 +26,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         if args.json {
             write!(out, "[")?;
         }
-        for (i, r) in ledger.store().scan(args.since.saturating_add(1)).enumerate() {
+        for (i, r) in ledger
+            .store()
+            .scan(args.since.saturating_add(1))
+            .enumerate()
+        {
             let r = match r {
                 Ok(r) => r,
                 Err(e) => return Ok(Err(e)),
@@ -44,7 +48,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 .event
                 .claim()
                 .map(|c| format!("claim {c}"))
-                .or_else(|| json.get("target").and_then(|v| v.as_str()).map(|t| format!("target {t}")))
+                .or_else(|| {
+                    json.get("target")
+                        .and_then(|v| v.as_str())
+                        .map(|t| format!("target {t}"))
+                })
                 .unwrap_or_default();
             writeln!(
                 out,

@@ -36,10 +36,21 @@ use claims::{Error, Ledger, Result, SledStore};
 /// Record every claim a story contains and everything that later happens to
 /// it; replay the belief state at any time; audit how the story changed.
 #[derive(Debug, Parser)]
-#[command(name = "claims", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "claims",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// The ledger directory.
-    #[arg(long, global = true, env = "CLAIMS_DB", default_value = "claims.db", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "CLAIMS_DB",
+        default_value = "claims.db",
+        value_name = "PATH"
+    )]
     db: PathBuf,
 
     /// IANA time zone for times written without an offset, and for display.
@@ -214,7 +225,8 @@ impl Progress {
         if !self.shown && pos % 1024 == 0 && self.started.elapsed() > Duration::from_secs(1) {
             self.shown = true;
             if std::io::stderr().is_terminal() {
-                self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                self.bar
+                    .set_draw_target(indicatif::ProgressDrawTarget::stderr());
                 self.bar.set_style(
                     indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
                         .expect("valid template")

@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use chrono::Timelike;
-use uuid::Uuid;
 use chrono_tz::Tz;
 use comfy_table::{presets, ContentArrangement, Table};
+use uuid::Uuid;
 
 use claims::projection::Status;
 use claims::time::{Time, Valid};

@@ -23,8 +23,12 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let at = ctx.query_time(args.at.as_deref()).map_err(|e| e.context("--at"))?;
-    let as_of = ctx.query_time(args.as_of.as_deref()).map_err(|e| e.context("--as-of"))?;
+    let at = ctx
+        .query_time(args.at.as_deref())
+        .map_err(|e| e.context("--at"))?;
+    let as_of = ctx
+        .query_time(args.as_of.as_deref())
+        .map_err(|e| e.context("--as-of"))?;
     let ledger = ctx.open_read()?;
     let claim = ledger.resolve_claim(&args.claim)?;
     let h = ledger.history(claim)?;
@@ -34,9 +38,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     let tz = ctx.tz();
     let a = h.assertion().expect("resolved claims are asserted");
-    let mut s = format!("claim   {claim}\nstory   {}\nby      {}\ntext    {}\n", a.story, a.by, a.text);
+    let mut s = format!(
+        "claim   {claim}\nstory   {}\nby      {}\ntext    {}\n",
+        a.story, a.by, a.text
+    );
     let status = match h.state(&view) {
-        Standing::Present(st) => format!("{} since {}", st.status.as_str(), render::time(&st.since, tz)),
+        Standing::Present(st) => format!(
+            "{} since {}",
+            st.status.as_str(),
+            render::time(&st.since, tz)
+        ),
         Standing::Pending => "pending (possibly asserted by then, not certainly)".into(),
         Standing::Absent => "absent (not asserted by then, or voided)".into(),
     };
@@ -45,7 +56,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         render::time(&at, tz),
         render::time(&as_of, tz)
     ));
-    let mut t = render::table(&["seq", "kind", "by", "valid time", "via / reason / note", "at --at"]);
+    let mut t = render::table(&[
+        "seq",
+        "kind",
+        "by",
+        "valid time",
+        "via / reason / note",
+        "at --at",
+    ]);
     let mut all: Vec<_> = h.asserted.iter().chain(h.others.iter()).collect();
     all.sort_by_key(|r| r.seq);
     for r in all {
@@ -68,7 +86,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             r.seq.to_string(),
             r.event.kind().as_str().to_string(),
             r.event.by().unwrap_or("").to_string(),
-            r.event.valid().map(|v| render::valid(v, tz)).unwrap_or_default(),
+            r.event
+                .valid()
+                .map(|v| render::valid(v, tz))
+                .unwrap_or_default(),
             detail.join("; "),
             standing_name(h.entry_standing(r, &view)).to_string(),
         ]);

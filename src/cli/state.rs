@@ -29,8 +29,12 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let at = ctx.query_time(args.at.as_deref()).map_err(|e| e.context("--at"))?;
-    let as_of = ctx.query_time(args.as_of.as_deref()).map_err(|e| e.context("--as-of"))?;
+    let at = ctx
+        .query_time(args.at.as_deref())
+        .map_err(|e| e.context("--at"))?;
+    let as_of = ctx
+        .query_time(args.as_of.as_deref())
+        .map_err(|e| e.context("--as-of"))?;
     let ledger = ctx.open_read()?;
     let scope = Scope {
         story: args.story.clone(),
@@ -50,16 +54,29 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if report.claims.is_empty() {
         s.push_str("No claim counts at that time.\n");
     } else {
-        let ids: Vec<_> = report.claims.iter().chain(&report.pending).map(|h| h.claim).collect();
+        let ids: Vec<_> = report
+            .claims
+            .iter()
+            .chain(&report.pending)
+            .map(|h| h.claim)
+            .collect();
         let short = render::short_ids(&ids);
         let mut t = render::table(&["claim", "status", "since", "by", "claim text", "pending"]);
         for h in &report.claims {
             let a = h.assertion().expect("asserted");
-            let Standing::Present(st) = h.state(&report.view) else { continue };
+            let Standing::Present(st) = h.state(&report.view) else {
+                continue;
+            };
             let pending: Vec<String> = st
                 .pending
                 .iter()
-                .map(|r| format!("{} ({})", r.event.kind().as_str(), r.event.by().unwrap_or("")))
+                .map(|r| {
+                    format!(
+                        "{} ({})",
+                        r.event.kind().as_str(),
+                        r.event.by().unwrap_or("")
+                    )
+                })
                 .collect();
             t.add_row(vec![
                 short[&h.claim].clone(),
@@ -74,7 +91,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     if !report.pending.is_empty() {
         s.push_str("\nPossibly asserted by then, not certainly (pending):\n");
-        let ids: Vec<_> = report.claims.iter().chain(&report.pending).map(|h| h.claim).collect();
+        let ids: Vec<_> = report
+            .claims
+            .iter()
+            .chain(&report.pending)
+            .map(|h| h.claim)
+            .collect();
         let short = render::short_ids(&ids);
         for h in &report.pending {
             let a = h.assertion().expect("asserted");

@@ -93,7 +93,12 @@ impl Store for MemStore {
     }
 
     fn event_ids_in(&self, range: IdRange, limit: usize) -> Result<Vec<Uuid>> {
-        Ok(self.ids.range(range.lo..=range.hi).map(|(k, _)| *k).take(limit).collect())
+        Ok(self
+            .ids
+            .range(range.lo..=range.hi)
+            .map(|(k, _)| *k)
+            .take(limit)
+            .collect())
     }
 
     fn claim_ids_in(&self, range: IdRange, limit: usize) -> Result<Vec<Uuid>> {
@@ -120,7 +125,11 @@ impl Store for MemStore {
     fn story_claims(&self, story: &str) -> Result<Vec<(Uuid, u64)>> {
         let lo = (story.to_string(), Uuid::nil());
         let hi = (story.to_string(), Uuid::max());
-        Ok(self.stories.range(lo..=hi).map(|((_, c), s)| (*c, *s)).collect())
+        Ok(self
+            .stories
+            .range(lo..=hi)
+            .map(|((_, c), s)| (*c, *s))
+            .collect())
     }
 
     fn stories(&self) -> Result<Vec<String>> {
@@ -134,7 +143,11 @@ impl Store for MemStore {
     }
 
     fn seqs_by_valid_to(&self, lo: Time, hi: Time) -> Result<Vec<u64>> {
-        Ok(self.valid.range((lo, 0)..=(hi, u64::MAX)).map(|(_, s)| *s).collect())
+        Ok(self
+            .valid
+            .range((lo, 0)..=(hi, u64::MAX))
+            .map(|(_, s)| *s)
+            .collect())
     }
 }
 

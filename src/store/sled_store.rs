@@ -66,7 +66,10 @@ pub struct SledStore {
 
 impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SledStore").field("path", &self.path).field("head", &self.head).finish()
+        f.debug_struct("SledStore")
+            .field("path", &self.path)
+            .field("head", &self.head)
+            .finish()
     }
 }
 
@@ -138,7 +141,10 @@ impl SledStore {
         match self.meta.get(META_FORMAT)? {
             Some(v) => {
                 let version = u32::from_be_bytes(v.as_ref().try_into().map_err(|_| {
-                    Error::damaged(format!("{} has an unreadable format version", self.path.display()))
+                    Error::damaged(format!(
+                        "{} has an unreadable format version",
+                        self.path.display()
+                    ))
                 })?);
                 if version > FORMAT_VERSION {
                     return Err(Error::new(
@@ -171,8 +177,16 @@ impl SledStore {
                     .tree_names()
                     .into_iter()
                     .filter(|n| {
-                        ![&b"__sled__default"[..], b"log", b"meta", b"ids", b"claims", b"stories", b"valid"]
-                            .contains(&n.as_ref())
+                        ![
+                            &b"__sled__default"[..],
+                            b"log",
+                            b"meta",
+                            b"ids",
+                            b"claims",
+                            b"stories",
+                            b"valid",
+                        ]
+                        .contains(&n.as_ref())
                     })
                     .count();
                 if other_trees > 0 || !self.db.is_empty() {
@@ -181,7 +195,8 @@ impl SledStore {
                         self.path.display()
                     )));
                 }
-                self.meta.insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+                self.meta
+                    .insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
                 self.sync()
             }
         }
@@ -192,7 +207,10 @@ impl SledStore {
             return Ok(Head::EMPTY);
         };
         if v.len() != 48 {
-            return Err(Error::damaged(format!("{} has a damaged head record", self.path.display())));
+            return Err(Error::damaged(format!(
+                "{} has a damaged head record",
+                self.path.display()
+            )));
         }
         let seq = u64::from_be_bytes(v[0..8].try_into().expect("8 bytes"));
         let hash: Hash = v[8..40].try_into().expect("32 bytes");
@@ -265,7 +283,8 @@ impl SledStore {
                 from = to + 1;
             }
             self.sync()?;
-            self.meta.insert(META_INDEXED, &self.head.seq.to_be_bytes())?;
+            self.meta
+                .insert(META_INDEXED, &self.head.seq.to_be_bytes())?;
         }
         Ok(())
     }
@@ -358,7 +377,9 @@ fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(5);
     loop {
-        let cfg = sled::Config::new().path(path).cache_capacity(opts.cache_bytes);
+        let cfg = sled::Config::new()
+            .path(path)
+            .cache_capacity(opts.cache_bytes);
         match cfg.open() {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
@@ -377,7 +398,10 @@ fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
                 pause = (pause * 2).min(Duration::from_millis(100));
             }
             Err(sled::Error::Io(e)) => {
-                return Err(Error::io(format!("opening the ledger at {}", path.display()), e))
+                return Err(Error::io(
+                    format!("opening the ledger at {}", path.display()),
+                    e,
+                ))
             }
             Err(e) => {
                 return Err(Error::damaged(format!(
@@ -529,12 +553,17 @@ impl Store for SledStore {
 
     fn event_ids_in(&self, range: IdRange, limit: usize) -> Result<Vec<Uuid>> {
         let mut out = Vec::new();
-        for kv in self.ids.range(range.lo.as_bytes().to_vec()..=range.hi.as_bytes().to_vec()) {
+        for kv in self
+            .ids
+            .range(range.lo.as_bytes().to_vec()..=range.hi.as_bytes().to_vec())
+        {
             let (k, v) = kv?;
             if u64_at(&v, 0)? > self.head.seq {
                 continue;
             }
-            out.push(Uuid::from_slice(&k).map_err(|_| Error::damaged("a stored event id is damaged"))?);
+            out.push(
+                Uuid::from_slice(&k).map_err(|_| Error::damaged("a stored event id is damaged"))?,
+            );
             if out.len() == limit {
                 break;
             }
@@ -551,7 +580,8 @@ impl Store for SledStore {
             if v.first() != Some(&(Role::Asserted as u8)) || u64_at(&k, 16)? > self.head.seq {
                 continue;
             }
-            let c = Uuid::from_slice(&k[..16]).map_err(|_| Error::damaged("a stored claim id is damaged"))?;
+            let c = Uuid::from_slice(&k[..16])
+                .map_err(|_| Error::damaged("a stored claim id is damaged"))?;
             if out.last() != Some(&c) {
                 out.push(c);
                 if out.len() == limit {
@@ -601,10 +631,16 @@ impl Store for SledStore {
         let mut next: Option<Vec<u8>> = Some(Vec::new());
         // Skip from one slug to the next instead of walking every claim.
         while let Some(from) = next.take() {
-            let Some(kv) = self.stories.range(from..).next() else { break };
+            let Some(kv) = self.stories.range(from..).next() else {
+                break;
+            };
             let (k, _) = kv?;
-            let end = k.iter().position(|b| *b == 0).ok_or_else(|| Error::damaged("a story index key is damaged"))?;
-            let slug = String::from_utf8(k[..end].to_vec()).map_err(|_| Error::damaged("a story slug is not UTF-8"))?;
+            let end = k
+                .iter()
+                .position(|b| *b == 0)
+                .ok_or_else(|| Error::damaged("a story index key is damaged"))?;
+            let slug = String::from_utf8(k[..end].to_vec())
+                .map_err(|_| Error::damaged("a story slug is not UTF-8"))?;
             let mut after = k[..end].to_vec();
             after.push(1);
             next = Some(after);
@@ -615,7 +651,10 @@ impl Store for SledStore {
 
     fn seqs_by_valid_to(&self, lo: Time, hi: Time) -> Result<Vec<u64>> {
         let mut out = Vec::new();
-        for kv in self.valid.range(valid_key(&lo, 0)..=valid_key(&hi, u64::MAX)) {
+        for kv in self
+            .valid
+            .range(valid_key(&lo, 0)..=valid_key(&hi, u64::MAX))
+        {
             let (k, _) = kv?;
             let seq = u64_at(&k, 12)?;
             if seq <= self.head.seq {
@@ -660,5 +699,44 @@ mod tests {
     fn story_keys_do_not_mix_slugs_that_prefix_each_other() {
         let c = Uuid::max();
         assert!(story_key("ab", c) < story_key("ab-c", Uuid::nil()));
+    }
+}
+
+/// Raw access for crash, tamper and recovery tests: these bypass every rule
+/// and exist only so tests can damage a ledger the way a crash or an attacker
+/// would. Never used by the `claims` binary.
+#[doc(hidden)]
+impl SledStore {
+    /// Writes raw bytes at `seq` in the log tree (no index, no head change).
+    pub fn raw_log_put(&self, seq: u64, value: &[u8]) -> Result<()> {
+        self.log.insert(seq_key(seq), value)?;
+        self.sync()
+    }
+
+    /// Removes the log entry at `seq`.
+    pub fn raw_log_remove(&self, seq: u64) -> Result<()> {
+        self.log.remove(seq_key(seq))?;
+        self.sync()
+    }
+
+    /// The raw bytes at `seq` in the log tree.
+    pub fn raw_log_get(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.log.get(seq_key(seq))?.map(|v| v.to_vec()))
+    }
+
+    /// Empties every index tree and sets the index high-water mark to `indexed`,
+    /// as if a crash had lost the index writes after that seq.
+    pub fn raw_forget_indexes(&self, indexed: u64) -> Result<()> {
+        for t in [&self.ids, &self.claims, &self.stories, &self.valid] {
+            t.clear()?;
+        }
+        self.meta.insert(META_INDEXED, &indexed.to_be_bytes())?;
+        self.sync()
+    }
+
+    /// Overwrites the stored format version.
+    pub fn raw_set_format(&self, version: u32) -> Result<()> {
+        self.meta.insert(META_FORMAT, &version.to_be_bytes())?;
+        self.sync()
     }
 }

@@ -225,10 +225,12 @@ impl<S: Store> Ledger<S> {
                         v.target
                     )))
                 }
-                Some(t) if t.kind() == Kind::Voided => return Err(Error::invalid(format!(
+                Some(t) if t.kind() == Kind::Voided => {
+                    return Err(Error::invalid(format!(
                     "field `target`: event {} is itself a `voided`, and a void cannot be voided",
                     v.target
-                ))),
+                )))
+                }
                 Some(_) => {}
             },
         }

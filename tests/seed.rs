@@ -43,7 +43,10 @@ fn check_golden(name: &str, got: &serde_json::Value) {
         let mut msg = format!("{} differs from the golden file:\n", path.display());
         for (i, (w, g)) in want.lines().zip(got.lines()).enumerate() {
             if w != g {
-                msg.push_str(&format!("line {}:\n  expected: {w}\n  got:      {g}\n", i + 1));
+                msg.push_str(&format!(
+                    "line {}:\n  expected: {w}\n  got:      {g}\n",
+                    i + 1
+                ));
             }
         }
         msg.push_str(&format!(
@@ -74,7 +77,8 @@ fn status_of(state: &serde_json::Value, text_contains: &str) -> Option<String> {
         .filter(|c| c["text"].as_str().unwrap().contains(text_contains))
         .collect();
     assert!(hit.len() <= 1, "`{text_contains}` matches several claims");
-    hit.first().map(|c| c["status"].as_str().unwrap().to_string())
+    hit.first()
+        .map(|c| c["status"].as_str().unwrap().to_string())
 }
 
 const ORDER: &str = "must be removed by 10 July";
@@ -133,7 +137,11 @@ fn every_seed_event_carries_quote_translation_and_source() {
             assert!(v[key].is_string(), "line {}: no `{key}`", i + 1);
         }
         assert_eq!(v["lang"], "nb", "line {}", i + 1);
-        assert!(v["valid"]["text"].is_string(), "line {}: no valid.text", i + 1);
+        assert!(
+            v["valid"]["text"].is_string(),
+            "line {}: no valid.text",
+            i + 1
+        );
         let quote = v["quote"].as_str().unwrap();
         assert!(
             article.contains(quote),

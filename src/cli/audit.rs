@@ -98,6 +98,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         "event",
         "by / via",
     ]);
+    {
+        use comfy_table::{ColumnConstraint::*, Width::Fixed};
+        t.set_constraints(vec![
+            UpperBoundary(Fixed(26)),
+            LowerBoundary(Fixed(30)),
+            ContentWidth,
+            ContentWidth,
+            UpperBoundary(Fixed(28)),
+        ]);
+    }
     for row in &rows {
         let r = &row.t.record;
         let text = match texts.get(&row.claim) {

@@ -62,6 +62,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .collect();
         let short = render::short_ids(&ids);
         let mut t = render::table(&["claim", "status", "since", "by", "claim text", "pending"]);
+        {
+            use comfy_table::{ColumnConstraint::*, Width::Fixed};
+            t.set_constraints(vec![
+                ContentWidth,
+                ContentWidth,
+                ContentWidth,
+                UpperBoundary(Fixed(24)),
+                LowerBoundary(Fixed(30)),
+                UpperBoundary(Fixed(28)),
+            ]);
+        }
         for h in &report.claims {
             let a = h.assertion().expect("asserted");
             let Standing::Present(st) = h.state(&report.view) else {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::Body;
 use crate::ledger::Ledger;
 use crate::projection::{ClaimHistory, EntryStanding, Standing, Status, Transition, View};
@@ -43,8 +43,12 @@ impl<S: Store> Ledger<S> {
         let mut out = if let Some(c) = scope.claim {
             vec![self.history(c)?]
         } else if let Some(story) = &scope.story {
-            self.store()
-                .story_claims(story)?
+            let claims = self.store().story_claims(story)?;
+            if claims.is_empty() {
+                return Err(Error::not_found(format!("there is no story `{story}` in the ledger"))
+                    .with_hint("list the stories with `claims stories`"));
+            }
+            claims
                 .into_iter()
                 .map(|(c, _)| self.history(c))
                 .collect::<Result<Vec<_>>>()?

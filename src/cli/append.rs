@@ -1,6 +1,6 @@
 //! `claims append`: appends NDJSON events, all-or-nothing, idempotent by id.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use serde_json::Value;
@@ -27,6 +27,11 @@ pub struct Args {
 pub fn read_ndjson(file: &str, mut progress: Option<&mut Progress>) -> Result<Vec<(usize, Value)>> {
     let mut bytes = Vec::new();
     if file == "-" {
+        if std::io::stdin().is_terminal() {
+            return Err(Error::invalid(
+                "append reads NDJSON events from standard input, which is a terminal here; pass a FILE or pipe the events in",
+            ));
+        }
         std::io::stdin()
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io("reading standard input", e))?;

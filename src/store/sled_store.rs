@@ -113,7 +113,16 @@ impl SledStore {
             }
             Err(e) => return Err(Error::io(format!("reading {shown}"), e)),
         }
+        let existed = path.exists();
         let db = open_with_lock_wait(&path, opts)?;
+        if !existed {
+            // Make the new directory's own entry durable too.
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::File::open(parent)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| Error::io(format!("syncing {}", parent.display()), e))?;
+            }
+        }
         let tree = |name: &str| db.open_tree(name);
         let mut store = SledStore {
             log: tree("log")?,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 use super::{index_entries, Head, IdRange, IndexEntry, Role, Store};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::record::Record;
 use crate::time::Time;
 
@@ -41,16 +41,7 @@ impl Store for MemStore {
     }
 
     fn commit(&mut self, records: &[Record]) -> Result<()> {
-        let mut next = self.head().seq + 1;
-        for r in records {
-            if r.seq != next {
-                return Err(Error::invalid(format!(
-                    "commit out of order: expected seq {next}, got {}",
-                    r.seq
-                )));
-            }
-            next += 1;
-        }
+        super::check_contiguous(self.head().seq, records)?;
         let mut staged = self.clone();
         for r in records {
             staged.log.push(r.clone());

@@ -122,6 +122,19 @@ pub fn claims_touched(record: &Record) -> Vec<Uuid> {
     }
 }
 
+/// Refuses records that do not continue `head_seq` without gaps.
+pub(crate) fn check_contiguous(head_seq: u64, records: &[Record]) -> Result<()> {
+    for (expected, r) in (head_seq + 1..).zip(records) {
+        if r.seq != expected {
+            return Err(crate::error::Error::invalid(format!(
+                "commit out of order: expected seq {expected}, got {}",
+                r.seq
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Ids lying between two UUIDs (inclusive), for prefix look-ups.
 #[derive(Debug, Clone, Copy)]
 pub struct IdRange {

@@ -491,16 +491,7 @@ impl Store for SledStore {
         if records.is_empty() {
             return Ok(());
         }
-        let mut next = self.head.seq + 1;
-        for r in records {
-            if r.seq != next {
-                return Err(Error::invalid(format!(
-                    "commit out of order: expected seq {next}, got {}",
-                    r.seq
-                )));
-            }
-            next += 1;
-        }
+        super::check_contiguous(self.head.seq, records)?;
         let mut batch = sled::Batch::default();
         for r in records {
             batch.insert(&seq_key(r.seq), r.encode());

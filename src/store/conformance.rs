@@ -307,6 +307,28 @@ mod backends {
     }
 
     #[test]
+    fn sled_store_refuses_another_programs_sled_database_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other");
+        {
+            let db = sled::open(&path).unwrap();
+            db.open_tree("their-data")
+                .unwrap()
+                .insert(b"k", b"v")
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let e = SledStore::open(&path, &OpenOptions::default()).unwrap_err();
+        assert!(e.message().contains("another program"), "{e}");
+        let db = sled::open(&path).unwrap();
+        let names: Vec<_> = db.tree_names().into_iter().map(|n| n.to_vec()).collect();
+        assert!(
+            !names.contains(&b"log".to_vec()),
+            "claims created its trees in a foreign database"
+        );
+    }
+
+    #[test]
     fn opening_a_missing_ledger_without_create_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let opts = OpenOptions {

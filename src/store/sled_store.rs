@@ -123,6 +123,7 @@ impl SledStore {
                     .map_err(|e| Error::io(format!("syncing {}", parent.display()), e))?;
             }
         }
+        refuse_foreign(&db, &path)?;
         let tree = |name: &str| db.open_tree(name);
         let mut store = SledStore {
             log: tree("log")?,
@@ -180,29 +181,6 @@ impl SledStore {
                         self.path.display()
                     ))
                     .with_hint("pass a claims ledger with --db"));
-                }
-                let other_trees = self
-                    .db
-                    .tree_names()
-                    .into_iter()
-                    .filter(|n| {
-                        ![
-                            &b"__sled__default"[..],
-                            b"log",
-                            b"meta",
-                            b"ids",
-                            b"claims",
-                            b"stories",
-                            b"valid",
-                        ]
-                        .contains(&n.as_ref())
-                    })
-                    .count();
-                if other_trees > 0 || !self.db.is_empty() {
-                    return Err(Error::damaged(format!(
-                        "{} is a sled database of another program, not a claims ledger",
-                        self.path.display()
-                    )));
                 }
                 self.meta
                     .insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
@@ -374,6 +352,33 @@ impl SledStore {
         self.db.flush()?;
         fsync_tree(&self.path).map_err(|e| Error::io(format!("syncing {}", self.path.display()), e))
     }
+}
+
+const TREES: [&[u8]; 7] = [
+    b"__sled__default",
+    b"log",
+    b"meta",
+    b"ids",
+    b"claims",
+    b"stories",
+    b"valid",
+];
+
+/// Refuses, before creating any tree in it, a sled database that another
+/// program wrote.
+fn refuse_foreign(db: &sled::Db, path: &Path) -> Result<()> {
+    let names = db.tree_names();
+    let foreign_tree = names.iter().any(|n| !TREES.contains(&n.as_ref()));
+    let has_meta = names.iter().any(|n| n.as_ref() == b"meta");
+    let non_empty = !db.is_empty() || names.len() > 1;
+    if foreign_tree || (!has_meta && non_empty) {
+        return Err(Error::damaged(format!(
+            "{} is a sled database of another program, not a claims ledger",
+            path.display()
+        ))
+        .with_hint("pass a claims ledger with --db, or a new path to create one"));
+    }
+    Ok(())
 }
 
 fn no_ledger(path: &Path) -> Error {

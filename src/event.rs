@@ -283,7 +283,7 @@ impl Event {
         let kind = Kind::parse(kind_str).ok_or_else(|| {
             field_err(
                 "kind",
-                &format!("`{kind_str}` is not an event kind (asserted, corroborated, disputed, refuted, retracted, voided)"),
+                &format!("is `{kind_str}`, which is not an event kind (asserted, corroborated, disputed, refuted, retracted, voided)"),
             )
         })?;
         for key in obj.keys() {

@@ -14,6 +14,7 @@ pub mod query;
 pub mod record;
 pub mod store;
 pub mod time;
+pub mod timeline;
 
 pub use error::{Error, ErrorKind, Result};
 pub use event::{Event, Kind};

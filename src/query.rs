@@ -45,8 +45,10 @@ impl<S: Store> Ledger<S> {
         } else if let Some(story) = &scope.story {
             let claims = self.store().story_claims(story)?;
             if claims.is_empty() {
-                return Err(Error::not_found(format!("there is no story `{story}` in the ledger"))
-                    .with_hint("list the stories with `claims stories`"));
+                return Err(
+                    Error::not_found(format!("there is no story `{story}` in the ledger"))
+                        .with_hint("list the stories with `claims stories`"),
+                );
             }
             claims
                 .into_iter()

@@ -151,7 +151,18 @@ pub fn parse_valid(s: &str, tz: &Tz) -> Result<(Time, Time)> {
             fmt_time(&to)
         )));
     }
-    Ok((from, to))
+    Ok((storable(from, s)?, storable(to, s)?))
+}
+
+/// Refuses a time outside the years 0000–9999 in UTC: RFC 3339 cannot write
+/// it, so a stored event holding it could not be read back.
+fn storable(t: Time, s: &str) -> Result<Time> {
+    if (0..=9999).contains(&chrono::Datelike::year(&t)) {
+        return Ok(t);
+    }
+    Err(Error::invalid(format!(
+        "`{s}` falls outside the years 0000 to 9999 in UTC, which the ledger cannot store"
+    )))
 }
 
 /// Parses a query time (`--at`, `--as-of`, `--from`, `--to`): a point; a bare date
@@ -181,6 +192,7 @@ pub fn parse_rfc3339(s: &str) -> Result<Time> {
                 "`{s}` is not an RFC 3339 time with an offset (e.g. 2020-07-10T15:00:00Z)"
             ))
         })
+        .and_then(|t| storable(t, s))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod render;
 mod show;
 mod state;
 mod stories;
+mod timeline;
 mod verify;
 mod void;
 
@@ -79,6 +80,7 @@ enum Command {
     Log(log::Args),
     Stories(stories::Args),
     Verify(verify::Args),
+    Timeline(timeline::Args),
     Completions(completions::Args),
 }
 
@@ -88,12 +90,37 @@ pub struct Ctx {
     tz: Tz,
     now: Time,
     lock_wait: Duration,
+    /// Set when this command created the ledger directory.
+    created: std::cell::Cell<bool>,
 }
 
 impl Ctx {
     /// Opens the ledger for writing, creating it if needed.
     pub fn open_write(&self) -> Result<Ledger<SledStore>> {
+        if !self.db.exists() {
+            self.created.set(true);
+        }
         self.open(true)
+    }
+
+    /// After a failed command: removes a ledger this command created and
+    /// left empty, so that a refused write leaves nothing behind.
+    fn undo_create(&self) {
+        if !self.created.get() {
+            return;
+        }
+        let opts = OpenOptions {
+            create: false,
+            lock_wait: Duration::ZERO,
+            ..OpenOptions::default()
+        };
+        let empty = match SledStore::open(&self.db, &opts) {
+            Ok(store) => claims::Store::head(&store).seq == 0,
+            Err(_) => false,
+        };
+        if empty {
+            let _ = std::fs::remove_dir_all(&self.db);
+        }
     }
 
     /// Opens an existing ledger.
@@ -128,9 +155,23 @@ impl Ctx {
 /// 2 usage (from clap).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let ctx = match parse_zone(&cli.tz) {
+        Ok(tz) => Ctx {
+            db: cli.db.clone(),
+            tz,
+            now: Utc::now(),
+            lock_wait: lock_wait(),
+            created: std::cell::Cell::new(false),
+        },
+        Err(e) => {
+            report(&e.context("--tz"));
+            return ExitCode::from(1);
+        }
+    };
+    match run(&ctx, cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            ctx.undo_create();
             report(&e);
             ExitCode::from(1)
         }
@@ -155,31 +196,26 @@ fn lock_wait() -> Duration {
         .unwrap_or(Duration::from_secs(10))
 }
 
-fn run(cli: Cli) -> Result<()> {
-    let ctx = Ctx {
-        db: cli.db,
-        tz: parse_zone(&cli.tz)?,
-        now: Utc::now(),
-        lock_wait: lock_wait(),
-    };
+fn run(ctx: &Ctx, command: Command) -> Result<()> {
     use claims::event::FollowUpKind as F;
-    match cli.command {
-        Command::Assert(a) => assert::run(&ctx, a),
-        Command::Corroborate(a) => followup::run(&ctx, F::Corroborated, a),
-        Command::Dispute(a) => followup::run(&ctx, F::Disputed, a),
-        Command::Refute(a) => followup::run(&ctx, F::Refuted, a),
-        Command::Retract(a) => followup::run(&ctx, F::Retracted, a),
-        Command::Void(a) => void::run(&ctx, a),
-        Command::Append(a) => append::run(&ctx, a),
-        Command::Export(a) => export::run(&ctx, a),
-        Command::Import(a) => import::run(&ctx, a),
-        Command::State(a) => state::run(&ctx, a),
-        Command::Show(a) => show::run(&ctx, a),
-        Command::Audit(a) => audit::run(&ctx, a),
-        Command::Diff(a) => diff::run(&ctx, a),
-        Command::Log(a) => log::run(&ctx, a),
-        Command::Stories(a) => stories::run(&ctx, a),
-        Command::Verify(a) => verify::run(&ctx, a),
+    match command {
+        Command::Assert(a) => assert::run(ctx, a),
+        Command::Corroborate(a) => followup::run(ctx, F::Corroborated, a),
+        Command::Dispute(a) => followup::run(ctx, F::Disputed, a),
+        Command::Refute(a) => followup::run(ctx, F::Refuted, a),
+        Command::Retract(a) => followup::run(ctx, F::Retracted, a),
+        Command::Void(a) => void::run(ctx, a),
+        Command::Append(a) => append::run(ctx, a),
+        Command::Export(a) => export::run(ctx, a),
+        Command::Import(a) => import::run(ctx, a),
+        Command::State(a) => state::run(ctx, a),
+        Command::Show(a) => show::run(ctx, a),
+        Command::Audit(a) => audit::run(ctx, a),
+        Command::Diff(a) => diff::run(ctx, a),
+        Command::Log(a) => log::run(ctx, a),
+        Command::Stories(a) => stories::run(ctx, a),
+        Command::Verify(a) => verify::run(ctx, a),
+        Command::Timeline(a) => timeline::run(ctx, a),
         Command::Completions(a) => completions::run(a),
     }
 }

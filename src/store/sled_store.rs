@@ -678,35 +678,6 @@ impl Drop for SledStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn valid_keys_sort_by_time_then_seq() {
-        let t = |s| crate::time::parse_rfc3339(s).unwrap();
-        let a = valid_key(&t("1960-01-01T00:00:00Z"), 9);
-        let b = valid_key(&t("2020-07-10T00:00:00Z"), 1);
-        let c = valid_key(&t("2020-07-10T00:00:00.5Z"), 0);
-        let d = valid_key(&t("2020-07-10T00:00:00.5Z"), 1);
-        assert!(a < b && b < c && c < d);
-    }
-
-    #[test]
-    fn claim_keys_group_by_claim_then_seq() {
-        let a = Uuid::from_u128(1);
-        let b = Uuid::from_u128(2);
-        assert!(claim_key(a, u64::MAX) < claim_key(b, 0));
-        assert!(claim_key(a, 1) < claim_key(a, 256));
-    }
-
-    #[test]
-    fn story_keys_do_not_mix_slugs_that_prefix_each_other() {
-        let c = Uuid::max();
-        assert!(story_key("ab", c) < story_key("ab-c", Uuid::nil()));
-    }
-}
-
 /// Raw access for crash, tamper and recovery tests: these bypass every rule
 /// and exist only so tests can damage a ledger the way a crash or an attacker
 /// would. Never used by the `claims` binary.
@@ -743,5 +714,34 @@ impl SledStore {
     pub fn raw_set_format(&self, version: u32) -> Result<()> {
         self.meta.insert(META_FORMAT, &version.to_be_bytes())?;
         self.sync()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_keys_sort_by_time_then_seq() {
+        let t = |s| crate::time::parse_rfc3339(s).unwrap();
+        let a = valid_key(&t("1960-01-01T00:00:00Z"), 9);
+        let b = valid_key(&t("2020-07-10T00:00:00Z"), 1);
+        let c = valid_key(&t("2020-07-10T00:00:00.5Z"), 0);
+        let d = valid_key(&t("2020-07-10T00:00:00.5Z"), 1);
+        assert!(a < b && b < c && c < d);
+    }
+
+    #[test]
+    fn claim_keys_group_by_claim_then_seq() {
+        let a = Uuid::from_u128(1);
+        let b = Uuid::from_u128(2);
+        assert!(claim_key(a, u64::MAX) < claim_key(b, 0));
+        assert!(claim_key(a, 1) < claim_key(a, 256));
+    }
+
+    #[test]
+    fn story_keys_do_not_mix_slugs_that_prefix_each_other() {
+        let c = Uuid::max();
+        assert!(story_key("ab", c) < story_key("ab-c", Uuid::nil()));
     }
 }

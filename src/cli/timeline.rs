@@ -1,0 +1,133 @@
+//! `claims timeline`: a picture of how a story changed, as SVG or HTML.
+
+use std::path::{Path, PathBuf};
+
+use claims::query::Scope;
+use claims::timeline::{Mark, Options, Timeline};
+use claims::{Error, Result};
+
+use super::{render, Ctx};
+
+/// Draw how a story changed: one lane per claim, its status over valid time,
+/// every event on it (who said it, through whom), and your marks.
+///
+/// The bar of a claim starts where it had certainly been made and changes
+/// colour where an event had certainly happened (the end of its valid
+/// interval); a hatched strip shows an interval in which an event possibly
+/// happened. Long stretches with no event are cut out of the time axis and
+/// marked. Times are shown in --tz.
+///
+/// FILE ending in .svg gets an SVG picture; ending in .html, a self-contained
+/// page (no external resources) with hover details: quote, translation,
+/// source and reporting chain.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this story.
+    #[arg(long)]
+    pub story: Option<String>,
+    /// Recorded time: draw what the ledger knew then (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// A vertical line at TIME labelled LABEL, e.g. the publication:
+    /// --mark "2020-07-10T21:06+02:00=published" (repeatable). TIME is read
+    /// like --as-of: a bare date means the end of that day in --tz.
+    #[arg(long, value_name = "TIME=LABEL")]
+    pub mark: Vec<String>,
+    /// Where to write the picture: FILE.svg or FILE.html.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+enum Format {
+    Svg,
+    Html,
+}
+
+fn format_of(path: &Path) -> Result<Format> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("svg") => Ok(Format::Svg),
+        Some("html") | Some("htm") => Ok(Format::Html),
+        _ => Err(Error::invalid(format!(
+            "cannot tell what to write to `{}` from its name",
+            path.display()
+        ))
+        .with_hint("give -o a file name ending in .svg (a picture) or .html (a page)")),
+    }
+}
+
+fn parse_mark(ctx: &Ctx, s: &str) -> Result<Mark> {
+    let Some((time, label)) = s.split_once('=') else {
+        return Err(
+            Error::invalid(format!("--mark `{s}` has no label")).with_hint(
+                "write it as TIME=LABEL, e.g. --mark \"2020-07-10T21:06+02:00=published\"",
+            ),
+        );
+    };
+    let label = label.trim();
+    if label.is_empty() {
+        return Err(
+            Error::invalid(format!("--mark `{s}` has an empty label")).with_hint(
+                "write it as TIME=LABEL, e.g. --mark \"2020-07-10T21:06+02:00=published\"",
+            ),
+        );
+    }
+    let at = ctx
+        .query_time(Some(time))
+        .map_err(|e| e.context("--mark"))?;
+    Ok(Mark {
+        at,
+        label: label.to_string(),
+    })
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let format = format_of(&args.output)?;
+    let as_of = ctx
+        .query_time(args.as_of.as_deref())
+        .map_err(|e| e.context("--as-of"))?;
+    let marks = args
+        .mark
+        .iter()
+        .map(|m| parse_mark(ctx, m))
+        .collect::<Result<Vec<_>>>()?;
+    let ledger = ctx.open_read()?;
+    let scope = Scope {
+        story: args.story.clone(),
+        claim: None,
+    };
+    let histories = ledger.histories(&scope)?;
+    let mut opts = Options::new(
+        args.story.clone().unwrap_or_else(|| "all stories".into()),
+        as_of,
+    );
+    opts.marks = marks;
+    opts.tz = *ctx.tz();
+    let timeline = Timeline::new(&histories, &opts);
+    if timeline.lanes().is_empty() {
+        let known = render::time(&as_of, ctx.tz());
+        return Err(match &args.story {
+            Some(s) => Error::not_found(format!("story `{s}` has no claims as known at {known}"))
+                .with_hint("`claims stories` lists the stories"),
+            None => Error::not_found(format!("the ledger has no claims as known at {known}"))
+                .with_hint("add some with `claims assert` or `claims append`"),
+        });
+    }
+    let text = match format {
+        Format::Svg => timeline.svg(),
+        Format::Html => timeline.html(),
+    };
+    std::fs::write(&args.output, text)
+        .map_err(|e| Error::io(format!("writing {}", args.output.display()), e))?;
+    let events: usize = timeline.lanes().iter().map(|l| l.events.len()).sum();
+    let n = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    super::out(&format!(
+        "wrote {}: {}, {}\n",
+        args.output.display(),
+        n(timeline.lanes().len(), "claim"),
+        n(events, "event")
+    ))
+}

@@ -40,7 +40,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             report.restored, report.already
         )
     } else {
-        format!("restored {} entries", report.restored)
+        format!(
+            "restored {} entr{}",
+            report.restored,
+            if report.restored == 1 { "y" } else { "ies" }
+        )
     };
     super::out(&format!("{msg}\n"))
 }

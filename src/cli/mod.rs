@@ -180,8 +180,11 @@ pub fn main() -> ExitCode {
 
 fn report(e: &Error) {
     let mut err = std::io::stderr().lock();
-    let msg = e.message().trim_end_matches('.');
-    let _ = match e.hint() {
+    // One line, whatever the user's input held.
+    let one_line = |s: &str| s.replace('\r', "\\r").replace('\n', "\\n");
+    let msg = one_line(e.message().trim_end_matches('.'));
+    let hint = e.hint().map(one_line);
+    let _ = match hint {
         Some(h) => writeln!(err, "error: {msg}; {h}"),
         None => writeln!(err, "error: {msg}"),
     };

@@ -334,6 +334,68 @@ impl Event {
     }
 }
 
+impl Event {
+    /// Checks the rules an event must keep on its own, whoever built it: no
+    /// empty or blank text field, a slug without spaces, `from <= to`.
+    /// [`Event::from_json`] applies the same rules while parsing.
+    pub fn validate(&self) -> Result<()> {
+        let text = |field: &str, v: &str| {
+            if v.trim().is_empty() {
+                Err(field_err(field, "must not be empty or blank"))
+            } else {
+                Ok(())
+            }
+        };
+        let opt = |field: &str, v: &Option<String>| v.as_deref().map_or(Ok(()), |v| text(field, v));
+        let wording = |w: &Wording| -> Result<()> {
+            opt("quote", &w.quote)?;
+            opt("lang", &w.lang)?;
+            opt("translation", &w.translation)?;
+            opt("source", &w.source)?;
+            w.via.iter().try_for_each(|v| {
+                text("via", v)
+                    .map_err(|_| field_err("via", "must not hold an empty or blank outlet"))
+            })
+        };
+        let valid = |v: &Valid| -> Result<()> {
+            if v.from > v.to {
+                return Err(field_err(
+                    "valid",
+                    &format!(
+                        "starts after it ends (from {} > to {})",
+                        fmt_time(&v.from),
+                        fmt_time(&v.to)
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        match &self.body {
+            Body::Asserted(a) => {
+                text("story", &a.story)?;
+                if a.story.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(field_err(
+                        "story",
+                        "must be a slug without spaces (e.g. amazon-tiktok-2020-07)",
+                    ));
+                }
+                text("by", &a.by)?;
+                text("text", &a.text)?;
+                valid(&a.valid)?;
+                wording(&a.wording)
+            }
+            Body::FollowedUp(f) => {
+                text("by", &f.by)?;
+                opt("reason", &f.reason)?;
+                opt("note", &f.note)?;
+                valid(&f.valid)?;
+                wording(&f.wording)
+            }
+            Body::Voided(v) => text("reason", &v.reason),
+        }
+    }
+}
+
 fn valid_json(v: &Valid) -> Value {
     let mut m = Map::new();
     m.insert("from".into(), fmt_time(&v.from).into());

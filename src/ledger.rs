@@ -164,6 +164,7 @@ impl<S: Store> Ledger<S> {
     }
 
     fn check(&self, event: &Event, overlay: &Overlay) -> Result<Check> {
+        event.validate()?;
         if let Some(existing) = self.lookup_event(event.id, overlay)? {
             if existing == *event {
                 return Ok(Check::Duplicate);
@@ -365,7 +366,13 @@ impl<S: Store> Ledger<S> {
             expected.add(&r)?;
             progress(count);
         }
-        if count != head.seq || prev != head.hash {
+        if count == head.seq && prev != head.hash {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                format!("seq {count}: the hash does not match the one the ledger's head recorded (the entry was changed or replaced)"),
+            ));
+        }
+        if count != head.seq {
             return Err(Error::new(
                 ErrorKind::Verification,
                 format!(

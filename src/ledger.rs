@@ -5,6 +5,7 @@
 //! a command's events are committed in one `Store::commit` or not at all;
 //! `recorded_at` never decreases along `seq`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use uuid::Uuid;
@@ -64,10 +65,11 @@ fn at_line(line: Option<usize>, e: Error) -> Error {
     }
 }
 
-/// Events of the batch being checked, on top of the store.
+/// Events of the batch being checked, on top of the store (borrowed from the
+/// batch: a million-event append does not copy its events to check them).
 #[derive(Default)]
-struct Overlay {
-    events: HashMap<Uuid, Event>,
+struct Overlay<'a> {
+    events: HashMap<Uuid, &'a Event>,
     /// claim → valid.from of its assertion
     claims: HashMap<Uuid, Time>,
 }
@@ -111,23 +113,32 @@ impl<S: Store> Ledger<S> {
     /// in one durable commit recorded at `now`.
     pub fn append(&mut self, batch: Vec<Incoming>, now: Time) -> Result<AppendReport> {
         let mut overlay = Overlay::default();
-        let mut fresh = Vec::with_capacity(batch.len());
+        let mut keep = Vec::with_capacity(batch.len());
         let mut unchanged = 0;
-        for item in batch {
+        for item in &batch {
             match self
                 .check(&item.event, &overlay)
                 .map_err(|e| at_line(item.line, e))?
             {
-                Check::Duplicate => unchanged += 1,
+                Check::Duplicate => {
+                    unchanged += 1;
+                    keep.push(false);
+                }
                 Check::New => {
                     if let Body::Asserted(a) = &item.event.body {
                         overlay.claims.insert(a.claim, a.valid.from);
                     }
-                    overlay.events.insert(item.event.id, item.event.clone());
-                    fresh.push(item.event);
+                    overlay.events.insert(item.event.id, &item.event);
+                    keep.push(true);
                 }
             }
         }
+        drop(overlay);
+        let fresh: Vec<Event> = batch
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(item, keep)| keep.then_some(item.event))
+            .collect();
         let head = self.store.head();
         let recorded_at = truncate_micros(match head.recorded_at {
             Some(last) if last > now => last,
@@ -147,16 +158,22 @@ impl<S: Store> Ledger<S> {
         })
     }
 
-    fn lookup_event(&self, id: Uuid, overlay: &Overlay) -> Result<Option<Event>> {
+    fn lookup_event<'o>(&self, id: Uuid, overlay: &Overlay<'o>) -> Result<Option<Cow<'o, Event>>> {
         if let Some(e) = overlay.events.get(&id) {
-            return Ok(Some(e.clone()));
+            return Ok(Some(Cow::Borrowed(*e)));
         }
-        Ok(self.event(id)?.map(|r| r.event))
+        if self.store.head().seq == 0 {
+            return Ok(None);
+        }
+        Ok(self.event(id)?.map(|r| Cow::Owned(r.event)))
     }
 
     fn claim_from(&self, claim: Uuid, overlay: &Overlay) -> Result<Option<Time>> {
         if let Some(t) = overlay.claims.get(&claim) {
             return Ok(Some(*t));
+        }
+        if self.store.head().seq == 0 {
+            return Ok(None);
         }
         Ok(self
             .assertion(claim)?
@@ -166,7 +183,7 @@ impl<S: Store> Ledger<S> {
     fn check(&self, event: &Event, overlay: &Overlay) -> Result<Check> {
         event.validate()?;
         if let Some(existing) = self.lookup_event(event.id, overlay)? {
-            if existing == *event {
+            if *existing == *event {
                 return Ok(Check::Duplicate);
             }
             return Err(Error::new(
@@ -318,7 +335,7 @@ impl<S: Store> Ledger<S> {
                     if let Body::Asserted(a) = &r.event.body {
                         overlay.claims.insert(a.claim, a.valid.from);
                     }
-                    overlay.events.insert(r.event.id, r.event.clone());
+                    overlay.events.insert(r.event.id, &r.event);
                 }
             }
         }

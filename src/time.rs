@@ -157,12 +157,20 @@ pub fn parse_valid(s: &str, tz: &Tz) -> Result<(Time, Time)> {
 /// Refuses a time outside the years 0000–9999 in UTC: RFC 3339 cannot write
 /// it, so a stored event holding it could not be read back.
 fn storable(t: Time, s: &str) -> Result<Time> {
-    if (0..=9999).contains(&chrono::Datelike::year(&t)) {
-        return Ok(t);
+    use chrono::{Datelike, Timelike};
+    if !(0..=9999).contains(&t.year()) {
+        return Err(Error::invalid(format!(
+            "`{s}` falls outside the years 0000 to 9999 in UTC, which the ledger cannot store"
+        )));
     }
-    Err(Error::invalid(format!(
-        "`{s}` falls outside the years 0000 to 9999 in UTC, which the ledger cannot store"
-    )))
+    // chrono takes second 60 in any minute; only at 23:59 UTC, where leap
+    // seconds fall, is it a real time that is written back as it was read.
+    if t.nanosecond() >= 1_000_000_000 && (t.hour(), t.minute(), t.second()) != (23, 59, 59) {
+        return Err(Error::invalid(format!(
+            "`{s}` has a second 60 that is not a leap second (23:59:60 UTC)"
+        )));
+    }
+    Ok(t)
 }
 
 /// Parses a query time (`--at`, `--as-of`, `--from`, `--to`): a point; a bare date

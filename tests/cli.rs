@@ -1819,27 +1819,24 @@ fn import_applies_the_append_rules_to_a_file_with_a_valid_hash_chain() {
 #[test]
 fn verify_names_the_first_seq_whose_entry_was_changed_or_removed() {
     let l = Ledger::seeded();
-    let key = 5u64.to_be_bytes();
+    // Through the test-only raw hooks (docs/format.md: entries live packed in
+    // blocks; raw_log_get gives one entry as tag 1 + its JSON).
     {
-        let db = sled::Config::new()
-            .path(l.db())
-            .open()
-            .expect("open the ledger's sled db");
-        let log = db.open_tree("log").unwrap();
-        let raw = log.get(key).unwrap().expect("seq 5 is stored");
-        assert_eq!(raw[0], 1, "log values are tagged JSON (docs/format.md)");
+        let store = claims::SledStore::open(l.db(), &claims::store::OpenOptions::default())
+            .expect("open the ledger");
+        let raw = store.raw_log_get(5).unwrap().expect("seq 5 is stored");
+        assert_eq!(raw[0], 1, "raw_log_get gives tag-1 JSON");
         let mut v: Value = serde_json::from_slice(&raw[1..]).unwrap();
         v["text"] = json!("Quietly edited in the database.");
         let mut edited = vec![1u8];
         edited.extend(serde_json::to_vec(&v).unwrap());
-        log.insert(key, edited).unwrap();
-        db.flush().unwrap();
+        store.raw_log_put(5, &edited).unwrap();
     }
     l.sh("verify").output().expect_error_line(&["seq 5"]);
     {
-        let db = sled::Config::new().path(l.db()).open().unwrap();
-        db.open_tree("log").unwrap().remove(key).unwrap();
-        db.flush().unwrap();
+        let store = claims::SledStore::open(l.db(), &claims::store::OpenOptions::default())
+            .expect("open the ledger");
+        store.raw_log_remove(5).unwrap();
     }
     l.sh("verify").output().expect_error_line(&["seq 5"]);
 }

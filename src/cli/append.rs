@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
@@ -22,64 +23,117 @@ pub struct Args {
     pub file: String,
 }
 
-/// Reads NDJSON from a file or `-`, returning each non-blank line's number and
-/// JSON. Errors name the line.
-pub fn read_ndjson(file: &str, mut progress: Option<&mut Progress>) -> Result<Vec<(usize, Value)>> {
-    let mut bytes = Vec::new();
+/// The longest line read: far past any real event, so a runaway line is
+/// refused before it is parsed.
+const MAX_LINE: usize = 16 << 20;
+
+/// Reads a whole file, or standard input for `-`.
+fn read_input(file: &str) -> Result<Vec<u8>> {
     if file == "-" {
         if std::io::stdin().is_terminal() {
             return Err(Error::invalid(
                 "append reads NDJSON events from standard input, which is a terminal here; pass a FILE or pipe the events in",
             ));
         }
+        let mut bytes = Vec::new();
         std::io::stdin()
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io("reading standard input", e))?;
-    } else {
-        let path = Path::new(file);
-        if path.is_dir() {
-            return Err(Error::invalid(format!(
-                "{file} is a directory, not an NDJSON file"
-            )));
-        }
-        bytes = std::fs::read(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::not_found(format!("there is no file {file}")),
-            _ => Error::io(format!("reading {file}"), e),
-        })?;
+        return Ok(bytes);
     }
-    let mut out = Vec::new();
-    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
-        let n = i + 1;
-        let line = std::str::from_utf8(line)
-            .map_err(|_| Error::invalid(format!("line {n}: the line is not valid UTF-8")))?;
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
+    let path = Path::new(file);
+    if path.is_dir() {
+        return Err(Error::invalid(format!(
+            "{file} is a directory, not an NDJSON file"
+        )));
+    }
+    std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::not_found(format!("there is no file {file}")),
+        _ => Error::io(format!("reading {file}"), e),
+    })
+}
+
+/// Parses one line's JSON (line number `n`, 1-based).
+fn parse_line(n: usize, line: &[u8]) -> Result<Option<Value>> {
+    if line.len() > MAX_LINE {
+        return Err(Error::invalid(format!(
+            "line {n}: the line is longer than 16 MiB, the most one event may take"
+        ))
+        .with_hint("keep long documents outside the ledger and cite them in `source`"));
+    }
+    let line = std::str::from_utf8(line)
+        .map_err(|_| Error::invalid(format!("line {n}: the line is not valid UTF-8")))?;
+    let line = line.trim_end_matches('\r');
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(line)
+        .map(Some)
+        .map_err(|e| Error::invalid(format!("line {n}: the line is not valid JSON ({e})")))
+}
+
+/// Reads NDJSON from a file or `-` and turns each non-blank line into a `T`
+/// with `convert` (given the 1-based line number), on every core, keeping no
+/// more than one parsed JSON value per core at a time. The error reported is
+/// the one of the earliest bad line.
+pub fn read_ndjson<T: Send>(
+    file: &str,
+    progress: &mut Progress,
+    convert: impl Fn(usize, &Value) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    let bytes = read_input(file)?;
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = lines.len().div_ceil(workers).max(1);
+    let done = AtomicU64::new(0);
+    let results: Vec<Result<Vec<T>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = lines
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                let (convert, done) = (&convert, &done);
+                scope.spawn(move || {
+                    let mut out = Vec::with_capacity(part.len());
+                    for (i, line) in part.iter().enumerate() {
+                        let n = c * chunk + i + 1;
+                        if let Some(v) = parse_line(n, line)? {
+                            out.push(convert(n, &v).map_err(|e| e.context(format!("line {n}")))?);
+                        }
+                        if i % 4096 == 4095 {
+                            done.fetch_add(4096, Ordering::Relaxed);
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        progress.set_len(lines.len() as u64);
+        while handles.iter().any(|h| !h.is_finished()) {
+            progress.set(done.load(Ordering::Relaxed));
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        let value: Value = serde_json::from_str(line)
-            .map_err(|e| Error::invalid(format!("line {n}: the line is not valid JSON ({e})")))?;
-        out.push((n, value));
-        if let Some(p) = progress.as_deref_mut() {
-            p.set(out.len() as u64);
-        }
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a parsing thread panicked"))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(lines.len());
+    for r in results {
+        out.extend(r?);
     }
     Ok(out)
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut progress = Progress::new(0, "reading");
-    let lines = read_ndjson(&args.file, Some(&mut progress))?;
-    let batch = lines
-        .iter()
-        .map(|(n, v)| {
-            Event::from_json(v, &[])
-                .map(|event| Incoming {
-                    line: Some(*n),
-                    event,
-                })
-                .map_err(|e| e.context(format!("line {n}")))
+    let batch = read_ndjson(&args.file, &mut progress, |n, v| {
+        Event::from_json(v, &[]).map(|event| Incoming {
+            line: Some(n),
+            event,
         })
-        .collect::<Result<Vec<_>>>()?;
+    })?;
     progress.finish();
     if batch.is_empty() {
         return Err(Error::invalid(format!(

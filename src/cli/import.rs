@@ -19,16 +19,10 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut progress = Progress::new(0, "reading");
-    let lines = read_ndjson(&args.file, Some(&mut progress))?;
+    let records = read_ndjson(&args.file, &mut progress, |n, v| {
+        Record::from_json(v).map(|r| (n, r))
+    })?;
     progress.finish();
-    let records = lines
-        .iter()
-        .map(|(n, v)| {
-            Record::from_json(v)
-                .map(|r| (*n, r))
-                .map_err(|e| e.context(format!("line {n}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
     if records.is_empty() {
         return Err(Error::invalid(format!("{} holds no entries", args.file)));
     }

@@ -468,7 +468,7 @@ mod compact {
             let secs = self.zigzag()?;
             let nanos = u32::try_from(self.varint()?)
                 .ok()
-                .filter(|n| *n < 1_000_000_000)?;
+                .filter(|n| *n < 2_000_000_000)?;
             Time::from_timestamp(secs, nanos)
         }
 
@@ -598,6 +598,18 @@ mod tests {
         h.update(br#"{"id":"00000000-0000-0000-0000-000000000001","kind":"voided","reason":"typo","recorded_at":"2026-01-01T00:00:00.000000Z","seq":1,"target":"00000000-0000-0000-0000-000000000063"}"#);
         let expected: Hash = h.finalize().into();
         assert_eq!(a.hash, expected);
+    }
+
+    /// Regression: a leap second (23:59:60, kept by the parser) was written
+    /// by the compact encoding but refused when read back.
+    #[test]
+    fn a_leap_second_round_trips_through_the_compact_encoding() {
+        let line = r#"{"id":"0190a3b2-0000-7000-8000-000000000001","kind":"asserted","claim":"0190a3b2-0000-7000-8000-0000000000c1","story":"s","by":"A","text":"t","valid":{"from":"2016-12-31T23:59:60Z","to":"2016-12-31T23:59:60.5Z"}}"#;
+        let e = Event::from_json(&serde_json::from_str(line).unwrap(), &[]).unwrap();
+        let t = parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        let r = Record::seal(e, 1, t, &GENESIS);
+        assert_eq!(Record::decode(&r.encode_compact()).unwrap(), r);
+        assert_eq!(Record::decode(&r.encode()).unwrap(), r);
     }
 
     #[test]

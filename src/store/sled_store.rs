@@ -1,7 +1,7 @@
 //! The embedded default backend: one sled database (docs/format.md pins it).
 //!
 //! Layout (format 2): the `log` tree holds *blocks* of consecutive entries
-//! (about 16 KiB each, LZ4-compressed, each entry in the compact binary
+//! (about 10 KiB each, LZ4-compressed, each entry in the compact binary
 //! encoding), keyed by the seq of the block's first entry; its key 0 holds the
 //! head record, the commit point. The index trees hold sorted runs of index
 //! keys packed into chunks (see `packed`). Packing keeps sled's key count, and

@@ -38,6 +38,21 @@ fn config(default: u32, divisor: u32) -> ProptestConfig {
     }
 }
 
+/// Runs a slow property with `config(default, divisor)`. (The `proptest!`
+/// macro lets `PROPTEST_CASES` override any configured count, which would run
+/// a sled property 200 000 times in a long run.)
+fn check<S: Strategy>(
+    default: u32,
+    divisor: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) {
+    let mut runner = proptest::test_runner::TestRunner::new(config(default, divisor));
+    if let Err(e) = runner.run(&strategy, test) {
+        panic!("{e}");
+    }
+}
+
 // ------------------------------------------------------------ strategies
 
 const FIELDS: &[&str] = &[
@@ -332,6 +347,7 @@ fn check_parse(v: &Value) -> Result<(), TestCaseError> {
 }
 
 proptest! {
+    // `PROPTEST_CASES` sets the count of these directly.
     #![proptest_config(config(512, 1))]
 
     #[test]
@@ -650,22 +666,18 @@ fn batches() -> impl Strategy<Value = Vec<Vec<Op>>> {
     prop::collection::vec(prop::collection::vec(op(), 1..7), 1..10)
 }
 
-proptest! {
-    #![proptest_config(config(256, 4))]
-
-    #[test]
-    fn append_matches_the_model(batches in batches()) {
-        check_against_model(MemStore::new(), &batches)?;
-    }
+#[test]
+fn append_matches_the_model() {
+    check(256, 4, batches(), |batches| {
+        check_against_model(MemStore::new(), &batches).map(|_| ())
+    });
 }
 
-proptest! {
-    #![proptest_config(config(12, 2000))]
-
-    /// The same batches through the sled store give the same log as through
-    /// the in-memory one, also after reopening.
-    #[test]
-    fn sled_store_agrees_with_the_model(batches in batches()) {
+/// The same batches through the sled store give the same log as through the
+/// in-memory one, also after reopening.
+#[test]
+fn sled_store_agrees_with_the_model() {
+    check(12, 2000, batches(), |batches| {
         let tmp = tempfile::TempDir::new().unwrap();
         let path = tmp.path().join("ledger");
         let opts = claims::store::OpenOptions::default();
@@ -678,7 +690,8 @@ proptest! {
         prop_assert_eq!(log_of(&reopened), log);
         let verified = reopened.verify(|_| {});
         prop_assert!(verified.is_ok(), "{:?}", verified);
-    }
+        Ok(())
+    });
 }
 
 // ------------------------------------------------------------ regressions

@@ -92,6 +92,9 @@ pub struct SledStore {
     head: Head,
     /// Index entries are in the index trees (maybe not yet on disk) up to here.
     applied: u64,
+    /// Set while a commit is writing; still set if it failed part-way, after
+    /// which this handle refuses to commit (reopening recovers).
+    poisoned: bool,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -180,6 +183,7 @@ impl SledStore {
             path,
             head: Head::EMPTY,
             applied: 0,
+            poisoned: false,
         };
         if store.check_format()? == 1 {
             store.upgrade_from_1()?;
@@ -699,12 +703,9 @@ fn u64_at(bytes: &[u8], at: usize) -> Result<u64> {
         .ok_or_else(|| Error::damaged("an index key of the ledger is damaged"))
 }
 
-impl Store for SledStore {
-    fn head(&self) -> Head {
-        self.head
-    }
-
-    fn commit(&mut self, records: &[Record]) -> Result<()> {
+impl SledStore {
+    /// [`Store::commit`] without the poison check.
+    fn commit_inner(&mut self, records: &[Record]) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
@@ -778,6 +779,25 @@ impl Store for SledStore {
         self.sync()?;
         // Not synced: if it is lost, the next open derives the indexes again.
         self.meta.insert(META_INDEXED, &head.seq.to_be_bytes())?;
+        Ok(())
+    }
+}
+
+impl Store for SledStore {
+    fn head(&self) -> Head {
+        self.head
+    }
+
+    fn commit(&mut self, records: &[Record]) -> Result<()> {
+        if self.poisoned {
+            return Err(Error::damaged(
+                "an earlier write through this handle failed part-way, so it takes no more writes",
+            )
+            .with_hint("open the ledger again: opening recovers to the last commit"));
+        }
+        self.poisoned = true;
+        self.commit_inner(records)?;
+        self.poisoned = false;
         Ok(())
     }
 

@@ -1756,13 +1756,18 @@ fn canonical(v: &Value) -> String {
 /// Seals `events` into an export with a correct hash chain, as a forger who
 /// knows the format would, bypassing the append rules.
 fn forge_export(events: &[Value]) -> String {
+    forge_export_at(events, "2026-01-01T00:00:00.000000Z")
+}
+
+/// [`forge_export`] with every entry recorded at `recorded_at`.
+fn forge_export_at(events: &[Value], recorded_at: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut prev = [0u8; 32];
     let mut out = Vec::new();
     for (i, e) in events.iter().enumerate() {
         let mut v = e.clone();
         v["seq"] = json!(i + 1);
-        v["recorded_at"] = json!("2026-01-01T00:00:00.000000Z");
+        v["recorded_at"] = json!(recorded_at);
         let mut h = Sha256::new();
         h.update(prev);
         h.update(canonical(&v).as_bytes());
@@ -1771,6 +1776,27 @@ fn forge_export(events: &[Value]) -> String {
         out.push(v);
     }
     lines_of(&out)
+}
+
+/// Regression: with the clock behind the ledger's last recorded time (set
+/// back, or a ledger restored from a machine whose clock ran ahead), "as of
+/// now" left out the newest entries, as if they were lost.
+#[test]
+fn queries_as_of_now_include_entries_recorded_after_the_clock() {
+    let l = Ledger::empty();
+    l.import(forge_export_at(
+        &[new_claim(1, 2)],
+        "2999-01-01T00:00:00.000000Z",
+    ))
+    .ok();
+    let state = l.sh("state --json").output().json();
+    assert_eq!(state["claims"].as_array().unwrap().len(), 1, "{state}");
+    let claim = id(2);
+    l.sh(&format!("dispute {claim} --by Someone --at 2021-01-01"))
+        .ok();
+    l.sh("verify").ok();
+    let state = l.sh("state --json").output().json();
+    assert_eq!(state["claims"][0]["status"], "disputed", "{state}");
 }
 
 #[test]

@@ -677,7 +677,7 @@ fn append_matches_the_model() {
 /// in-memory one, also after reopening.
 #[test]
 fn sled_store_agrees_with_the_model() {
-    check(12, 2000, batches(), |batches| {
+    check(24, 2000, batches(), |batches| {
         let tmp = tempfile::TempDir::new().unwrap();
         let path = tmp.path().join("ledger");
         let opts = claims::store::OpenOptions::default();

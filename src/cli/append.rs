@@ -142,7 +142,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         )));
     }
     let mut ledger = ctx.open_write()?;
-    let report = ledger.append(batch, ctx.now)?;
+    let report = ledger.append(batch, ctx.now())?;
     let n = report.appended.len();
     let mut msg = format!("appended {n} event{}", if n == 1 { "" } else { "s" });
     if report.unchanged > 0 {

@@ -132,6 +132,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             supersedes,
         }),
     };
-    ledger.append(vec![Incoming { line: None, event }], ctx.now)?;
+    ledger.append(vec![Incoming { line: None, event }], ctx.now())?;
     super::out(&format!("{claim}\n"))
 }

@@ -41,6 +41,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let ledger = ctx.open_read()?;
     let opt = |s: &Option<String>, flag: &str| {
         s.as_deref()
             .map(|s| {
@@ -69,7 +70,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         from,
         to: opt(&args.to, "--to")?,
     };
-    let ledger = ctx.open_read()?;
     let claim = args
         .claim
         .as_deref()

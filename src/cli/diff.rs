@@ -39,6 +39,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let ledger = ctx.open_read()?;
     let t1 = ctx
         .query_time(Some(&args.t1))
         .map_err(|e| e.context("T1"))?;
@@ -56,7 +57,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .map_err(|e| e.context("--as-of"))?;
         (View::new(t1, as_of), View::new(t2, as_of))
     };
-    let ledger = ctx.open_read()?;
     let scope = Scope {
         story: args.story,
         claim: None,

@@ -78,7 +78,7 @@ pub fn run(ctx: &Ctx, kind: FollowUpKind, args: Args) -> Result<()> {
         }),
     };
     ledger
-        .append(vec![Incoming { line: None, event }], ctx.now)
+        .append(vec![Incoming { line: None, event }], ctx.now())
         .map_err(|e| match e.message().strip_prefix("field `valid.from`: ") {
             Some(rest) => claims::Error::invalid(format!("--at: {rest}")),
             None => e,

@@ -88,7 +88,9 @@ enum Command {
 pub struct Ctx {
     db: PathBuf,
     tz: Tz,
-    now: Time,
+    /// Now; raised to the ledger's last recorded time on open, so that "as of
+    /// now" always includes what the ledger holds even if the clock went back.
+    now: std::cell::Cell<Time>,
     lock_wait: Duration,
     /// Set when this command created the ledger directory.
     created: std::cell::Cell<bool>,
@@ -134,14 +136,25 @@ impl Ctx {
             lock_wait: self.lock_wait,
             ..OpenOptions::default()
         };
-        SledStore::open(&self.db, &opts).map(Ledger::new)
+        let store = SledStore::open(&self.db, &opts)?;
+        if let Some(last) = claims::Store::head(&store).recorded_at {
+            if last > self.now.get() {
+                self.now.set(last);
+            }
+        }
+        Ok(Ledger::new(store))
+    }
+
+    /// Now (see the field).
+    pub fn now(&self) -> Time {
+        self.now.get()
     }
 
     /// Parses a query time (`--at`, `--as-of`, …), defaulting to now.
     pub fn query_time(&self, s: Option<&str>) -> Result<Time> {
         match s {
-            None => Ok(self.now),
-            Some(s) => parse_query(s, &self.tz, self.now),
+            None => Ok(self.now()),
+            Some(s) => parse_query(s, &self.tz, self.now()),
         }
     }
 
@@ -159,7 +172,7 @@ pub fn main() -> ExitCode {
         Ok(tz) => Ctx {
             db: cli.db.clone(),
             tz,
-            now: Utc::now(),
+            now: std::cell::Cell::new(Utc::now()),
             lock_wait: lock_wait(),
             created: std::cell::Cell::new(false),
         },

@@ -23,13 +23,13 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let ledger = ctx.open_read()?;
     let at = ctx
         .query_time(args.at.as_deref())
         .map_err(|e| e.context("--at"))?;
     let as_of = ctx
         .query_time(args.as_of.as_deref())
         .map_err(|e| e.context("--as-of"))?;
-    let ledger = ctx.open_read()?;
     let claim = ledger.resolve_claim(&args.claim)?;
     let h = ledger.history(claim)?;
     let view = View::new(at, as_of);

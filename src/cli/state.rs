@@ -29,13 +29,13 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let ledger = ctx.open_read()?;
     let at = ctx
         .query_time(args.at.as_deref())
         .map_err(|e| e.context("--at"))?;
     let as_of = ctx
         .query_time(args.as_of.as_deref())
         .map_err(|e| e.context("--as-of"))?;
-    let ledger = ctx.open_read()?;
     let scope = Scope {
         story: args.story.clone(),
         claim: None,

@@ -86,6 +86,7 @@ fn parse_mark(ctx: &Ctx, s: &str) -> Result<Mark> {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let format = format_of(&args.output)?;
+    let ledger = ctx.open_read()?;
     let as_of = ctx
         .query_time(args.as_of.as_deref())
         .map_err(|e| e.context("--as-of"))?;
@@ -94,7 +95,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         .iter()
         .map(|m| parse_mark(ctx, m))
         .collect::<Result<Vec<_>>>()?;
-    let ledger = ctx.open_read()?;
     let scope = Scope {
         story: args.story.clone(),
         claim: None,

@@ -31,6 +31,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         id,
         body: Body::Voided(Voided { target, reason }),
     };
-    ledger.append(vec![Incoming { line: None, event }], ctx.now)?;
+    ledger.append(vec![Incoming { line: None, event }], ctx.now())?;
     super::out(&format!("{id}\n"))
 }

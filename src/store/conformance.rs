@@ -328,6 +328,62 @@ mod backends {
         );
     }
 
+    /// Writes a ledger in format 1 exactly as docs/format.md pins it ("Format
+    /// 1"): one `log` key per seq holding tag 1 + JSON, `meta/format` = 1 and
+    /// the 48-byte `meta/head`, index trees left empty (`meta/indexed` = 0, as a
+    /// crash before any index write would leave them).
+    fn write_format_1(path: &std::path::Path, records: &[Record]) {
+        let db = sled::open(path).unwrap();
+        let log = db.open_tree("log").unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        for name in ["ids", "claims", "stories", "valid"] {
+            db.open_tree(name).unwrap();
+        }
+        for r in records {
+            log.insert(r.seq.to_be_bytes(), r.encode()).unwrap();
+        }
+        let last = records.last().unwrap();
+        let mut head = Vec::new();
+        head.extend_from_slice(&last.seq.to_be_bytes());
+        head.extend_from_slice(&last.hash);
+        head.extend_from_slice(&last.recorded_at.timestamp_micros().to_be_bytes());
+        meta.insert(b"format", &1u32.to_be_bytes()).unwrap();
+        meta.insert(b"head", head).unwrap();
+        meta.insert(b"indexed", &0u64.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+
+    #[test]
+    fn a_format_1_ledger_is_upgraded_on_open_and_reads_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1");
+        let mut reference = MemStore::new();
+        let all = fill(&mut reference);
+        write_format_1(&path, &all);
+        {
+            let s = open(&path);
+            assert_eq!(s.head().seq, 4);
+            assert_eq!(s.head().hash, all[3].hash);
+            assert_eq!(s.scan(1).map(|r| r.unwrap()).collect::<Vec<_>>(), all);
+            for c in [id(100), id(200)] {
+                assert_eq!(
+                    s.claim_entries(c).unwrap(),
+                    reference.claim_entries(c).unwrap()
+                );
+            }
+            assert_eq!(s.stories().unwrap(), reference.stories().unwrap());
+            crate::Ledger::new(s).verify(|_| {}).unwrap();
+        }
+        // Upgraded: it opens again as the current format, and takes new entries.
+        let mut s = open(&path);
+        let more = seal(&s, vec![followup(5, 200, "2020-07-12T00:00:00Z")]);
+        s.commit(&more).unwrap();
+        drop(s);
+        let s = open(&path);
+        assert_eq!(s.head().seq, 5);
+        crate::Ledger::new(s).verify(|_| {}).unwrap();
+    }
+
     #[test]
     fn opening_a_missing_ledger_without_create_says_so() {
         let dir = tempfile::tempdir().unwrap();

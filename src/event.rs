@@ -296,7 +296,14 @@ impl Event {
                 let why = if ["seq", "recorded_at", "hash"].contains(&key.as_str()) {
                     "is set by the ledger; only `claims import` takes it".to_string()
                 } else {
-                    format!("is not a field of a `{kind_str}` event")
+                    format!(
+                        "is not a field of {} `{kind_str}` event",
+                        if kind_str.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                            "an"
+                        } else {
+                            "a"
+                        }
+                    )
                 };
                 return Err(field_err(key, &why));
             }

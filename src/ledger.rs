@@ -189,8 +189,13 @@ impl<S: Store> Ledger<S> {
             return Err(Error::new(
                 ErrorKind::Conflict,
                 format!(
-                    "field `id`: event {} is already in the ledger with different content",
-                    event.id
+                    "field `id`: event {} {} with different content",
+                    event.id,
+                    if overlay.events.contains_key(&event.id) {
+                        "appears earlier in this batch"
+                    } else {
+                        "is already in the ledger"
+                    }
                 ),
             )
             .with_hint("give a corrected event a new id; void the old one if it was a mistake"));

@@ -565,6 +565,77 @@ impl Fields<'_> {
     }
 }
 
+/// Parses one line of JSON like `serde_json::from_str`, except that an object
+/// naming the same key twice is refused (serde_json would keep the last value,
+/// while another reader may keep the first: the ledger must not guess).
+pub fn parse_json_strict(text: &str) -> std::result::Result<Value, serde_json::Error> {
+    use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+
+    struct Strict(Value);
+
+    impl<'de> Deserialize<'de> for Strict {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            d.deserialize_any(StrictVisitor)
+        }
+    }
+
+    struct StrictVisitor;
+
+    impl<'de> Visitor<'de> for StrictVisitor {
+        type Value = Strict;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, v: bool) -> std::result::Result<Strict, E> {
+            Ok(Strict(Value::Bool(v)))
+        }
+        fn visit_i64<E>(self, v: i64) -> std::result::Result<Strict, E> {
+            Ok(Strict(Value::from(v)))
+        }
+        fn visit_u64<E>(self, v: u64) -> std::result::Result<Strict, E> {
+            Ok(Strict(Value::from(v)))
+        }
+        fn visit_f64<E>(self, v: f64) -> std::result::Result<Strict, E> {
+            Ok(Strict(
+                serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+            ))
+        }
+        fn visit_str<E>(self, v: &str) -> std::result::Result<Strict, E> {
+            Ok(Strict(Value::String(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> std::result::Result<Strict, E> {
+            Ok(Strict(Value::String(v)))
+        }
+        fn visit_unit<E>(self) -> std::result::Result<Strict, E> {
+            Ok(Strict(Value::Null))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Strict, A::Error> {
+            let mut out = Vec::new();
+            while let Some(Strict(v)) = seq.next_element()? {
+                out.push(v);
+            }
+            Ok(Strict(Value::Array(out)))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Strict, A::Error> {
+            let mut out = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(A::Error::custom(format!("field `{key}` appears twice")));
+                }
+                let Strict(v) = map.next_value()?;
+                out.insert(key, v);
+            }
+            Ok(Strict(Value::Object(out)))
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_str(text);
+    let Strict(v) = Strict::deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
 /// Writes a JSON value canonically: object keys sorted by their UTF-8 bytes at
 /// every level, no insignificant white space, strings escaped as serde_json does.
 /// This is the byte string the hash chain covers (see docs/format.md).
@@ -710,6 +781,25 @@ mod tests {
         let e = parse(v).unwrap();
         let valid = e.valid().unwrap();
         assert_eq!(valid.from, valid.to);
+    }
+
+    #[test]
+    fn strict_json_refuses_a_key_given_twice_at_any_depth() {
+        let e = parse_json_strict(r#"{"by":"Nobody","by":"TikTok"}"#).unwrap_err();
+        assert!(e.to_string().contains("field `by` appears twice"), "{e}");
+        let e = parse_json_strict(r#"{"valid":{"from":"a","from":"b"}}"#).unwrap_err();
+        assert!(e.to_string().contains("`from` appears twice"), "{e}");
+        let text = r#"{"a":[1,-2,3.5,true,null,"x",{"b":{}}],"c":18446744073709551615}"#;
+        assert_eq!(
+            parse_json_strict(text).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+        assert!(parse_json_strict(r#"{"a":1} x"#).is_err());
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert!(
+            parse_json_strict(&deep).is_err(),
+            "the recursion limit still applies"
+        );
     }
 
     #[test]

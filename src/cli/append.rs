@@ -67,7 +67,7 @@ fn parse_line(n: usize, line: &[u8]) -> Result<Option<Value>> {
     if line.trim().is_empty() {
         return Ok(None);
     }
-    serde_json::from_str(line)
+    claims::event::parse_json_strict(line)
         .map(Some)
         .map_err(|e| Error::invalid(format!("line {n}: the line is not valid JSON ({e})")))
 }

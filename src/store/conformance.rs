@@ -385,6 +385,17 @@ mod backends {
     }
 
     #[test]
+    fn a_ledger_missing_sleds_conf_file_is_called_damaged_not_foreign() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        fill(&mut open(&path));
+        std::fs::remove_file(path.join("conf")).unwrap();
+        let e = SledStore::open(&path, &OpenOptions::default()).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Damaged);
+        assert!(e.message().contains("is damaged"), "{e}");
+    }
+
+    #[test]
     fn opening_a_missing_ledger_without_create_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let opts = OpenOptions {

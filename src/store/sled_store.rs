@@ -112,6 +112,19 @@ fn looks_like_sled(dir: &Path) -> bool {
             .is_ok_and(|entries| entries.flatten().all(|e| set_up_leftover(&e.path())))
 }
 
+/// Whether the directory holds some of sled's files (`conf`, `db`, `snap.*`)
+/// without being whole: a damaged ledger rather than another program's files.
+fn looks_half_sled(dir: &Path) -> bool {
+    let conf = dir.join("conf").is_file();
+    let db = dir.join("db").is_file();
+    let snap = fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("snap."))
+    });
+    (conf || db || snap) && !(conf && db)
+}
+
 /// What a first open killed inside sled's set-up leaves (sled makes `blobs/`,
 /// then writes `conf`, then creates `db`): nothing was stored yet.
 fn set_up_leftover(path: &Path) -> bool {
@@ -143,6 +156,14 @@ impl SledStore {
                     .map_err(|e| Error::io(format!("reading {shown}"), e))?
                     .next()
                     .is_none();
+                if !empty && !looks_like_sled(&path) && looks_half_sled(&path) {
+                    return Err(Error::damaged(format!(
+                        "the ledger at {shown} is damaged: sled's `conf` or `db` file is missing"
+                    ))
+                    .with_hint(
+                        "restore the ledger from an export with `claims import` into a new --db",
+                    ));
+                }
                 if !empty && !looks_like_sled(&path) {
                     return Err(Error::damaged(format!(
                         "{shown} is not a claims ledger: the directory holds other files"

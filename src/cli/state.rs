@@ -51,16 +51,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         render::time(&at, tz),
         render::time(&as_of, tz)
     );
+    let ids: Vec<_> = report
+        .claims
+        .iter()
+        .chain(&report.pending)
+        .map(|h| h.claim)
+        .collect();
+    let short = render::short_ids(&ids);
     if report.claims.is_empty() {
         s.push_str("No claim counts at that time.\n");
     } else {
-        let ids: Vec<_> = report
-            .claims
-            .iter()
-            .chain(&report.pending)
-            .map(|h| h.claim)
-            .collect();
-        let short = render::short_ids(&ids);
         let mut t = render::table(&["claim", "status", "since", "by", "claim text", "pending"]);
         {
             use comfy_table::{ColumnConstraint::*, Width::Fixed};
@@ -102,13 +102,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     if !report.pending.is_empty() {
         s.push_str("\nPossibly asserted by then, not certainly (pending):\n");
-        let ids: Vec<_> = report
-            .claims
-            .iter()
-            .chain(&report.pending)
-            .map(|h| h.claim)
-            .collect();
-        let short = render::short_ids(&ids);
         for h in &report.pending {
             let a = h.assertion().expect("asserted");
             s.push_str(&format!(

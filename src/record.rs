@@ -662,17 +662,22 @@ mod tests {
         }
     }
 
+    /// The compact encoding reads back equal; truncated or extended, it is
+    /// refused, never misread.
+    fn assert_compact_round_trip(r: &Record) {
+        let bytes = r.encode_compact();
+        assert_eq!(bytes[0], ENCODING_COMPACT);
+        assert_eq!(Record::decode(&bytes).unwrap(), *r);
+        assert!(Record::decode(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Record::decode(&longer).is_err());
+    }
+
     #[test]
     fn the_compact_encoding_round_trips_every_kind() {
         for r in varied_records() {
-            let bytes = r.encode_compact();
-            assert_eq!(bytes[0], ENCODING_COMPACT);
-            assert_eq!(Record::decode(&bytes).unwrap(), r);
-            // Truncated or extended, it is refused, never misread.
-            assert!(Record::decode(&bytes[..bytes.len() - 1]).is_err());
-            let mut longer = bytes.clone();
-            longer.push(0);
-            assert!(Record::decode(&longer).is_err());
+            assert_compact_round_trip(&r);
         }
     }
 
@@ -685,14 +690,7 @@ mod tests {
             let event = Event::from_json(&serde_json::from_str(line).unwrap(), &[]).unwrap();
             let r = Record::seal(event, i as u64 + 1, t, &prev);
             prev = r.hash;
-            let bytes = r.encode_compact();
-            assert_eq!(bytes[0], ENCODING_COMPACT);
-            assert_eq!(Record::decode(&bytes).unwrap(), r);
-            // Truncated or extended, it is refused, never misread.
-            assert!(Record::decode(&bytes[..bytes.len() - 1]).is_err());
-            let mut longer = bytes.clone();
-            longer.push(0);
-            assert!(Record::decode(&longer).is_err());
+            assert_compact_round_trip(&r);
         }
         let v = Record::seal(void(1), 7, t, &GENESIS);
         assert_eq!(Record::decode(&v.encode_compact()).unwrap(), v);

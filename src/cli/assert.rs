@@ -30,21 +30,8 @@ pub struct Args {
     /// The source's own wording of that time ("fredag morgen, amerikansk tid").
     #[arg(long, value_name = "WORDING")]
     pub said: Option<String>,
-    /// The original-language quote.
-    #[arg(long)]
-    pub quote: Option<String>,
-    /// The quote's language tag (e.g. nb).
-    #[arg(long)]
-    pub lang: Option<String>,
-    /// An English rendering of the quote.
-    #[arg(long)]
-    pub translation: Option<String>,
-    /// An outlet in the reporting chain, nearest to the claimant first (repeatable).
-    #[arg(long, value_name = "OUTLET")]
-    pub via: Vec<String>,
-    /// The document (URL or title) this was extracted from.
-    #[arg(long, value_name = "URL")]
-    pub source: Option<String>,
+    #[command(flatten)]
+    pub wording: WordingArgs,
     /// An earlier claim (id or prefix) this one replaces.
     #[arg(long, value_name = "CLAIM")]
     pub supersedes: Option<String>,
@@ -73,24 +60,41 @@ pub fn optional(flag: &str, value: Option<String>) -> Result<Option<String>> {
     value.map(|v| required(flag, v)).transpose()
 }
 
-/// Builds the wording fields shared by world events.
-pub fn wording(
-    quote: Option<String>,
-    lang: Option<String>,
-    translation: Option<String>,
-    via: Vec<String>,
-    source: Option<String>,
-) -> Result<Wording> {
-    Ok(Wording {
-        quote: optional("--quote", quote)?,
-        lang: optional("--lang", lang)?,
-        translation: optional("--translation", translation)?,
-        via: via
-            .into_iter()
-            .map(|v| required("--via", v))
-            .collect::<Result<_>>()?,
-        source: optional("--source", source)?,
-    })
+/// The wording options shared by every world-event command.
+#[derive(Debug, clap::Args)]
+pub struct WordingArgs {
+    /// The original-language quote.
+    #[arg(long)]
+    pub quote: Option<String>,
+    /// The quote's language tag (e.g. nb).
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// An English rendering of the quote.
+    #[arg(long)]
+    pub translation: Option<String>,
+    /// An outlet in the reporting chain, nearest to the claimant first (repeatable).
+    #[arg(long, value_name = "OUTLET")]
+    pub via: Vec<String>,
+    /// The document (URL or title) this was extracted from.
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+}
+
+impl WordingArgs {
+    /// The wording fields, refusing blank values.
+    pub fn build(self) -> Result<Wording> {
+        Ok(Wording {
+            quote: optional("--quote", self.quote)?,
+            lang: optional("--lang", self.lang)?,
+            translation: optional("--translation", self.translation)?,
+            via: self
+                .via
+                .into_iter()
+                .map(|v| required("--via", v))
+                .collect::<Result<_>>()?,
+            source: optional("--source", self.source)?,
+        })
+    }
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
@@ -103,13 +107,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     let by = required("--by", args.by)?;
     let text = required("--text", args.text)?;
-    let wording = wording(
-        args.quote,
-        args.lang,
-        args.translation,
-        args.via,
-        args.source,
-    )?;
+    let wording = args.wording.build()?;
     let mut ledger = ctx.open_write()?;
     let supersedes = args
         .supersedes

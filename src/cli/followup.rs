@@ -6,7 +6,7 @@ use uuid::Uuid;
 use claims::event::{Body, Event, FollowUp, FollowUpKind};
 use claims::{Incoming, Result};
 
-use super::assert::{optional, required, valid_of, wording};
+use super::assert::{optional, required, valid_of, WordingArgs};
 use super::Ctx;
 
 /// Record what happened to a claim; prints the event's id.
@@ -30,34 +30,15 @@ pub struct Args {
     /// Why (for corroborate, stored as its note).
     #[arg(long, alias = "note")]
     pub reason: Option<String>,
-    /// The original-language quote.
-    #[arg(long)]
-    pub quote: Option<String>,
-    /// The quote's language tag (e.g. nb).
-    #[arg(long)]
-    pub lang: Option<String>,
-    /// An English rendering of the quote.
-    #[arg(long)]
-    pub translation: Option<String>,
-    /// An outlet in the reporting chain, nearest to the claimant first (repeatable).
-    #[arg(long, value_name = "OUTLET")]
-    pub via: Vec<String>,
-    /// The document (URL or title) this was extracted from.
-    #[arg(long, value_name = "URL")]
-    pub source: Option<String>,
+    #[command(flatten)]
+    pub wording: WordingArgs,
 }
 
 pub fn run(ctx: &Ctx, kind: FollowUpKind, args: Args) -> Result<()> {
     let valid = valid_of(ctx, &args.at, args.said)?;
     let by = required("--by", args.by)?;
     let reason = optional("--reason", args.reason)?;
-    let wording = wording(
-        args.quote,
-        args.lang,
-        args.translation,
-        args.via,
-        args.source,
-    )?;
+    let wording = args.wording.build()?;
     let mut ledger = ctx.open_write()?;
     let claim = ledger.resolve_claim(&args.claim)?;
     let (reason, note) = match kind {

@@ -39,6 +39,8 @@ pub mod ledger;
 pub mod projection;
 pub mod query;
 pub mod record;
+#[cfg(unix)]
+pub mod server;
 pub mod store;
 pub mod time;
 pub mod timeline;

@@ -1784,8 +1784,11 @@ fn copy_dir(from: &Path, to: &Path) {
     for e in fs::read_dir(from).unwrap() {
         let e = e.unwrap();
         let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
+        let kind = e.file_type().unwrap();
+        if kind.is_dir() {
             copy_dir(&e.path(), &target);
+        } else if std::os::unix::fs::FileTypeExt::is_socket(&kind) {
+            // A ledger server's socket is not part of the ledger.
         } else {
             fs::copy(e.path(), target).unwrap();
         }

@@ -1,7 +1,5 @@
 //! `claims append`: appends NDJSON events, all-or-nothing, idempotent by id.
 
-use std::io::{IsTerminal, Read};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
@@ -28,20 +26,19 @@ pub struct Args {
 const MAX_LINE: usize = 16 << 20;
 
 /// Reads a whole file, or standard input for `-`.
-fn read_input(file: &str) -> Result<Vec<u8>> {
+fn read_input(ctx: &Ctx, file: &str) -> Result<Vec<u8>> {
     if file == "-" {
-        if std::io::stdin().is_terminal() {
+        if ctx.io().stdin_is_terminal() {
             return Err(Error::invalid(
                 "append reads NDJSON events from standard input, which is a terminal here; pass a FILE or pipe the events in",
             ));
         }
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io("reading standard input", e))?;
-        return Ok(bytes);
+        return ctx
+            .io()
+            .read_stdin()
+            .map_err(|e| Error::io("reading standard input", e));
     }
-    let path = Path::new(file);
+    let path = &ctx.path(file);
     if path.is_dir() {
         return Err(Error::invalid(format!(
             "{file} is a directory, not an NDJSON file"
@@ -77,11 +74,12 @@ fn parse_line(n: usize, line: &[u8]) -> Result<Option<Value>> {
 /// more than one parsed JSON value per core at a time. The error reported is
 /// the one of the earliest bad line.
 pub fn read_ndjson<T: Send>(
+    ctx: &Ctx,
     file: &str,
     progress: &mut Progress,
     convert: impl Fn(usize, &Value) -> Result<T> + Sync,
 ) -> Result<Vec<T>> {
-    let bytes = read_input(file)?;
+    let bytes = read_input(ctx, file)?;
     let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -127,8 +125,8 @@ pub fn read_ndjson<T: Send>(
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let mut progress = Progress::new(0, "reading");
-    let batch = read_ndjson(&args.file, &mut progress, |n, v| {
+    let mut progress = Progress::new(ctx, 0, "reading");
+    let batch = read_ndjson(ctx, &args.file, &mut progress, |n, v| {
         Event::from_json(v, &[]).map(|event| Incoming {
             line: Some(n),
             event,
@@ -151,7 +149,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if let Some(last) = report.appended.last() {
         msg.push_str(&format!(" (seq {}..{})", report.appended[0].seq, last.seq));
     }
-    super::out(&format!("{msg}\n"))
+    ctx.out(&format!("{msg}\n"))
 }
 
 fn shown(file: &str) -> &str {

@@ -131,5 +131,5 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }),
     };
     ledger.append(vec![Incoming { line: None, event }], ctx.now())?;
-    super::out(&format!("{claim}\n"))
+    ctx.out(&format!("{claim}\n"))
 }

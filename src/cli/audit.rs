@@ -82,12 +82,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let rows = ledger.audit(&scope, &opts)?;
     if args.json {
         let v = Value::Array(rows.iter().map(|r| r.to_json()).collect());
-        return super::out(&render::json(&v));
+        return ctx.out(&render::json(&v));
     }
     let tz = ctx.tz();
     let mut texts = std::collections::HashMap::new();
     let short = render::short_ids(&rows.iter().map(|r| r.claim).collect::<Vec<_>>());
-    let mut t = render::table(&[
+    let mut t = render::table(ctx, &[
         if args.recorded {
             "recorded"
         } else {
@@ -153,7 +153,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         ]);
     }
     if rows.is_empty() {
-        return super::out("No status changes.\n");
+        return ctx.out("No status changes.\n");
     }
-    super::out(&format!("{t}\n"))
+    ctx.out(&format!("{t}\n"))
 }

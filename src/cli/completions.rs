@@ -11,9 +11,9 @@ pub struct Args {
     pub shell: clap_complete::Shell,
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(ctx: &super::Ctx, args: Args) -> Result<()> {
     let mut cmd = super::Cli::command();
     let mut buf = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "claims", &mut buf);
-    super::out(&String::from_utf8_lossy(&buf))
+    ctx.out(&String::from_utf8_lossy(&buf))
 }

@@ -63,7 +63,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     let changes = ledger.diff(before, after, &scope)?;
     if args.json {
-        return super::out(&render::json(&diff_json(&t1, &t2, &changes)));
+        return ctx.out(&render::json(&diff_json(&t1, &t2, &changes)));
     }
     let tz = ctx.tz();
     let what = if args.recorded { "known at" } else { "at" };
@@ -74,10 +74,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     );
     if changes.is_empty() {
         s.push_str("No claim changed.\n");
-        return super::out(&s);
+        return ctx.out(&s);
     }
     let short = render::short_ids(&changes.iter().map(|c| c.claim).collect::<Vec<_>>());
-    let mut t = render::table(&["claim", "claim text", "before", "after"]);
+    let mut t = render::table(ctx, &["claim", "claim text", "before", "after"]);
     for c in &changes {
         t.add_row(vec![
             short[&c.claim].clone(),
@@ -87,5 +87,5 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         ]);
     }
     s.push_str(&format!("{t}\n"));
-    super::out(&s)
+    ctx.out(&s)
 }

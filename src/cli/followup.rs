@@ -64,5 +64,5 @@ pub fn run(ctx: &Ctx, kind: FollowUpKind, args: Args) -> Result<()> {
             Some(rest) => claims::Error::invalid(format!("--at: {rest}")),
             None => e,
         })?;
-    super::out(&format!("{id}\n"))
+    ctx.out(&format!("{id}\n"))
 }

@@ -18,8 +18,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let mut progress = Progress::new(0, "reading");
-    let records = read_ndjson(&args.file, &mut progress, |n, v| {
+    let mut progress = Progress::new(ctx, 0, "reading");
+    let records = read_ndjson(ctx, &args.file, &mut progress, |n, v| {
         Record::from_json(v).map(|r| (n, r))
     })?;
     progress.finish();
@@ -40,5 +40,5 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             if report.restored == 1 { "y" } else { "ies" }
         )
     };
-    super::out(&format!("{msg}\n"))
+    ctx.out(&format!("{msg}\n"))
 }

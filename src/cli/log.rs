@@ -20,8 +20,7 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let ledger = ctx.open_read()?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, ctx.io().stdout());
     let res = (|| -> std::io::Result<Result<()>> {
         if args.json {
             write!(out, "[")?;

@@ -5,6 +5,8 @@
 mod append;
 mod assert;
 mod audit;
+#[cfg(unix)]
+mod client;
 mod completions;
 mod diff;
 mod export;
@@ -12,15 +14,20 @@ mod followup;
 mod import;
 mod log;
 mod render;
+#[cfg(unix)]
+mod serve;
 mod show;
 mod state;
 mod stories;
+mod streams;
 mod timeline;
 mod verify;
 mod void;
 
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::cell::{Cell, RefCell, RefMut};
+use std::io::Write;
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -81,25 +88,76 @@ enum Command {
     Stories(stories::Args),
     Verify(verify::Args),
     Timeline(timeline::Args),
+    #[cfg(unix)]
+    Serve(serve::Args),
     Completions(completions::Args),
 }
 
-/// What every command gets: where the ledger is, the zone, and "now".
-pub struct Ctx {
+/// What every command gets: where the ledger is, the zone, "now", and where
+/// its input and output go.
+pub struct Ctx<'a> {
     db: PathBuf,
     tz: Tz,
     /// Now; raised to the ledger's last recorded time on open, so that "as of
     /// now" always includes what the ledger holds even if the clock went back.
-    now: std::cell::Cell<Time>,
+    now: Cell<Time>,
     lock_wait: Duration,
     /// Set when this command created the ledger directory.
-    created: std::cell::Cell<bool>,
+    created: Cell<bool>,
+    /// Set when this command opened the ledger itself.
+    opened: Cell<bool>,
+    /// The ledger, when it is already open (in the ledger server).
+    held: RefCell<Option<Ledger<SledStore>>>,
+    io: Box<dyn streams::Streams + 'a>,
 }
 
-impl Ctx {
+/// An open ledger: this command's own, or the server's, lent for the command.
+pub enum LedgerRef<'a> {
+    /// Opened by this command.
+    Own(Ledger<SledStore>),
+    /// Held by the server.
+    Lent(RefMut<'a, Ledger<SledStore>>),
+}
+
+impl Deref for LedgerRef<'_> {
+    type Target = Ledger<SledStore>;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            LedgerRef::Own(l) => l,
+            LedgerRef::Lent(l) => l,
+        }
+    }
+}
+
+impl DerefMut for LedgerRef<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            LedgerRef::Own(l) => l,
+            LedgerRef::Lent(l) => l,
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// A context for one command run by this process on its own streams.
+    fn local(db: PathBuf, tz: Tz, stdin: Option<Vec<u8>>) -> Ctx<'static> {
+        Ctx {
+            db,
+            tz,
+            now: Cell::new(Utc::now()),
+            lock_wait: lock_wait(),
+            created: Cell::new(false),
+            opened: Cell::new(false),
+            held: RefCell::new(None),
+            io: Box::new(streams::Local {
+                stdin: RefCell::new(stdin),
+            }),
+        }
+    }
+
     /// Opens the ledger for writing, creating it if needed.
-    pub fn open_write(&self) -> Result<Ledger<SledStore>> {
-        if !self.db.exists() {
+    pub fn open_write(&self) -> Result<LedgerRef<'_>> {
+        if self.held.borrow().is_none() && !self.db.exists() {
             self.created.set(true);
         }
         self.open(true)
@@ -126,23 +184,30 @@ impl Ctx {
     }
 
     /// Opens an existing ledger.
-    pub fn open_read(&self) -> Result<Ledger<SledStore>> {
+    pub fn open_read(&self) -> Result<LedgerRef<'_>> {
         self.open(false)
     }
 
-    fn open(&self, create: bool) -> Result<Ledger<SledStore>> {
-        let opts = OpenOptions {
-            create,
-            lock_wait: self.lock_wait,
-            ..OpenOptions::default()
+    fn open(&self, create: bool) -> Result<LedgerRef<'_>> {
+        let ledger = match RefMut::filter_map(self.held.borrow_mut(), Option::as_mut) {
+            Ok(held) => LedgerRef::Lent(held),
+            Err(_) => {
+                let opts = OpenOptions {
+                    create,
+                    lock_wait: self.lock_wait,
+                    ..OpenOptions::default()
+                };
+                let store = SledStore::open(&self.db, &opts)?;
+                self.opened.set(true);
+                LedgerRef::Own(Ledger::new(store))
+            }
         };
-        let store = SledStore::open(&self.db, &opts)?;
-        if let Some(last) = claims::Store::head(&store).recorded_at {
+        if let Some(last) = claims::Store::head(ledger.store()).recorded_at {
             if last > self.now.get() {
                 self.now.set(last);
             }
         }
-        Ok(Ledger::new(store))
+        Ok(ledger)
     }
 
     /// Now (see the field).
@@ -162,45 +227,88 @@ impl Ctx {
     pub fn tz(&self) -> &Tz {
         &self.tz
     }
+
+    /// Where input and output go.
+    pub fn io(&self) -> &dyn streams::Streams {
+        &*self.io
+    }
+
+    /// A file name the user gave, resolved against their working directory.
+    pub fn path(&self, name: impl AsRef<Path>) -> PathBuf {
+        self.io.path(name.as_ref())
+    }
+
+    /// Writes to standard output; a closed pipe (`claims log | head`) ends
+    /// quietly.
+    pub fn out(&self, text: &str) -> Result<()> {
+        let mut o = self.io.stdout();
+        match o.write_all(text.as_bytes()).and_then(|_| o.flush()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe && self.io.is_local() => {
+                std::process::exit(0)
+            }
+            Err(e) => Err(Error::io("writing to standard output", e)),
+        }
+    }
+
+    /// Prints an error as one line: `error: message; hint`.
+    fn report(&self, e: &Error) {
+        // One line, whatever the user's input held.
+        let one_line = |s: &str| s.replace('\r', "\\r").replace('\n', "\\n");
+        let msg = one_line(e.message().trim_end_matches('.'));
+        match e.hint().map(one_line) {
+            Some(h) => self.io.error_line(&format!("error: {msg}; {h}")),
+            None => self.io.error_line(&format!("error: {msg}")),
+        }
+    }
 }
 
 /// Runs the command line and returns the exit code: 0 success, 1 error,
 /// 2 usage (from clap).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let ctx = match parse_zone(&cli.tz) {
-        Ok(tz) => Ctx {
-            db: cli.db.clone(),
-            tz,
-            now: std::cell::Cell::new(Utc::now()),
-            lock_wait: lock_wait(),
-            created: std::cell::Cell::new(false),
-        },
-        Err(e) => {
-            report(&e.context("--tz"));
+    #[cfg(unix)]
+    let mode = match client::Mode::from_env() {
+        Ok(mode) => mode,
+        Err(msg) => {
+            eprintln!("error: {msg}");
             return ExitCode::from(1);
         }
     };
-    match run(&ctx, cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+    #[cfg(unix)]
+    let stdin = match client::try_server(&cli, mode, lock_wait()) {
+        client::Outcome::Served(code) => return ExitCode::from(code),
+        client::Outcome::Direct(stdin) => stdin,
+    };
+    #[cfg(not(unix))]
+    let stdin = None;
+    let tz = match parse_zone(&cli.tz) {
+        Ok(tz) => tz,
         Err(e) => {
-            ctx.undo_create();
-            report(&e);
-            ExitCode::from(1)
+            Ctx::local(cli.db.clone(), Tz::UTC, None).report(&e.context("--tz"));
+            return ExitCode::from(1);
         }
+    };
+    let ctx = Ctx::local(cli.db.clone(), tz, stdin);
+    let code = execute(&ctx, cli.command);
+    #[cfg(unix)]
+    if code == 0 && ctx.opened.get() {
+        client::start_server(&ctx.db, mode);
     }
+    ExitCode::from(code)
 }
 
-fn report(e: &Error) {
-    let mut err = std::io::stderr().lock();
-    // One line, whatever the user's input held.
-    let one_line = |s: &str| s.replace('\r', "\\r").replace('\n', "\\n");
-    let msg = one_line(e.message().trim_end_matches('.'));
-    let hint = e.hint().map(one_line);
-    let _ = match hint {
-        Some(h) => writeln!(err, "error: {msg}; {h}"),
-        None => writeln!(err, "error: {msg}"),
-    };
+/// Runs one parsed command in `ctx` and returns its exit code, printing any
+/// error as one line.
+fn execute(ctx: &Ctx, command: Command) -> u8 {
+    match run(ctx, command) {
+        Ok(()) => 0,
+        Err(e) => {
+            ctx.undo_create();
+            ctx.report(&e);
+            1
+        }
+    }
 }
 
 fn lock_wait() -> Duration {
@@ -232,17 +340,9 @@ fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Stories(a) => stories::run(ctx, a),
         Command::Verify(a) => verify::run(ctx, a),
         Command::Timeline(a) => timeline::run(ctx, a),
-        Command::Completions(a) => completions::run(a),
-    }
-}
-
-/// Writes to stdout; a closed pipe (`claims log | head`) ends quietly.
-pub fn out(text: &str) -> Result<()> {
-    let mut o = std::io::stdout().lock();
-    match o.write_all(text.as_bytes()).and_then(|_| o.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        Err(e) => Err(Error::io("writing to standard output", e)),
+        #[cfg(unix)]
+        Command::Serve(a) => serve::run(ctx, a),
+        Command::Completions(a) => completions::run(ctx, a),
     }
 }
 
@@ -252,13 +352,16 @@ pub struct Progress {
     bar: indicatif::ProgressBar,
     started: std::time::Instant,
     shown: bool,
+    local_terminal: bool,
     label: &'static str,
 }
 
 impl Progress {
-    /// A bar for `len` steps of `label`.
-    pub fn new(len: u64, label: &'static str) -> Self {
+    /// A bar for `len` steps of `label`, drawn only if `ctx`'s standard
+    /// error is this process's terminal.
+    pub fn new(ctx: &Ctx<'_>, len: u64, label: &'static str) -> Self {
         Progress {
+            local_terminal: ctx.io.stderr_is_terminal() && ctx.io.is_local(),
             bar: indicatif::ProgressBar::hidden(),
             started: std::time::Instant::now(),
             shown: false,
@@ -281,7 +384,7 @@ impl Progress {
     pub fn set(&mut self, pos: u64) {
         if !self.shown && self.started.elapsed() > Duration::from_secs(1) {
             self.shown = true;
-            if std::io::stderr().is_terminal() {
+            if self.local_terminal {
                 self.bar
                     .set_draw_target(indicatif::ProgressDrawTarget::stderr());
                 self.bar.set_style(

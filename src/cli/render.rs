@@ -11,15 +11,14 @@ use claims::projection::Status;
 use claims::time::{Time, Valid};
 
 /// A table in the house style.
-pub fn table(header: &[&str]) -> Table {
+pub fn table(ctx: &super::Ctx, header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.iter().copied());
-    if t.width().is_none() {
-        // Not a terminal: wrap to a width that still reads well in a file.
-        t.set_width(120);
-    }
+        .set_header(header.iter().copied())
+        // The user's terminal; not a terminal: a width that still reads well
+        // in a file.
+        .set_width(ctx.io().width().unwrap_or(120));
     t
 }
 

@@ -34,7 +34,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let h = ledger.history(claim)?;
     let view = View::new(at, as_of);
     if args.json {
-        return super::out(&render::json(&show_json(&h, &view)));
+        return ctx.out(&render::json(&show_json(&h, &view)));
     }
     let tz = ctx.tz();
     let a = h.assertion().expect("resolved claims are asserted");
@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         render::time(&at, tz),
         render::time(&as_of, tz)
     ));
-    let mut t = render::table(&[
+    let mut t = render::table(ctx, &[
         "seq",
         "kind",
         "by",
@@ -95,5 +95,5 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         ]);
     }
     s.push_str(&format!("{t}\n"));
-    super::out(&s)
+    ctx.out(&s)
 }

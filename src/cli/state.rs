@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     let report = ledger.state(View::new(at, as_of), &scope)?;
     if args.json {
-        return super::out(&render::json(&report.to_json()));
+        return ctx.out(&render::json(&report.to_json()));
     }
     let tz = ctx.tz();
     let mut s = format!(
@@ -61,7 +61,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if report.claims.is_empty() {
         s.push_str("No claim counts at that time.\n");
     } else {
-        let mut t = render::table(&["claim", "status", "since", "by", "claim text", "pending"]);
+        let mut t = render::table(ctx, &["claim", "status", "since", "by", "claim text", "pending"]);
         {
             use comfy_table::{ColumnConstraint::*, Width::Fixed};
             t.set_constraints(vec![
@@ -113,5 +113,5 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             ));
         }
     }
-    super::out(&s)
+    ctx.out(&s)
 }

@@ -36,14 +36,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             .iter()
             .map(|(s, c, e)| serde_json::json!({"story": s, "claims": c, "events": e}))
             .collect();
-        return super::out(&render::json(&serde_json::Value::Array(v)));
+        return ctx.out(&render::json(&serde_json::Value::Array(v)));
     }
     if rows.is_empty() {
-        return super::out("The ledger holds no stories yet.\n");
+        return ctx.out("The ledger holds no stories yet.\n");
     }
-    let mut t = render::table(&["story", "claims", "events"]);
+    let mut t = render::table(ctx, &["story", "claims", "events"]);
     for (s, c, e) in rows {
         t.add_row(vec![s, c.to_string(), e.to_string()]);
     }
-    super::out(&format!("{t}\n"))
+    ctx.out(&format!("{t}\n"))
 }

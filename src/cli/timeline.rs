@@ -120,11 +120,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         Format::Svg => timeline.svg(),
         Format::Html => timeline.html(),
     };
-    std::fs::write(&args.output, text)
+    std::fs::write(ctx.path(&args.output), text)
         .map_err(|e| Error::io(format!("writing {}", args.output.display()), e))?;
     let events: usize = timeline.lanes().iter().map(|l| l.events.len()).sum();
     let n = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    super::out(&format!(
+    ctx.out(&format!(
         "wrote {}: {}, {}\n",
         args.output.display(),
         n(timeline.lanes().len(), "claim"),

@@ -14,10 +14,10 @@ pub struct Args {}
 
 pub fn run(ctx: &Ctx, _args: Args) -> Result<()> {
     let ledger = ctx.open_read()?;
-    let mut progress = Progress::new(claims::Store::head(ledger.store()).seq, "verifying");
+    let mut progress = Progress::new(ctx, claims::Store::head(ledger.store()).seq, "verifying");
     let report = ledger.verify(|n| progress.set(n))?;
     progress.finish();
-    super::out(&format!(
+    ctx.out(&format!(
         "ok: {} events, head {}\n",
         report.count,
         hex::encode(report.head)

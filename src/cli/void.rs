@@ -32,5 +32,5 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         body: Body::Voided(Voided { target, reason }),
     };
     ledger.append(vec![Incoming { line: None, event }], ctx.now())?;
-    super::out(&format!("{id}\n"))
+    ctx.out(&format!("{id}\n"))
 }

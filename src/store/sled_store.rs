@@ -67,6 +67,9 @@ pub struct OpenOptions {
     pub lock_wait: Duration,
     /// sled's page cache, in bytes.
     pub cache_bytes: u64,
+    /// While the ledger is locked, ask a ledger server holding it to let go
+    /// (see [`crate::server::ask_release`]). Off only for the server itself.
+    pub evict_server: bool,
 }
 
 impl Default for OpenOptions {
@@ -75,6 +78,7 @@ impl Default for OpenOptions {
             create: true,
             lock_wait: Duration::from_secs(10),
             cache_bytes: 256 * 1024 * 1024,
+            evict_server: true,
         }
     }
 }
@@ -95,6 +99,58 @@ pub struct SledStore {
     /// Set while a commit is writing; still set if it failed part-way, after
     /// which this handle refuses to commit (reopening recovers).
     poisoned: bool,
+    /// Recently read log blocks, decompressed, for look-ups by seq. A commit
+    /// drops the blocks it rewrites before writing them.
+    blocks: std::sync::Mutex<BlockCache>,
+}
+
+/// A bounded map from block key to the block's decompressed entries.
+#[derive(Default)]
+struct BlockCache {
+    map: std::collections::HashMap<u64, (std::sync::Arc<Vec<u8>>, u64)>,
+    bytes: usize,
+    tick: u64,
+}
+
+impl BlockCache {
+    /// The most the cache holds (the blocks are about 10 KiB compressed).
+    const MAX_BYTES: usize = 32 << 20;
+
+    fn get(&mut self, key: u64) -> Option<std::sync::Arc<Vec<u8>>> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.map.get_mut(&key).map(|(b, used)| {
+            *used = tick;
+            b.clone()
+        })
+    }
+
+    fn put(&mut self, key: u64, block: std::sync::Arc<Vec<u8>>) {
+        self.tick += 1;
+        self.bytes += block.len();
+        if let Some((old, _)) = self.map.insert(key, (block, self.tick)) {
+            self.bytes -= old.len();
+        }
+        if self.bytes > Self::MAX_BYTES {
+            // Keep the more recently used half.
+            let mut ticks: Vec<u64> = self.map.values().map(|(_, t)| *t).collect();
+            ticks.sort_unstable();
+            let cut = ticks[ticks.len() / 2];
+            self.map.retain(|_, (_, t)| *t >= cut);
+            self.bytes = self.map.values().map(|(b, _)| b.len()).sum();
+        }
+    }
+
+    fn remove(&mut self, key: u64) {
+        if let Some((old, _)) = self.map.remove(&key) {
+            self.bytes -= old.len();
+        }
+    }
+
+    fn clear(&mut self) {
+        self.map.clear();
+        self.bytes = 0;
+    }
 }
 
 impl std::fmt::Debug for SledStore {
@@ -138,6 +194,12 @@ fn set_up_leftover(path: &Path) -> bool {
 }
 
 impl SledStore {
+    /// Whether a commit failed part-way on this handle, which then refuses
+    /// to commit until the ledger is reopened (reopening recovers).
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
     /// Opens (or, with `create`, makes) the ledger at `path`, waiting up to
     /// `lock_wait` for another process to let go of it, and recovers from any
     /// crash of an earlier writer.
@@ -205,6 +267,7 @@ impl SledStore {
             head: Head::EMPTY,
             applied: 0,
             poisoned: false,
+            blocks: Default::default(),
         };
         if store.check_format()? == 1 {
             store.upgrade_from_1()?;
@@ -326,6 +389,12 @@ impl SledStore {
 
     /// The block holding `seq` (the one with the greatest key at or below
     /// it): its first seq and its stored value.
+    /// The block cache (a poisoned lock only means a reader panicked: the
+    /// map itself is always whole).
+    fn cache(&self) -> std::sync::MutexGuard<'_, BlockCache> {
+        self.blocks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn block_at(&self, seq: u64) -> Result<Option<(u64, sled::IVec)>> {
         match self.log.get_lt(seq_key(seq.saturating_add(1)))? {
             Some((k, v)) if k.as_ref() != LOG_HEAD => Ok(Some((u64_at(&k, 0)?, v))),
@@ -641,6 +710,14 @@ fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
                     )
                     .with_hint("try again when the other claims command has finished"));
                 }
+                #[cfg(unix)]
+                if opts.evict_server {
+                    let left = opts.lock_wait.saturating_sub(started.elapsed());
+                    let ready = left.min(Duration::from_millis(250));
+                    if crate::server::ask_release(path, ready, left) {
+                        continue;
+                    }
+                }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(100));
             }
@@ -738,6 +815,12 @@ impl SledStore {
             recorded_at: Some(last.recorded_at),
         };
         let blocks = self.pack_blocks(records)?;
+        {
+            let mut cache = self.cache();
+            for (k, _) in &blocks {
+                cache.remove(*k);
+            }
+        }
         if records.len() <= SMALL_COMMIT && self.applied == self.head.seq {
             // Everything in one transaction: log, head, indexes and their mark.
             let entries = self.derive(records)?;
@@ -827,13 +910,27 @@ impl Store for SledStore {
             return Ok(None);
         }
         let mut found = None;
+        let pick = |s: u64, bytes: &[u8]| {
+            if s == seq {
+                found = Some(Record::decode(bytes));
+            }
+            s < seq
+        };
         if let Some((key, v)) = self.block_at(seq)? {
-            BlockView::parse(key, &v, |s, bytes| {
-                if s == seq {
-                    found = Some(Record::decode(bytes));
-                }
-                s < seq
-            })?;
+            if BlockView::is_block(&v) {
+                let cached = self.cache().get(key);
+                let payload = match cached {
+                    Some(p) => p,
+                    None => {
+                        let p = std::sync::Arc::new(BlockView::unpack(key, &v)?.into_owned());
+                        self.cache().put(key, p.clone());
+                        p
+                    }
+                };
+                BlockView::parse_payload(key, &payload, pick)?;
+            } else {
+                BlockView::parse(key, &v, pick)?;
+            }
         }
         match found {
             Some(r) => r.map(Some),
@@ -1159,6 +1256,7 @@ impl SledStore {
     /// Writes `value` as the stored entry at `seq` (no index, no head change):
     /// into the block that holds (or would hold) `seq`, or a block of its own.
     pub fn raw_log_put(&self, seq: u64, value: &[u8]) -> Result<()> {
+        self.cache().clear();
         let (key, mut block) = match self.block_at(seq)? {
             Some((key, v)) => (key, Block::decode(key, &v)?),
             None => (seq, Block::default()),
@@ -1173,6 +1271,7 @@ impl SledStore {
 
     /// Removes the log entry at `seq`.
     pub fn raw_log_remove(&self, seq: u64) -> Result<()> {
+        self.cache().clear();
         if let Some((key, v)) = self.block_at(seq)? {
             let mut block = Block::decode(key, &v)?;
             block.entries.retain(|e| e.0 != seq);

@@ -110,16 +110,28 @@ impl BlockView {
             f(key, value);
             return Ok(());
         }
-        let unpacked;
-        let payload: &[u8] = match value.get(1) {
-            Some(&PLAIN) => &value[2..],
-            Some(&LZ4) => {
-                unpacked = lz4_flex::block::decompress_size_prepended(&value[2..])
-                    .map_err(|_| damaged_block(key))?;
-                &unpacked
-            }
-            _ => return Err(damaged_block(key)),
-        };
+        let payload = Self::unpack(key, value)?;
+        Self::parse_payload(key, &payload, f)
+    }
+
+    /// The entries' bytes of a block value (`BLOCK_TAG` first), decompressed.
+    pub fn unpack(key: u64, value: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
+        match (value.first(), value.get(1)) {
+            (Some(&BLOCK_TAG), Some(&PLAIN)) => Ok(std::borrow::Cow::Borrowed(&value[2..])),
+            (Some(&BLOCK_TAG), Some(&LZ4)) => lz4_flex::block::decompress_size_prepended(&value[2..])
+                .map(std::borrow::Cow::Owned)
+                .map_err(|_| damaged_block(key)),
+            _ => Err(damaged_block(key)),
+        }
+    }
+
+    /// Whether a stored log value is a block (rather than one format-1 entry).
+    pub fn is_block(value: &[u8]) -> bool {
+        value.first() == Some(&BLOCK_TAG)
+    }
+
+    /// [`BlockView::parse`] on a block's [`unpack`](BlockView::unpack)ed bytes.
+    pub fn parse_payload(key: u64, payload: &[u8], mut f: impl FnMut(u64, &[u8]) -> bool) -> Result<()> {
         let mut at = 0;
         let n = read_varint(payload, &mut at).ok_or_else(|| damaged_block(key))?;
         let mut last = None;

@@ -1,0 +1,443 @@
+//! `claims serve`: the ledger server. It keeps one ledger open and runs the
+//! commands of other `claims` processes, one at a time, with the same code
+//! and the same rules as a command run directly; only the open is saved.
+//! The protocol is in `claims::server`; the client side in `client.rs`.
+//!
+//! Invariants:
+//! - one server a ledger: it holds `server.lock` locked for its whole life,
+//!   and the sled lock while it serves;
+//! - it binds the socket before it opens the ledger, so commands that come
+//!   while it opens wait for it instead of racing it for the lock;
+//! - a command either runs whole or not at all: the request, and standard
+//!   input with its end mark, are read before anything runs;
+//! - it lets go when asked (`RELEASE`, sent by any opener that finds the
+//!   ledger locked), when idle for `--idle` seconds, when its socket or the
+//!   ledger directory is gone, and after a commit failed part-way;
+//! - on the way out it removes its socket before it closes the ledger and
+//!   answers the connections that were waiting with `RETRY`, so none of
+//!   them is left without an answer and none runs twice.
+
+use std::cell::{Cell, RefCell};
+use std::fs;
+use std::io::{self, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use claims::server::{self, Request, Status};
+use claims::store::OpenOptions;
+use claims::time::parse_zone;
+use claims::{Error, ErrorKind, Ledger, Result, SledStore};
+
+use super::{client, streams::Streams, Cli, Command, Ctx};
+
+/// Keep the ledger open and run other `claims` commands' work, so that they
+/// need not open it each time (see the README, "The ledger server").
+///
+/// Commands start a server by themselves and it exits when idle (set
+/// CLAIMS_SERVER=off to never use one). Run this to keep one in the
+/// foreground, to stop one, or to see whether one runs.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Exit after this many seconds without a command (default: run until
+    /// stopped).
+    #[arg(long, value_name = "SECONDS")]
+    pub idle: Option<f64>,
+    /// Stop this ledger's server, if one runs, and exit.
+    #[arg(long, conflicts_with_all = ["status", "idle"])]
+    pub stop: bool,
+    /// Say whether a server runs for this ledger, and exit.
+    #[arg(long, conflicts_with = "idle")]
+    pub status: bool,
+    /// Started by another command: exit quietly if a server runs already.
+    #[arg(long, hide = true)]
+    pub background: bool,
+}
+
+/// How often the server looks at its idle time and its socket.
+const TICK: Duration = Duration::from_millis(200);
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let shown = ctx.db.display();
+    if args.stop {
+        return if server::ask_release(&ctx.db, ctx.lock_wait, ctx.lock_wait) {
+            ctx.out(&format!("stopped the ledger server of {shown}\n"))
+        } else {
+            ctx.out(&format!("no ledger server runs for {shown}\n"))
+        };
+    }
+    if args.status {
+        return match status(&ctx.db, ctx.lock_wait) {
+            Some(s) => ctx.out(&format!(
+                "a ledger server (pid {}) holds {shown}; it has run {} command{}\n",
+                s.pid,
+                s.served,
+                if s.served == 1 { "" } else { "s" }
+            )),
+            None => ctx.out(&format!("no ledger server runs for {shown}\n")),
+        };
+    }
+    let idle = match args.idle {
+        None => None,
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) => {
+            return Err(Error::invalid(format!(
+                "--idle must be a positive number of seconds, not {s}"
+            )))
+        }
+    };
+    serve(ctx, idle, args.background)
+}
+
+/// Asks the ledger's server who it is.
+fn status(db: &Path, wait: Duration) -> Option<Status> {
+    let mut stream = UnixStream::connect(server::socket_path(db)).ok()?;
+    stream.set_read_timeout(Some(wait)).ok()?;
+    match server::read_frame(&mut stream).ok()?? {
+        (server::READY, _) => {}
+        _ => return None,
+    }
+    server::write_frame(&mut stream, server::STATUS, &[]).ok()?;
+    match server::read_frame(&mut stream).ok()?? {
+        (server::STATUS_REPLY, json) => serde_json::from_slice(&json).ok(),
+        _ => None,
+    }
+}
+
+/// What the loop does after a connection.
+enum Next {
+    Go,
+    /// Close the ledger and exit; answer this `RELEASE` once it is closed.
+    Stop(Option<UnixStream>),
+}
+
+fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
+    let db = ctx.db.canonicalize().ok().filter(|d| d.join("conf").is_file());
+    let Some(db) = db else {
+        return Err(Error::not_found(format!("there is no ledger at {}", ctx.db.display()))
+            .with_hint("pass the ledger's directory with --db"));
+    };
+    let shown = db.display().to_string();
+    let lock = fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(db.join(server::LOCK))
+        .map_err(|e| Error::io(format!("opening {}", server::LOCK), e))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) if background => return Ok(()),
+        Err(fs::TryLockError::WouldBlock) => {
+            return Err(Error::new(
+                ErrorKind::Locked,
+                format!("a ledger server already runs for {shown}"),
+            )
+            .with_hint("`claims serve --stop` stops it"))
+        }
+        Err(fs::TryLockError::Error(e)) => {
+            return Err(Error::io(format!("locking {}", server::LOCK), e))
+        }
+    }
+    // Holding the server lock, any socket file here is a dead server's.
+    let sock = server::socket_path(&db);
+    let _ = fs::remove_file(&sock);
+    let listener = UnixListener::bind(&sock)
+        .map_err(|e| Error::io(format!("listening on {}", sock.display()), e))?;
+    let _ = fs::set_permissions(&sock, fs::Permissions::from_mode(0o600));
+    let ino = fs::symlink_metadata(&sock).map(|m| m.ino()).ok();
+    let listener = with_accept_timeout(listener, TICK)
+        .map_err(|e| Error::io(format!("listening on {}", sock.display()), e))?;
+    let opts = OpenOptions {
+        create: false,
+        lock_wait: ctx.lock_wait,
+        evict_server: false,
+        ..OpenOptions::default()
+    };
+    let mut ledger = match SledStore::open(&db, &opts) {
+        Ok(store) => Some(Ledger::new(store)),
+        Err(e) => {
+            leave(&sock, ino, listener);
+            return Err(e);
+        }
+    };
+    let build = client::build_id();
+    // Built once: building clap's parser costs more than most queries.
+    let mut parser = <Cli as clap::CommandFactory>::command();
+    let mut served = 0u64;
+    let mut last = Instant::now();
+    let releaser = loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                let next = handle(&db, stream, &mut ledger, &build, &mut served, &mut parser);
+                last = Instant::now();
+                let poisoned = ledger.as_ref().is_none_or(|l| l.store().is_poisoned());
+                match next {
+                    Next::Stop(r) => break r,
+                    Next::Go if poisoned => break None,
+                    Next::Go => {}
+                }
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                let ours = fs::symlink_metadata(&sock).map(|m| m.ino()).ok() == ino;
+                if !ours {
+                    // The ledger was moved or deleted, or another server
+                    // took the name: nobody can reach this one any more.
+                    drop(listener);
+                    drop(ledger);
+                    return Ok(());
+                }
+                if idle.is_some_and(|idle| last.elapsed() >= idle) {
+                    break None;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                leave(&sock, ino, listener);
+                return Err(Error::io(format!("accepting on {}", sock.display()), e));
+            }
+        }
+    };
+    leave(&sock, ino, listener);
+    drop(ledger);
+    if let Some(mut r) = releaser {
+        let _ = server::write_frame(&mut r, server::RELEASED, &[]);
+    }
+    drop(lock);
+    Ok(())
+}
+
+/// Stops serving: removes the socket (if it is still this server's) and
+/// answers every connection still waiting with `RETRY`.
+fn leave(sock: &Path, ino: Option<u64>, listener: UnixListener) {
+    if fs::symlink_metadata(sock).map(|m| m.ino()).ok() == ino {
+        let _ = fs::remove_file(sock);
+    }
+    if listener.set_nonblocking(true).is_ok() {
+        while let Ok((mut stream, _)) = listener.accept() {
+            let _ = stream.set_nonblocking(false);
+            let _ = server::write_frame(&mut stream, server::RETRY, &[]);
+        }
+    }
+}
+
+/// A listener whose `accept` gives up after `timeout` (Linux applies a
+/// socket's receive timeout to `accept`), so the loop can look at the clock.
+fn with_accept_timeout(listener: UnixListener, timeout: Duration) -> io::Result<UnixListener> {
+    let as_stream = UnixStream::from(OwnedFd::from(listener));
+    as_stream.set_read_timeout(Some(timeout))?;
+    Ok(UnixListener::from(OwnedFd::from(as_stream)))
+}
+
+/// Serves one connection.
+fn handle(
+    db: &Path,
+    mut stream: UnixStream,
+    ledger: &mut Option<Ledger<SledStore>>,
+    build: &str,
+    served: &mut u64,
+    parser: &mut clap::Command,
+) -> Next {
+    // A client that connects and then says nothing does not hold us up.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    if server::write_frame(&mut stream, server::READY, &[]).is_err() {
+        return Next::Go;
+    }
+    let (tag, payload) = match server::read_frame(&mut stream) {
+        Ok(Some(frame)) => frame,
+        _ => return Next::Go,
+    };
+    match tag {
+        server::RELEASE => Next::Stop(Some(stream)),
+        server::STATUS => {
+            let status = Status {
+                pid: std::process::id(),
+                served: *served,
+                build: build.to_string(),
+            };
+            let json = serde_json::to_vec(&status).unwrap_or_default();
+            let _ = server::write_frame(&mut stream, server::STATUS_REPLY, &json);
+            Next::Go
+        }
+        server::REQUEST => {
+            let Ok(request) = serde_json::from_slice::<Request>(&payload) else {
+                return Next::Go;
+            };
+            if request.protocol != server::PROTOCOL || request.build != build {
+                // Another build of claims: it runs the command itself, and
+                // starts a server of its own once this one is gone.
+                let _ = server::write_frame(&mut stream, server::RETRY, &[]);
+                return Next::Stop(None);
+            }
+            let stdin = if request.stdin {
+                match read_stdin(&mut stream) {
+                    Some(bytes) => Some(bytes),
+                    // The client went away mid-input: run nothing.
+                    None => return Next::Go,
+                }
+            } else {
+                None
+            };
+            let _ = stream.set_read_timeout(None);
+            let code = run_request(db, &stream, request, stdin, ledger, parser);
+            *served += 1;
+            let _ = server::write_frame(&mut stream, server::EXIT, &[code]);
+            Next::Go
+        }
+        _ => Next::Go,
+    }
+}
+
+/// Reads `STDIN` frames up to `STDIN_END`; `None` if the stream ends first.
+fn read_stdin(stream: &mut UnixStream) -> Option<Vec<u8>> {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut bytes = Vec::new();
+    loop {
+        match server::read_frame(stream) {
+            Ok(Some((server::STDIN, chunk))) => bytes.extend_from_slice(&chunk),
+            Ok(Some((server::STDIN_END, _))) => return Some(bytes),
+            _ => return None,
+        }
+    }
+}
+
+/// Runs one command on the open ledger, with the client's streams; returns
+/// the exit code.
+fn run_request(
+    db: &Path,
+    stream: &UnixStream,
+    request: Request,
+    stdin: Option<Vec<u8>>,
+    ledger: &mut Option<Ledger<SledStore>>,
+    parser: &mut clap::Command,
+) -> u8 {
+    let remote = Remote {
+        stream,
+        cwd: request.cwd,
+        stdin: RefCell::new(stdin),
+        stdin_tty: request.stdin_tty,
+        stderr_tty: request.stderr_tty,
+        width: request.width,
+    };
+    let parsed = parser
+        .try_get_matches_from_mut(&request.argv)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e) => {
+            remote.error_line(e.to_string().trim_end());
+            return 2;
+        }
+    };
+    if matches!(cli.command, Command::Serve(_)) {
+        remote.error_line("error: `claims serve` runs in its own process");
+        return 1;
+    }
+    let tz = match parse_zone(&cli.tz) {
+        Ok(tz) => tz,
+        Err(e) => {
+            let ctx = Ctx::remote(db, chrono_tz::Tz::UTC, ledger.take(), Box::new(remote));
+            ctx.report(&e.context("--tz"));
+            *ledger = ctx.held.take();
+            return 1;
+        }
+    };
+    let ctx = Ctx::remote(db, tz, ledger.take(), Box::new(remote));
+    let code = super::execute(&ctx, cli.command);
+    *ledger = ctx.held.take();
+    code
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for a command the server runs for a client.
+    fn remote(
+        db: &Path,
+        tz: chrono_tz::Tz,
+        ledger: Option<Ledger<SledStore>>,
+        io: Box<dyn Streams + 'a>,
+    ) -> Ctx<'a> {
+        Ctx {
+            db: db.to_path_buf(),
+            tz,
+            now: Cell::new(Utc::now()),
+            lock_wait: super::lock_wait(),
+            created: Cell::new(false),
+            opened: Cell::new(false),
+            held: RefCell::new(ledger),
+            io,
+        }
+    }
+}
+
+/// A client's streams, through the socket.
+struct Remote<'a> {
+    stream: &'a UnixStream,
+    cwd: PathBuf,
+    stdin: RefCell<Option<Vec<u8>>>,
+    stdin_tty: bool,
+    stderr_tty: bool,
+    width: Option<u16>,
+}
+
+/// Writes as `tag` frames.
+struct Frames<'a> {
+    stream: &'a UnixStream,
+    tag: u8,
+}
+
+impl Write for Frames<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(server::MAX_FRAME);
+        server::write_frame(&mut self.stream, self.tag, &buf[..n])?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Streams for Remote<'_> {
+    fn stdout(&self) -> Box<dyn Write + '_> {
+        Box::new(Frames {
+            stream: self.stream,
+            tag: server::STDOUT,
+        })
+    }
+
+    fn read_stdin(&self) -> io::Result<Vec<u8>> {
+        Ok(self.stdin.borrow_mut().take().unwrap_or_default())
+    }
+
+    fn stdin_is_terminal(&self) -> bool {
+        self.stdin_tty
+    }
+
+    fn stderr_is_terminal(&self) -> bool {
+        self.stderr_tty
+    }
+
+    fn width(&self) -> Option<u16> {
+        self.width
+    }
+
+    fn error_line(&self, line: &str) {
+        let mut frames = Frames {
+            stream: self.stream,
+            tag: server::STDERR,
+        };
+        let _ = frames.write_all(format!("{line}\n").as_bytes());
+    }
+
+    fn path(&self, name: &Path) -> PathBuf {
+        self.cwd.join(name)
+    }
+
+    fn is_local(&self) -> bool {
+        false
+    }
+}

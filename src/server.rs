@@ -152,7 +152,10 @@ pub fn ask_release(db: &Path, ready_wait: Duration, release_wait: Duration) -> b
     let Ok(mut stream) = UnixStream::connect(socket_path(db)) else {
         return false;
     };
-    if !matches!(read_tag(&mut stream, Instant::now() + ready_wait), Ok(Some(READY))) {
+    if !matches!(
+        read_tag(&mut stream, Instant::now() + ready_wait),
+        Ok(Some(READY))
+    ) {
         return false;
     }
     if write_frame(&mut stream, RELEASE, &[]).is_err() {
@@ -184,7 +187,10 @@ mod tests {
         write_frame(&mut buf, STDOUT, b"hello").unwrap();
         write_frame(&mut buf, EXIT, &[3]).unwrap();
         let mut r = &buf[..];
-        assert_eq!(read_frame(&mut r).unwrap(), Some((STDOUT, b"hello".to_vec())));
+        assert_eq!(
+            read_frame(&mut r).unwrap(),
+            Some((STDOUT, b"hello".to_vec()))
+        );
         assert_eq!(read_frame(&mut r).unwrap(), Some((EXIT, vec![3])));
         assert_eq!(read_frame(&mut r).unwrap(), None);
         let mut cut = &buf[..7];
@@ -208,7 +214,11 @@ mod tests {
     fn asking_a_ledger_without_a_server_to_release_returns_at_once() {
         let dir = std::env::temp_dir().join(format!("claims-no-server-{}", std::process::id()));
         let t = Instant::now();
-        assert!(!ask_release(&dir, Duration::from_secs(5), Duration::from_secs(5)));
+        assert!(!ask_release(
+            &dir,
+            Duration::from_secs(5),
+            Duration::from_secs(5)
+        ));
         assert!(t.elapsed() < Duration::from_secs(5));
     }
 }

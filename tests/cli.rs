@@ -2189,3 +2189,289 @@ fn a_closed_stdout_pipe_ends_quietly() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// The ledger server (README "The ledger server"): commands after the first
+// are run by a server that keeps the ledger open.
+// ---------------------------------------------------------------------------
+
+/// The server's pid and command count from `claims serve --status`, waiting
+/// up to 20 s for a server to answer; `None` if none did.
+fn server_status(l: &Ledger) -> Option<(u32, u64)> {
+    let started = Instant::now();
+    loop {
+        let out = l.sh("serve --status").ok();
+        if let Some(rest) = out.strip_prefix("a ledger server (pid ") {
+            let pid: u32 = rest.split(')').next().unwrap().parse().unwrap();
+            let served: u64 = rest
+                .split("it has run ")
+                .nth(1)
+                .and_then(|r| r.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("unexpected status line: {out}"));
+            return Some((pid, served));
+        }
+        assert!(
+            out.starts_with("no ledger server runs for "),
+            "unexpected status line: {out}"
+        );
+        if started.elapsed() > Duration::from_secs(20) {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits up to 20 s for `serve --status` to say that no server runs.
+fn wait_for_no_server(l: &Ledger, why: &str) {
+    let started = Instant::now();
+    while !l
+        .sh("serve --status")
+        .ok()
+        .starts_with("no ledger server runs for ")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the server did not exit {why}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn commands_after_the_first_are_run_by_the_server_with_the_same_output() {
+    let l = Ledger::seeded();
+    let (pid, before) = server_status(&l).expect("the first command started a server");
+    let served = l
+        .sh("state --at 2020-07-10T23:00Z --as-of 2030-01-01 --json")
+        .ok();
+    let audit = l.sh(&format!("audit --story {STORY}")).ok();
+    let (pid_after, after) = server_status(&l).expect("the server still runs");
+    assert_eq!(pid_after, pid, "the same server ran both commands");
+    assert_eq!(after, before + 2, "the server ran the two commands");
+    // The same commands run directly (which makes the server let go).
+    let direct = l
+        .sh("state --at 2020-07-10T23:00Z --as-of 2030-01-01 --json")
+        .env("CLAIMS_SERVER", "off")
+        .ok();
+    assert_eq!(served, direct, "state through the server and directly");
+    let direct_audit = l
+        .sh(&format!("audit --story {STORY}"))
+        .env("CLAIMS_SERVER", "off")
+        .ok();
+    assert_eq!(audit, direct_audit, "audit through the server and directly");
+    wait_for_no_server(&l, "when a direct command needed the ledger");
+}
+
+#[test]
+fn the_server_reads_the_clients_stdin_and_relative_file_names() {
+    let l = Ledger::seeded();
+    let (_, before) = server_status(&l).expect("a server");
+    let line = format!("{}\n", new_claim(9001, 9002));
+    let out = l.sh("append -").stdin(line.clone()).output();
+    out.expect_code(0);
+    out.expect_eq(
+        "stdout",
+        out.stdout.as_str(),
+        "appended 1 event (seq 28..28)\n",
+    );
+    // A relative file name is the client's, not the server's (which runs in /).
+    l.write("more.ndjson", format!("{}\n", new_claim(9003, 9004)));
+    let out = l.sh("append more.ndjson").output();
+    out.expect_code(0);
+    out.expect_eq(
+        "stdout",
+        out.stdout.as_str(),
+        "appended 1 event (seq 29..29)\n",
+    );
+    let out = l
+        .sh(&format!("timeline --story {STORY} -o pic.svg"))
+        .output();
+    out.expect_code(0);
+    assert!(
+        l.path("pic.svg").is_file(),
+        "the picture is in the client's directory"
+    );
+    l.sh("append missing.ndjson")
+        .output()
+        .expect_error_line(&["there is no file missing.ndjson"]);
+    // An empty stdin is refused as when run directly.
+    l.sh("append -")
+        .output()
+        .expect_error_line(&["standard input holds no events"]);
+    let (_, after) = server_status(&l).expect("the server still runs");
+    assert_eq!(after, before + 5, "the server ran all five commands");
+}
+
+#[test]
+fn the_server_exits_when_idle_and_when_its_ledger_is_deleted() {
+    let l = Ledger::empty();
+    l.sh(&format!("append {SEED}"))
+        .env("CLAIMS_SERVER_IDLE", "0.5")
+        .ok();
+    wait_for_no_server(&l, "after half a second idle");
+    l.sh("stories").ok();
+    let (pid, _) = server_status(&l).expect("a command started a server again");
+    std::fs::remove_dir_all(l.db()).unwrap();
+    let started = Instant::now();
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the server of a deleted ledger did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    l.sh("stories")
+        .output()
+        .expect_code(1)
+        .expect_error_line(&["there is no ledger at"]);
+}
+
+#[test]
+fn a_server_of_another_build_hands_over_to_the_new_one() {
+    let l = Ledger::seeded();
+    let (old, _) = server_status(&l).expect("a server");
+    // A copy of the binary is another build as far as the server can tell.
+    let copy = l.path("claims-copy");
+    std::fs::copy(env!("CARGO_BIN_EXE_claims"), &copy).unwrap();
+    let run = |args: &str| {
+        let o = std::process::Command::new(&copy)
+            .arg("--db")
+            .arg(l.db())
+            .args(words(args))
+            .env_remove("CLAIMS_DB")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args}: {o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let out = run("stories");
+    assert!(out.contains(STORY), "{out}");
+    let started = Instant::now();
+    loop {
+        let status = run("serve --status");
+        if status.starts_with("a ledger server (pid ") && !status.contains(&format!("pid {old})")) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the new build's server did not take over: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !Path::new(&format!("/proc/{old}")).exists()
+            || std::fs::read_to_string(format!("/proc/{old}/stat"))
+                .is_ok_and(|s| s.contains(") Z ")),
+        "the old server exited"
+    );
+    run("serve --stop");
+}
+
+#[test]
+fn an_interrupted_client_makes_the_server_run_nothing() {
+    use claims::server;
+    use std::os::unix::net::UnixStream;
+    let l = Ledger::seeded();
+    server_status(&l).expect("a server");
+    let before = l.export();
+    let connect = || {
+        let mut s = UnixStream::connect(server::socket_path(&l.db())).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let (tag, _) = server::read_frame(&mut s).unwrap().unwrap();
+        assert_eq!(tag, server::READY);
+        s
+    };
+    let mut s = connect();
+    server::write_frame(&mut s, server::STATUS, &[]).unwrap();
+    let (tag, json) = server::read_frame(&mut s).unwrap().unwrap();
+    assert_eq!(tag, server::STATUS_REPLY);
+    let status: server::Status = serde_json::from_slice(&json).unwrap();
+    // A request whose standard input is cut off before its end mark.
+    let request = server::Request {
+        protocol: server::PROTOCOL,
+        build: status.build,
+        argv: vec!["claims".into(), "append".into(), "-".into()],
+        cwd: l.dir.path().to_path_buf(),
+        stdin_tty: false,
+        stdin: true,
+        stderr_tty: false,
+        width: None,
+    };
+    let mut s = connect();
+    server::write_frame(
+        &mut s,
+        server::REQUEST,
+        &serde_json::to_vec(&request).unwrap(),
+    )
+    .unwrap();
+    let line = format!("{}\n", new_claim(9101, 9102));
+    server::write_frame(&mut s, server::STDIN, line.as_bytes()).unwrap();
+    drop(s);
+    // The server is still there, and wrote nothing.
+    let (_, served) = server_status(&l).expect("the server still runs");
+    assert_eq!(l.export(), before, "nothing was appended");
+    // The same request, whole, is run.
+    let mut s = connect();
+    server::write_frame(
+        &mut s,
+        server::REQUEST,
+        &serde_json::to_vec(&request).unwrap(),
+    )
+    .unwrap();
+    server::write_frame(&mut s, server::STDIN, line.as_bytes()).unwrap();
+    server::write_frame(&mut s, server::STDIN_END, &[]).unwrap();
+    let mut frames = Vec::new();
+    while let Some(f) = server::read_frame(&mut s).unwrap() {
+        frames.push(f);
+    }
+    assert_eq!(
+        frames,
+        vec![
+            (server::STDOUT, b"appended 1 event (seq 28..28)\n".to_vec()),
+            (server::EXIT, vec![0])
+        ]
+    );
+    // The export above, and this append.
+    assert_eq!(server_status(&l).unwrap().1, served + 2);
+}
+
+#[test]
+fn serve_options_and_claims_server_are_checked() {
+    let l = Ledger::seeded();
+    l.refuses(
+        l.sh("serve --idle 0"),
+        &["--idle must be a positive number of seconds"],
+    );
+    let none = Ledger::empty();
+    none.sh("serve")
+        .output()
+        .expect_code(1)
+        .expect_error_line(&["there is no ledger at"]);
+    none.sh("serve --stop")
+        .output()
+        .expect_stdout_contains(&["no ledger server runs for"]);
+    l.refuses(
+        l.sh("stories").env("CLAIMS_SERVER", "sometimes"),
+        &["CLAIMS_SERVER must be `auto` or `off`, not `sometimes`"],
+    );
+    server_status(&l).expect("a server");
+    l.sh("serve --stop")
+        .output()
+        .expect_stdout_contains(&["stopped the ledger server of"]);
+    wait_for_no_server(&l, "when stopped");
+    // CLAIMS_SERVER=off starts none.
+    l.sh("stories").env("CLAIMS_SERVER", "off").ok();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        server_status_now(&l),
+        None,
+        "CLAIMS_SERVER=off started a server"
+    );
+}
+
+/// `serve --status` once, without waiting.
+fn server_status_now(l: &Ledger) -> Option<String> {
+    let out = l.sh("serve --status").ok();
+    out.starts_with("a ledger server").then_some(out)
+}

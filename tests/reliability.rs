@@ -112,7 +112,8 @@ fn claims(db: &Path) -> Command {
     c
 }
 
-/// The same, as a child process that can be killed.
+/// The same, as a child process that can be killed. It writes the ledger
+/// itself (`CLAIMS_SERVER=off`), so that killing it kills the writer.
 fn spawn_claims(db: &Path, args: &[&str]) -> Child {
     StdCommand::new(BIN)
         .arg("--db")
@@ -120,6 +121,7 @@ fn spawn_claims(db: &Path, args: &[&str]) -> Child {
         .args(args)
         .env_remove("CLAIMS_DB")
         .env("CLAIMS_LOCK_WAIT", "60")
+        .env("CLAIMS_SERVER", "off")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -1793,4 +1795,109 @@ fn copy_dir(from: &Path, to: &Path) {
             fs::copy(e.path(), target).unwrap();
         }
     }
+}
+
+// ---------------------------------------------------------------- the server
+
+#[test]
+fn killing_the_ledger_server_mid_command_leaves_each_command_all_or_nothing() {
+    let trials = env_u64("CLAIMS_SERVER_CRASH_TRIALS", 4);
+    let mut rng = Rng(0x5E12_7E12);
+    let mut outcomes = Vec::new();
+    for t in 0..trials {
+        let tmp = TempDir::new().unwrap();
+        let db = tmp.path().join("ledger");
+        ok(
+            "seed",
+            claims(&db)
+                .env("CLAIMS_SERVER", "off")
+                .arg("append")
+                .arg(SEED),
+        );
+        // A server in the foreground of this test, so that it can be killed.
+        let mut server = StdCommand::new(BIN)
+            .arg("--db")
+            .arg(&db)
+            .args(["serve", "--idle", "60"])
+            .env_remove("CLAIMS_DB")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !server_ready(&db) {
+            assert!(started.elapsed() < Duration::from_secs(20), "no server");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut kids = Vec::new();
+        for k in 0..3 {
+            let (batch, ids) = gen_batch(&mut rng, 1500, &format!("server-{t}-{k}"));
+            let file = tmp.path().join(format!("batch-{k}.ndjson"));
+            fs::write(&file, batch).unwrap();
+            // Through the server (the default), not on their own.
+            let child = StdCommand::new(BIN)
+                .arg("--db")
+                .arg(&db)
+                .arg("append")
+                .arg(&file)
+                .env_remove("CLAIMS_DB")
+                .env_remove("CLAIMS_SERVER")
+                .env("CLAIMS_LOCK_WAIT", "60")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            kids.push((child, ids));
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(400)));
+        let _ = server.kill();
+        let _ = server.wait();
+        // Those that had not reached the server run on their own; all end.
+        let outs: Vec<(Output, Vec<Uuid>)> = kids
+            .into_iter()
+            .map(|(child, ids)| (child.wait_with_output().unwrap(), ids))
+            .collect();
+        let present: HashSet<Uuid> = parse_export("after the kill", &export(&db))
+            .iter()
+            .map(|r| r.event.id)
+            .collect();
+        for (k, (out, ids)) in outs.into_iter().enumerate() {
+            no_panic("append through a killed server", &out);
+            let landed = ids.iter().filter(|id| present.contains(id)).count();
+            let what = format!("trial {t}, append {k}");
+            assert!(
+                landed == 0 || landed == ids.len(),
+                "{what}: {landed} of {} events landed",
+                ids.len()
+            );
+            if out.status.success() {
+                assert_eq!(
+                    landed,
+                    ids.len(),
+                    "{what}: exit 0 but the events are missing"
+                );
+            } else {
+                let line = refused(&what, &out);
+                assert!(
+                    line.contains("stopped before the command finished"),
+                    "{what}: {line}"
+                );
+            }
+            outcomes.push((out.status.success(), landed > 0));
+        }
+        verify_ok("after the server was killed", &db);
+    }
+    eprintln!("(exit 0, landed) per append: {outcomes:?}");
+}
+
+/// Whether the ledger's server answers.
+fn server_ready(db: &Path) -> bool {
+    use claims::server;
+    let Ok(mut s) = std::os::unix::net::UnixStream::connect(server::socket_path(db)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+    matches!(server::read_frame(&mut s), Ok(Some((server::READY, _))))
 }

@@ -87,17 +87,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let tz = ctx.tz();
     let mut texts = std::collections::HashMap::new();
     let short = render::short_ids(&rows.iter().map(|r| r.claim).collect::<Vec<_>>());
-    let mut t = render::table(ctx, &[
-        if args.recorded {
-            "recorded"
-        } else {
-            "valid time"
-        },
-        "claim",
-        "change",
-        "event",
-        "by / via",
-    ]);
+    let mut t = render::table(
+        ctx,
+        &[
+            if args.recorded {
+                "recorded"
+            } else {
+                "valid time"
+            },
+            "claim",
+            "change",
+            "event",
+            "by / via",
+        ],
+    );
     {
         use comfy_table::{ColumnConstraint::*, Width::Fixed};
         t.set_constraints(vec![

@@ -118,7 +118,12 @@ fn offer(cli: &Cli, stream: &mut UnixStream, lock_wait: Duration) -> Result<u8, 
     stream.set_read_timeout(Some(timeout)).map_err(|_| None)?;
     match server::read_frame(stream) {
         Ok(Some((server::READY, _))) => {}
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
             eprintln!(
                 "error: the ledger at {} is in use by another process (waited {:.1} s); try again when the other claims command has finished",
                 cli.db.display(),

@@ -114,7 +114,7 @@ pub struct Ctx<'a> {
 /// An open ledger: this command's own, or the server's, lent for the command.
 pub enum LedgerRef<'a> {
     /// Opened by this command.
-    Own(Ledger<SledStore>),
+    Own(Box<Ledger<SledStore>>),
     /// Held by the server.
     Lent(RefMut<'a, Ledger<SledStore>>),
 }
@@ -199,7 +199,7 @@ impl Ctx<'_> {
                 };
                 let store = SledStore::open(&self.db, &opts)?;
                 self.opened.set(true);
-                LedgerRef::Own(Ledger::new(store))
+                LedgerRef::Own(Box::new(Ledger::new(store)))
             }
         };
         if let Some(last) = claims::Store::head(ledger.store()).recorded_at {

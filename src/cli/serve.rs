@@ -116,10 +116,16 @@ enum Next {
 }
 
 fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
-    let db = ctx.db.canonicalize().ok().filter(|d| d.join("conf").is_file());
+    let db = ctx
+        .db
+        .canonicalize()
+        .ok()
+        .filter(|d| d.join("conf").is_file());
     let Some(db) = db else {
-        return Err(Error::not_found(format!("there is no ledger at {}", ctx.db.display()))
-            .with_hint("pass the ledger's directory with --db"));
+        return Err(
+            Error::not_found(format!("there is no ledger at {}", ctx.db.display()))
+                .with_hint("pass the ledger's directory with --db"),
+        );
     };
     let shown = db.display().to_string();
     let lock = fs::File::options()
@@ -171,10 +177,24 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
     let mut served = 0u64;
     let mut last = Instant::now();
     let releaser = loop {
+        if fs::symlink_metadata(&sock).map(|m| m.ino()).ok() != ino {
+            // The ledger was moved or deleted, or another server took the
+            // name: nobody can reach this one any more.
+            drop(listener);
+            drop(ledger);
+            return Ok(());
+        }
+        if idle.is_some_and(|idle| last.elapsed() >= idle) {
+            break None;
+        }
         match listener.accept() {
             Ok((stream, _)) => {
+                let before = served;
                 let next = handle(&db, stream, &mut ledger, &build, &mut served, &mut parser);
-                last = Instant::now();
+                if served != before {
+                    // Idle time counts from the last command (not status checks).
+                    last = Instant::now();
+                }
                 let poisoned = ledger.as_ref().is_none_or(|l| l.store().is_poisoned());
                 match next {
                     Next::Stop(r) => break r,
@@ -182,19 +202,12 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
                     Next::Go => {}
                 }
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                let ours = fs::symlink_metadata(&sock).map(|m| m.ino()).ok() == ino;
-                if !ours {
-                    // The ledger was moved or deleted, or another server
-                    // took the name: nobody can reach this one any more.
-                    drop(listener);
-                    drop(ledger);
-                    return Ok(());
-                }
-                if idle.is_some_and(|idle| last.elapsed() >= idle) {
-                    break None;
-                }
-            }
+            // The tick: look at the clock and the socket again.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 leave(&sock, ino, listener);

@@ -56,14 +56,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         render::time(&at, tz),
         render::time(&as_of, tz)
     ));
-    let mut t = render::table(ctx, &[
-        "seq",
-        "kind",
-        "by",
-        "valid time",
-        "via / reason / note",
-        "at --at",
-    ]);
+    let mut t = render::table(
+        ctx,
+        &[
+            "seq",
+            "kind",
+            "by",
+            "valid time",
+            "via / reason / note",
+            "at --at",
+        ],
+    );
     let mut all: Vec<_> = h.asserted.iter().chain(h.others.iter()).collect();
     all.sort_by_key(|r| r.seq);
     for r in all {

@@ -61,7 +61,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if report.claims.is_empty() {
         s.push_str("No claim counts at that time.\n");
     } else {
-        let mut t = render::table(ctx, &["claim", "status", "since", "by", "claim text", "pending"]);
+        let mut t = render::table(
+            ctx,
+            &["claim", "status", "since", "by", "claim text", "pending"],
+        );
         {
             use comfy_table::{ColumnConstraint::*, Width::Fixed};
             t.set_constraints(vec![

@@ -118,9 +118,11 @@ impl BlockView {
     pub fn unpack(key: u64, value: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
         match (value.first(), value.get(1)) {
             (Some(&BLOCK_TAG), Some(&PLAIN)) => Ok(std::borrow::Cow::Borrowed(&value[2..])),
-            (Some(&BLOCK_TAG), Some(&LZ4)) => lz4_flex::block::decompress_size_prepended(&value[2..])
-                .map(std::borrow::Cow::Owned)
-                .map_err(|_| damaged_block(key)),
+            (Some(&BLOCK_TAG), Some(&LZ4)) => {
+                lz4_flex::block::decompress_size_prepended(&value[2..])
+                    .map(std::borrow::Cow::Owned)
+                    .map_err(|_| damaged_block(key))
+            }
             _ => Err(damaged_block(key)),
         }
     }
@@ -131,7 +133,11 @@ impl BlockView {
     }
 
     /// [`BlockView::parse`] on a block's [`unpack`](BlockView::unpack)ed bytes.
-    pub fn parse_payload(key: u64, payload: &[u8], mut f: impl FnMut(u64, &[u8]) -> bool) -> Result<()> {
+    pub fn parse_payload(
+        key: u64,
+        payload: &[u8],
+        mut f: impl FnMut(u64, &[u8]) -> bool,
+    ) -> Result<()> {
         let mut at = 0;
         let n = read_varint(payload, &mut at).ok_or_else(|| damaged_block(key))?;
         let mut last = None;

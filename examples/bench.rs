@@ -151,6 +151,18 @@ fn run_proc(
     timed: bool,
     tmp: &Path,
 ) -> Res<Ran> {
+    run_proc_env(program, args, &[], stdin, timed, tmp)
+}
+
+/// [`run_proc`] with environment variables set for the child.
+fn run_proc_env(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&Path>,
+    timed: bool,
+    tmp: &Path,
+) -> Res<Ran> {
     let rss_file = tmp.join("rss.txt");
     let mut cmd = if timed {
         let mut c = Command::new("/usr/bin/time");
@@ -160,6 +172,9 @@ fn run_proc(
         Command::new(program)
     };
     cmd.args(args).stderr(Stdio::piped()).stdout(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     match stdin {
         Some(p) => cmd.stdin(std::fs::File::open(p).map_err(err("stdin"))?),
         None => cmd.stdin(Stdio::null()),
@@ -309,9 +324,12 @@ fn parent(args: &[String]) -> Res<()> {
 
     // 1. Bulk append, durable at the end.
     eprintln!("bench: bulk append (claims)");
-    let cb = run_proc(
+    // Run by the process itself in either mode (no server holds a new
+    // ledger); `off` only keeps it from starting a server for what follows.
+    let cb = run_proc_env(
         &claims,
         &["--db", &cdb_s, "append", &ev_s],
+        OFF,
         None,
         timed,
         &tmp,
@@ -384,52 +402,62 @@ fn parent(args: &[String]) -> Res<()> {
         target: "—".into(),
     });
 
-    // 4. One story's state at T: whole process, then in-process.
+    // 4. One story's state at T: whole process (through the ledger server
+    // that the commands start, and without one), then in-process.
     eprintln!("bench: one story's state ({story} at {story_t})");
+    let state_args = |story: &str, t: &str| -> Vec<String> {
+        [
+            "--db", &cdb_s, "state", "--story", story, "--at", t, "--as-of", as_of, "--json",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let sqlite_state = |story: &str, t: &str| -> Res<Ran> {
+        run_proc(
+            &me,
+            &["child", "sqlite-state", &sdb_s, story, t, as_of],
+            None,
+            timed,
+            &tmp,
+        )
+    };
+    let claims_state = |story: &str, t: &str, env: &[(&str, &str)]| -> Res<Ran> {
+        let a = state_args(story, t);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        run_proc_env(&claims, &a, env, None, timed, &tmp)
+    };
+    let same = |what: &str, c: &Ran, s: &Ran| -> Res<usize> {
+        let cj: Value = serde_json::from_str(&c.stdout).map_err(err("claims state output"))?;
+        let sj: Value = serde_json::from_str(&s.stdout).map_err(err("sqlite state output"))?;
+        let (cst, sst) = (statuses(&cj), statuses(&sj));
+        if cst != sst {
+            return Err(format!(
+                "claims and SQLite disagree on the state of {what}:\n claims {cst:?}\n sqlite {sst:?}"
+            ));
+        }
+        Ok(cst.len())
+    };
+    start_server(&claims, &cdb_s, &tmp)?;
+    claims_state(&story, &story_t, &[])?;
     let mut cw = Vec::new();
     let mut sw = Vec::new();
     let mut c_rss = None;
     let mut s_rss = None;
-    let mut c_out = String::new();
-    let mut s_out = String::new();
+    let mut n_claims = 0;
     for _ in 0..o.runs {
-        let r = run_proc(
-            &claims,
-            &[
-                "--db", &cdb_s, "state", "--story", &story, "--at", &story_t, "--as-of", as_of,
-                "--json",
-            ],
-            None,
-            timed,
-            &tmp,
-        )?;
-        cw.push(r.wall.as_secs_f64() * 1e3);
-        c_rss = c_rss.max(r.rss_kib);
-        c_out = r.stdout;
-        let r = run_proc(
-            &me,
-            &["child", "sqlite-state", &sdb_s, &story, &story_t, as_of],
-            None,
-            timed,
-            &tmp,
-        )?;
-        sw.push(r.wall.as_secs_f64() * 1e3);
-        s_rss = s_rss.max(r.rss_kib);
-        s_out = r.stdout;
-    }
-    let cj: Value = serde_json::from_str(&c_out).map_err(err("claims state output"))?;
-    let sj: Value = serde_json::from_str(&s_out).map_err(err("sqlite state output"))?;
-    let (cst, sst) = (statuses(&cj), statuses(&sj));
-    if cst != sst {
-        return Err(format!(
-            "claims and SQLite disagree on the state of {story} at {story_t}:\n claims {cst:?}\n sqlite {sst:?}"
-        ));
+        let c = claims_state(&story, &story_t, &[])?;
+        cw.push(c.wall.as_secs_f64() * 1e3);
+        c_rss = c_rss.max(c.rss_kib);
+        let s = sqlite_state(&story, &story_t)?;
+        sw.push(s.wall.as_secs_f64() * 1e3);
+        s_rss = s_rss.max(s.rss_kib);
+        n_claims = same(&format!("{story} at {story_t}"), &c, &s)?;
     }
     let (cw, sw) = (median(cw), median(sw));
     rows.push(Row {
         what: format!(
-            "one story's state at T, whole process (median ms; {} claims)",
-            cst.len()
+            "one story's state at T, whole process, ledger server running (median ms; {n_claims} claims)"
         ),
         claims: format!("{cw:.2} ms"),
         sqlite: format!("{sw:.2} ms"),
@@ -441,6 +469,56 @@ fn parent(args: &[String]) -> Res<()> {
         claims: mib(c_rss),
         sqlite: mib(s_rss),
         ratio: ratio_opt(c_rss, s_rss),
+        target: "—".into(),
+    });
+    // Another story each run: nothing of it is in the server's block cache.
+    let others: Vec<(String, String)> = (0..o.runs)
+        .map(|i| {
+            let (s, a, b) = &summary.stories[(i * 7919 + 13) % summary.stories.len()];
+            (s.clone(), workload::time(a + (b - a) / 2))
+        })
+        .collect();
+    let mut cw = Vec::new();
+    let mut sw = Vec::new();
+    for (s, t) in &others {
+        let c = claims_state(s, t, &[])?;
+        cw.push(c.wall.as_secs_f64() * 1e3);
+        let q = sqlite_state(s, t)?;
+        sw.push(q.wall.as_secs_f64() * 1e3);
+        same(&format!("{s} at {t}"), &c, &q)?;
+    }
+    let (cw, sw) = (median(cw), median(sw));
+    rows.push(Row {
+        what: "one story's state at T, whole process, ledger server running, another story each run (median ms)".into(),
+        claims: format!("{cw:.2} ms"),
+        sqlite: format!("{sw:.2} ms"),
+        ratio: format!("{:.2}× faster", sw / cw),
+        target: format!("≤ ½ SQLite's time — {}", verdict(cw <= sw / 2.0)),
+    });
+    let server_rss = server_peak_kib(&claims, &cdb_s, &tmp);
+    rows.push(Row {
+        what: "peak memory of the ledger server, after these queries".into(),
+        claims: mib(server_rss),
+        sqlite: "—".into(),
+        ratio: "—".into(),
+        target: "—".into(),
+    });
+    let mut cw = Vec::new();
+    let mut sw = Vec::new();
+    for _ in 0..o.runs {
+        let c = claims_state(&story, &story_t, OFF)?;
+        cw.push(c.wall.as_secs_f64() * 1e3);
+        let s = sqlite_state(&story, &story_t)?;
+        sw.push(s.wall.as_secs_f64() * 1e3);
+        same(&format!("{story} at {story_t}"), &c, &s)?;
+    }
+    let (cw, sw) = (median(cw), median(sw));
+    rows.push(Row {
+        what: "one story's state at T, whole process, no server (`CLAIMS_SERVER=off`; median ms)"
+            .into(),
+        claims: format!("{cw:.2} ms"),
+        sqlite: format!("{sw:.2} ms"),
+        ratio: format!("{:.2}× faster", sw / cw),
         target: "—".into(),
     });
     let runs = (o.runs * 10).to_string();
@@ -536,54 +614,123 @@ fn parent(args: &[String]) -> Res<()> {
         target: "—".into(),
     });
 
-    // 6. One durable assert, whole process.
+    // 6. One durable assert, whole process: through the ledger server, and
+    // without one.
     eprintln!("bench: one durable assert");
-    let mut ca = Vec::new();
-    let mut sa = Vec::new();
-    for i in 0..o.runs {
-        let text = format!("Bench claim number {i} says the minister resigned");
-        let r = run_proc(
-            &claims,
-            &[
-                "--db",
-                &cdb_s,
-                "assert",
-                "--story",
-                "bench-asserts",
-                "--by",
-                "a spokesperson",
-                "--text",
-                &text,
-                "--at",
-                "2024-05-01T10:00:00Z",
-                "--via",
-                "Reuters",
-            ],
-            None,
-            false,
-            &tmp,
-        )?;
-        ca.push(r.wall.as_secs_f64() * 1e3);
-        let r = run_proc(
-            &me,
-            &["child", "sqlite-assert", &sdb_s, &text],
-            None,
-            false,
-            &tmp,
-        )?;
-        sa.push(r.wall.as_secs_f64() * 1e3);
+    let assert_args = |text: &str| -> Vec<String> {
+        [
+            "--db",
+            &cdb_s,
+            "assert",
+            "--story",
+            "bench-asserts",
+            "--by",
+            "a spokesperson",
+            "--text",
+            text,
+            "--at",
+            "2024-05-01T10:00:00Z",
+            "--via",
+            "Reuters",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    for (mode, env) in [
+        ("ledger server running", &[][..]),
+        ("no server (`CLAIMS_SERVER=off`)", OFF),
+    ] {
+        if env.is_empty() {
+            start_server(&claims, &cdb_s, &tmp)?;
+        }
+        let mut ca = Vec::new();
+        let mut sa = Vec::new();
+        for i in 0..o.runs {
+            let text = format!("Bench claim number {i} ({mode}) says the minister resigned");
+            let a = assert_args(&text);
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            let r = run_proc_env(&claims, &a, env, None, false, &tmp)?;
+            ca.push(r.wall.as_secs_f64() * 1e3);
+            let r = run_proc(
+                &me,
+                &["child", "sqlite-assert", &sdb_s, &text],
+                None,
+                false,
+                &tmp,
+            )?;
+            sa.push(r.wall.as_secs_f64() * 1e3);
+        }
+        let (ca, sa) = (median(ca), median(sa));
+        rows.push(Row {
+            what: format!("one durable assert, whole process, {mode} (median ms)"),
+            claims: format!("{ca:.2} ms"),
+            sqlite: format!("{sa:.2} ms"),
+            ratio: format!("{:.2}× faster", sa / ca),
+            target: if env.is_empty() {
+                format!("no slower than SQLite — {}", verdict(ca <= sa))
+            } else {
+                "—".into()
+            },
+        });
     }
-    let (ca, sa) = (median(ca), median(sa));
-    rows.push(Row {
-        what: "one durable assert, whole process (median ms)".into(),
-        claims: format!("{ca:.2} ms"),
-        sqlite: format!("{sa:.2} ms"),
-        ratio: format!("{:.2}× faster", sa / ca),
-        target: format!("no slower than SQLite — {}", verdict(ca <= sa)),
-    });
+    run_proc(
+        &claims,
+        &["--db", &cdb_s, "serve", "--stop"],
+        None,
+        false,
+        &tmp,
+    )?;
 
     print_table(&o, &summary, &story, &story_t, &all_t, timed, &rows);
     Ok(())
+}
+
+/// The environment of a `claims` command that runs on its own, with no
+/// ledger server.
+const OFF: &[(&str, &str)] = &[("CLAIMS_SERVER", "off")];
+
+/// The pid of the ledger's server, if one answers `serve --status`.
+fn server_pid(claims: &Path, db: &str, tmp: &Path) -> Option<u32> {
+    let r = run_proc(claims, &["--db", db, "serve", "--status"], None, false, tmp).ok()?;
+    r.stdout
+        .strip_prefix("a ledger server (pid ")?
+        .split(')')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Makes sure a ledger server holds the ledger: a command that finds none
+/// runs on its own and starts one; then waits until the server answers.
+fn start_server(claims: &Path, db: &str, tmp: &Path) -> Res<u32> {
+    run_proc(
+        claims,
+        &["--db", db, "log", "--since", "18446744073709551615"],
+        None,
+        false,
+        tmp,
+    )?;
+    let started = Instant::now();
+    loop {
+        if let Some(pid) = server_pid(claims, db, tmp) {
+            return Ok(pid);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            return Err("no ledger server started within a minute".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The ledger server's peak resident memory (VmHWM), in KiB.
+fn server_peak_kib(claims: &Path, db: &str, tmp: &Path) -> Option<u64> {
+    let pid = server_pid(claims, db, tmp)?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn ratio_opt(a: Option<u64>, b: Option<u64>) -> String {

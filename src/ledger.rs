@@ -56,6 +56,23 @@ pub struct VerifyReport {
 #[derive(Debug)]
 pub struct Ledger<S: Store> {
     store: S,
+    /// Histories and story listings read so far. Only this ledger writes to
+    /// its store while it is open (the store is locked), and every commit
+    /// through it empties the cache, so the cache never disagrees with the
+    /// store. It matters to a long-lived process (the ledger server).
+    pub(crate) cache: std::sync::Mutex<ReadCache>,
+}
+
+/// See [`Ledger`]'s `cache`.
+#[derive(Debug, Default)]
+pub(crate) struct ReadCache {
+    pub(crate) histories: HashMap<Uuid, crate::projection::ClaimHistory>,
+    pub(crate) stories: HashMap<String, Vec<(Uuid, u64)>>,
+}
+
+impl ReadCache {
+    /// The most histories kept; past it, the cache starts over.
+    pub(crate) const MAX_HISTORIES: usize = 20_000;
 }
 
 fn at_line(line: Option<usize>, e: Error) -> Error {
@@ -77,7 +94,25 @@ struct Overlay<'a> {
 impl<S: Store> Ledger<S> {
     /// A ledger over `store`.
     pub fn new(store: S) -> Self {
-        Ledger { store }
+        Ledger {
+            store,
+            cache: Default::default(),
+        }
+    }
+
+    /// Empties the read cache (before any write).
+    fn forget(&self) {
+        *self.read_cache() = ReadCache::default();
+    }
+
+    /// The read cache (a poisoned lock only means a reader panicked; the
+    /// cache is then dropped as a whole).
+    pub(crate) fn read_cache(&self) -> std::sync::MutexGuard<'_, ReadCache> {
+        self.cache.lock().unwrap_or_else(|p| {
+            let mut g = p.into_inner();
+            *g = ReadCache::default();
+            g
+        })
     }
 
     /// The store.
@@ -151,6 +186,7 @@ impl<S: Store> Ledger<S> {
             prev = r.hash;
             records.push(r);
         }
+        self.forget();
         self.store.commit(&records)?;
         Ok(AppendReport {
             appended: records,
@@ -345,6 +381,7 @@ impl<S: Store> Ledger<S> {
             }
         }
         let new: Vec<Record> = new.into_iter().map(|(_, r)| r).collect();
+        self.forget();
         self.store.commit(&new)?;
         Ok(ImportReport {
             restored: new.len() as u64,

@@ -29,13 +29,36 @@ pub struct Scope {
 impl<S: Store> Ledger<S> {
     /// The full history of one claim, through the claim index.
     pub fn history(&self, claim: Uuid) -> Result<ClaimHistory> {
+        if let Some(h) = self.read_cache().histories.get(&claim) {
+            return Ok(h.clone());
+        }
         let mut h = ClaimHistory::new(claim);
         for (seq, _) in self.store().claim_entries(claim)? {
             if let Some(r) = self.store().get(seq)? {
                 h.apply(&r);
             }
         }
+        let mut cache = self.read_cache();
+        if cache.histories.len() >= crate::ledger::ReadCache::MAX_HISTORIES {
+            cache.histories.clear();
+        }
+        cache.histories.insert(claim, h.clone());
         Ok(h)
+    }
+
+    /// The claims of a story (through the story index), with their
+    /// assertions' seqs.
+    fn story_claims(&self, story: &str) -> Result<Vec<(Uuid, u64)>> {
+        if let Some(c) = self.read_cache().stories.get(story) {
+            return Ok(c.clone());
+        }
+        let claims = self.store().story_claims(story)?;
+        let mut cache = self.read_cache();
+        if cache.stories.len() >= crate::ledger::ReadCache::MAX_HISTORIES {
+            cache.stories.clear();
+        }
+        cache.stories.insert(story.to_string(), claims.clone());
+        Ok(claims)
     }
 
     /// The histories of the claims in `scope`, in assertion order.
@@ -43,7 +66,7 @@ impl<S: Store> Ledger<S> {
         let mut out = if let Some(c) = scope.claim {
             vec![self.history(c)?]
         } else if let Some(story) = &scope.story {
-            let claims = self.store().story_claims(story)?;
+            let claims = self.story_claims(story)?;
             if claims.is_empty() {
                 return Err(
                     Error::not_found(format!("there is no story `{story}` in the ledger"))

@@ -19,7 +19,11 @@
 //!    ledger). A connection that ends without `STDIN_END` is an interrupted
 //!    client: the server runs nothing;
 //! 3. server → `RETRY` if it will not run the request (another build of
-//!    `claims`: nothing was done), or any number of `STDOUT` / `STDERR`
+//!    `claims`, another ledger, a command line for the client alone or one
+//!    clap refuses: nothing was done, and the client runs it itself),
+//!    `WANT_STDIN` if the command reads standard input and the request did
+//!    not carry it (nothing was done: the client reads its input and asks
+//!    again), or any number of `STDOUT` / `STDERR`
 //!    frames, then `EXIT` with the exit code; `RELEASED` after a `RELEASE`;
 //!    `STATUS_REPLY` (a JSON [`Status`]) after a `STATUS`.
 //!
@@ -53,6 +57,9 @@ pub const RELEASED: u8 = b'q';
 pub const STDOUT: u8 = b'o';
 /// Server → client: bytes for standard error.
 pub const STDERR: u8 = b'e';
+/// Server → client: nothing was run; send the request again with standard
+/// input (the command reads it).
+pub const WANT_STDIN: u8 = b'W';
 /// Client → server: say who you are.
 pub const STATUS: u8 = b'S';
 /// Server → client: a JSON [`Status`].
@@ -78,6 +85,10 @@ pub struct Request {
     pub argv: Vec<String>,
     /// The client's working directory, for relative file names.
     pub cwd: PathBuf,
+    /// The client's `CLAIMS_DB`, which names the ledger when `--db` is not
+    /// given: the server runs nothing for another ledger than its own.
+    #[serde(default)]
+    pub db_env: Option<String>,
     /// Whether the client's standard input is a terminal.
     pub stdin_tty: bool,
     /// Whether `STDIN` frames follow the request.

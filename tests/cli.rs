@@ -2393,6 +2393,7 @@ fn an_interrupted_client_makes_the_server_run_nothing() {
         build: status.build,
         argv: vec!["claims".into(), "append".into(), "-".into()],
         cwd: l.dir.path().to_path_buf(),
+        db_env: Some(l.db().display().to_string()),
         stdin_tty: false,
         stdin: true,
         stderr_tty: false,
@@ -2410,6 +2411,30 @@ fn an_interrupted_client_makes_the_server_run_nothing() {
     drop(s);
     // The server is still there, and wrote nothing.
     let (_, served) = server_status(&l).expect("the server still runs");
+    assert_eq!(l.export(), before, "nothing was appended");
+    // A request that names another ledger is not run (`RETRY`: the client
+    // runs it itself), nor one that reads standard input without carrying it
+    // (`WANT_STDIN`).
+    let elsewhere = server::Request {
+        db_env: Some(l.path("another").display().to_string()),
+        ..request.clone()
+    };
+    let without_stdin = server::Request {
+        stdin: false,
+        ..request.clone()
+    };
+    for (r, tag) in [
+        (elsewhere, server::RETRY),
+        (without_stdin, server::WANT_STDIN),
+    ] {
+        let mut s = connect();
+        server::write_frame(&mut s, server::REQUEST, &serde_json::to_vec(&r).unwrap()).unwrap();
+        if r.stdin {
+            server::write_frame(&mut s, server::STDIN, line.as_bytes()).unwrap();
+            server::write_frame(&mut s, server::STDIN_END, &[]).unwrap();
+        }
+        assert_eq!(server::read_frame(&mut s).unwrap(), Some((tag, vec![])));
+    }
     assert_eq!(l.export(), before, "nothing was appended");
     // The same request, whole, is run.
     let mut s = connect();
@@ -2432,8 +2457,8 @@ fn an_interrupted_client_makes_the_server_run_nothing() {
             (server::EXIT, vec![0])
         ]
     );
-    // The export above, and this append.
-    assert_eq!(server_status(&l).unwrap().1, served + 2);
+    // The two exports above, and this append.
+    assert_eq!(server_status(&l).unwrap().1, served + 3);
 }
 
 #[test]

@@ -13,12 +13,10 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use claims::server::{self, Request};
-
-use super::{Cli, Command};
 
 /// Whether commands use and start a ledger server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,13 +74,55 @@ fn idle_secs() -> f64 {
         .unwrap_or(30.0)
 }
 
-/// The file a command reads from standard input, if it does.
-fn reads_stdin(command: &Command) -> bool {
-    match command {
-        Command::Append(a) => a.file == "-",
-        Command::Import(a) => a.file == "-",
-        _ => false,
+/// What `claims` would take for `--db` and the subcommand, read from the
+/// command line without building the whole parser (that costs about as much
+/// as a query in the server). `None` when the line is for this process
+/// alone (help, version, `serve`, `completions`) or is unusual: clap then
+/// parses it as always. The server parses the line again with clap and runs
+/// nothing unless it names the server's own ledger.
+fn quick_scan(args: &[String], env_db: Result<String, std::env::VarError>) -> Option<PathBuf> {
+    let mut db: Option<&str> = None;
+    let mut sub: Option<&str> = None;
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].as_str();
+        match a {
+            "--" => break,
+            "-h" | "--help" | "-V" | "--version" => return None,
+            "--db" => {
+                db = Some(args.get(i + 1)?.as_str());
+                i += 2;
+                continue;
+            }
+            "--tz" => {
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(v) = a.strip_prefix("--db=") {
+            db = Some(v);
+        } else if a.starts_with("--tz=") {
+        } else if sub.is_none() {
+            if a.starts_with('-') {
+                return None;
+            }
+            sub = Some(a);
+        }
+        i += 1;
     }
+    if matches!(sub?, "serve" | "completions" | "help") {
+        return None;
+    }
+    let db = match db {
+        Some(d) => d.to_string(),
+        None => match env_db {
+            Ok(v) if !v.is_empty() => v,
+            Err(std::env::VarError::NotPresent) => "claims.db".to_string(),
+            _ => return None,
+        },
+    };
+    Some(PathBuf::from(db))
 }
 
 /// What became of a command offered to the server.
@@ -94,28 +134,66 @@ pub enum Outcome {
     Direct(Option<Vec<u8>>),
 }
 
-/// Runs the command through the ledger's server, if one answers.
-pub fn try_server(cli: &Cli, mode: Mode, lock_wait: Duration) -> Outcome {
-    if mode == Mode::Off || matches!(cli.command, Command::Completions(_) | Command::Serve(_)) {
+/// Runs the command line through the ledger's server, if one answers.
+pub fn try_server(mode: Mode, lock_wait: Duration) -> Outcome {
+    if mode == Mode::Off {
         return Outcome::Direct(None);
     }
-    let Ok(mut stream) = UnixStream::connect(server::socket_path(&cli.db)) else {
+    let argv: Option<Vec<String>> = std::env::args_os().map(|a| a.into_string().ok()).collect();
+    let Some(argv) = argv else {
         return Outcome::Direct(None);
     };
-    match offer(cli, &mut stream, lock_wait) {
-        Ok(code) => Outcome::Served(code),
-        Err(stdin) => Outcome::Direct(stdin),
+    let Some(db) = quick_scan(&argv, std::env::var("CLAIMS_DB")) else {
+        return Outcome::Direct(None);
+    };
+    let mut stdin = None;
+    // At most twice: the second time with standard input, if the server
+    // asked for it.
+    for _ in 0..2 {
+        let Ok(mut stream) = UnixStream::connect(server::socket_path(&db)) else {
+            return Outcome::Direct(stdin);
+        };
+        match offer(&db, &argv, &mut stream, lock_wait, stdin.take()) {
+            Offered::Served(code) => return Outcome::Served(code),
+            Offered::Declined(s) => return Outcome::Direct(s),
+            Offered::WantsStdin => {
+                let mut bytes = Vec::new();
+                if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
+                    eprintln!("error: reading standard input failed: {e}");
+                    return Outcome::Served(1);
+                }
+                stdin = Some(bytes);
+            }
+        }
     }
+    Outcome::Direct(stdin)
 }
 
-/// Offers the command on a connected stream: the exit code, or, to run it
-/// here, the standard input already read.
-fn offer(cli: &Cli, stream: &mut UnixStream, lock_wait: Duration) -> Result<u8, Option<Vec<u8>>> {
+/// How an offer went.
+enum Offered {
+    /// The server ran it; the exit code.
+    Served(u8),
+    /// The server ran nothing; run it here (with this standard input).
+    Declined(Option<Vec<u8>>),
+    /// The server ran nothing: it needs the standard input first.
+    WantsStdin,
+}
+
+/// Offers the command line on a connected stream.
+fn offer(
+    db: &Path,
+    argv: &[String],
+    stream: &mut UnixStream,
+    lock_wait: Duration,
+    stdin: Option<Vec<u8>>,
+) -> Offered {
     // The server may be busy with another command or still opening the
     // ledger: wait for it as long as for the ledger's lock.
     let started = Instant::now();
     let timeout = lock_wait.max(Duration::from_millis(1));
-    stream.set_read_timeout(Some(timeout)).map_err(|_| None)?;
+    if stream.set_read_timeout(Some(timeout)).is_err() {
+        return Offered::Declined(stdin);
+    }
     match server::read_frame(stream) {
         Ok(Some((server::READY, _))) => {}
         Err(e)
@@ -126,41 +204,32 @@ fn offer(cli: &Cli, stream: &mut UnixStream, lock_wait: Duration) -> Result<u8, 
         {
             eprintln!(
                 "error: the ledger at {} is in use by another process (waited {:.1} s); try again when the other claims command has finished",
-                cli.db.display(),
+                db.display(),
                 started.elapsed().as_secs_f64()
             );
-            return Ok(1);
+            return Offered::Served(1);
         }
-        _ => return Err(None),
+        _ => return Offered::Declined(stdin),
     }
-    stream.set_read_timeout(None).map_err(|_| None)?;
-    let stdin_tty = std::io::IsTerminal::is_terminal(&std::io::stdin());
-    let stdin = if reads_stdin(&cli.command) && !stdin_tty {
-        let mut bytes = Vec::new();
-        if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
-            eprintln!("error: reading standard input failed: {e}");
-            return Ok(1);
-        }
-        Some(bytes)
-    } else {
-        None
-    };
-    let argv: Option<Vec<String>> = std::env::args_os().map(|a| a.into_string().ok()).collect();
-    let (Some(argv), Ok(cwd)) = (argv, std::env::current_dir()) else {
-        return Err(stdin);
+    if stream.set_read_timeout(None).is_err() {
+        return Offered::Declined(stdin);
+    }
+    let Ok(cwd) = std::env::current_dir() else {
+        return Offered::Declined(stdin);
     };
     let request = Request {
         protocol: server::PROTOCOL,
         build: build_id(),
-        argv,
+        argv: argv.to_vec(),
         cwd,
-        stdin_tty,
+        db_env: std::env::var("CLAIMS_DB").ok(),
+        stdin_tty: std::io::IsTerminal::is_terminal(&std::io::stdin()),
         stdin: stdin.is_some(),
         stderr_tty: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         width: super::streams::terminal_width(),
     };
     let Ok(json) = serde_json::to_vec(&request) else {
-        return Err(stdin);
+        return Offered::Declined(stdin);
     };
     let sent = (|| -> std::io::Result<()> {
         let mut w = std::io::BufWriter::with_capacity(server::MAX_FRAME + 5, &*stream);
@@ -175,26 +244,38 @@ fn offer(cli: &Cli, stream: &mut UnixStream, lock_wait: Duration) -> Result<u8, 
     })();
     if sent.is_err() {
         // The server went away before it had the whole request: it ran nothing.
-        return Err(stdin);
+        return Offered::Declined(stdin);
     }
-    relay(stream, &cli.db).ok_or(stdin)
+    match relay(stream, db) {
+        Relayed::Exit(code) => Offered::Served(code),
+        Relayed::Retry => Offered::Declined(stdin),
+        Relayed::WantsStdin => Offered::WantsStdin,
+    }
+}
+
+/// How the server answered a request.
+enum Relayed {
+    Exit(u8),
+    Retry,
+    WantsStdin,
 }
 
 /// Copies the server's output to this process's streams until the exit code.
-fn relay(stream: &mut UnixStream, db: &Path) -> Option<u8> {
+fn relay(stream: &mut UnixStream, db: &Path) -> Relayed {
     let mut first = true;
     let mut stdout = std::io::stdout().lock();
     loop {
         match server::read_frame(stream) {
-            Ok(Some((server::RETRY, _))) if first => return None,
+            Ok(Some((server::RETRY, _))) if first => return Relayed::Retry,
+            Ok(Some((server::WANT_STDIN, _))) if first => return Relayed::WantsStdin,
             Ok(Some((server::STDOUT, bytes))) => {
                 if let Err(e) = stdout.write_all(&bytes) {
                     if e.kind() == std::io::ErrorKind::BrokenPipe {
                         // `claims log | head`: the reader is done; so are we.
-                        return Some(0);
+                        return Relayed::Exit(0);
                     }
                     eprintln!("error: writing to standard output failed: {e}");
-                    return Some(1);
+                    return Relayed::Exit(1);
                 }
             }
             Ok(Some((server::STDERR, bytes))) => {
@@ -203,7 +284,7 @@ fn relay(stream: &mut UnixStream, db: &Path) -> Option<u8> {
             }
             Ok(Some((server::EXIT, code))) => {
                 let _ = stdout.flush();
-                return Some(code.first().copied().unwrap_or(1));
+                return Relayed::Exit(code.first().copied().unwrap_or(1));
             }
             _ => {
                 let _ = stdout.flush();
@@ -211,7 +292,7 @@ fn relay(stream: &mut UnixStream, db: &Path) -> Option<u8> {
                     "error: the ledger server of {} stopped before the command finished, so it may or may not have taken effect; check with `claims log` or run it again (a repeated `append` is a no-op)",
                     db.display()
                 );
-                return Some(1);
+                return Relayed::Exit(1);
             }
         }
         first = false;
@@ -246,4 +327,66 @@ pub fn start_server(db: &Path, mode: Mode) {
     // Not waited for: the server outlives this process, and init reaps it.
     #[allow(clippy::zombie_processes)]
     let _ = cmd.spawn();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::env::VarError::NotPresent;
+
+    fn scan(line: &str, env: Result<String, std::env::VarError>) -> Option<String> {
+        let args: Vec<String> = line.split(' ').map(String::from).collect();
+        quick_scan(&args, env).map(|p| p.display().to_string())
+    }
+
+    #[test]
+    fn quick_scan_finds_the_ledger_as_clap_would() {
+        let none = || Err(NotPresent);
+        assert_eq!(scan("claims --db x state", none()).as_deref(), Some("x"));
+        assert_eq!(
+            scan("claims state --db=y --json", none()).as_deref(),
+            Some("y")
+        );
+        assert_eq!(
+            scan("claims state --json --db z", none()).as_deref(),
+            Some("z")
+        );
+        assert_eq!(
+            scan("claims --tz Europe/Oslo state", none()).as_deref(),
+            Some("claims.db")
+        );
+        assert_eq!(
+            scan("claims --tz=UTC log", Ok("e".into())).as_deref(),
+            Some("e")
+        );
+        assert_eq!(
+            scan("claims --db x log", Ok("e".into())).as_deref(),
+            Some("x")
+        );
+        // After `--` nothing is an option.
+        assert_eq!(
+            scan("claims assert --text -- --db w", none()).as_deref(),
+            Some("claims.db")
+        );
+    }
+
+    #[test]
+    fn quick_scan_leaves_help_version_local_commands_and_odd_lines_to_clap() {
+        let none = || Err(NotPresent);
+        for line in [
+            "claims",
+            "claims --help",
+            "claims state -h",
+            "claims -V",
+            "claims serve --status",
+            "claims completions bash",
+            "claims help state",
+            "claims --db",
+            "claims --bogus state",
+        ] {
+            assert_eq!(scan(line, none()), None, "{line}");
+        }
+        // An empty or non-Unicode CLAIMS_DB: clap decides.
+        assert_eq!(scan("claims state", Ok(String::new())), None);
+    }
 }

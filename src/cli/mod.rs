@@ -266,7 +266,6 @@ impl Ctx<'_> {
 /// Runs the command line and returns the exit code: 0 success, 1 error,
 /// 2 usage (from clap).
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
     #[cfg(unix)]
     let mode = match client::Mode::from_env() {
         Ok(mode) => mode,
@@ -276,12 +275,13 @@ pub fn main() -> ExitCode {
         }
     };
     #[cfg(unix)]
-    let stdin = match client::try_server(&cli, mode, lock_wait()) {
+    let stdin = match client::try_server(mode, lock_wait()) {
         client::Outcome::Served(code) => return ExitCode::from(code),
         client::Outcome::Direct(stdin) => stdin,
     };
     #[cfg(not(unix))]
     let stdin = None;
+    let cli = Cli::parse();
     let tz = match parse_zone(&cli.tz) {
         Ok(tz) => tz,
         Err(e) => {

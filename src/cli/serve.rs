@@ -172,8 +172,10 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
         }
     };
     let build = client::build_id();
-    // Built once: building clap's parser costs more than most queries.
-    let mut parser = <Cli as clap::CommandFactory>::command();
+    // Built once: building clap's parser costs more than most queries. The
+    // ledger is named by the client's `--db` or `CLAIMS_DB`, never by this
+    // process's environment.
+    let mut parser = <Cli as clap::CommandFactory>::command().mut_arg("db", |a| a.env(None));
     let mut served = 0u64;
     let mut last = Instant::now();
     let releaser = loop {
@@ -296,9 +298,15 @@ fn handle(
                 None
             };
             let _ = stream.set_read_timeout(None);
-            let code = run_request(db, &stream, request, stdin, ledger, parser);
-            *served += 1;
-            let _ = server::write_frame(&mut stream, server::EXIT, &[code]);
+            match run_request(db, &stream, request, stdin, ledger, parser) {
+                Ok(code) => {
+                    *served += 1;
+                    let _ = server::write_frame(&mut stream, server::EXIT, &[code]);
+                }
+                Err(tag) => {
+                    let _ = server::write_frame(&mut stream, tag, &[]);
+                }
+            }
             Next::Go
         }
         _ => Next::Go,
@@ -319,7 +327,8 @@ fn read_stdin(stream: &mut UnixStream) -> Option<Vec<u8>> {
 }
 
 /// Runs one command on the open ledger, with the client's streams; returns
-/// the exit code.
+/// the exit code, or the frame (`RETRY`, `WANT_STDIN`) that says why
+/// nothing was run.
 fn run_request(
     db: &Path,
     stream: &UnixStream,
@@ -327,28 +336,40 @@ fn run_request(
     stdin: Option<Vec<u8>>,
     ledger: &mut Option<Ledger<SledStore>>,
     parser: &mut clap::Command,
-) -> u8 {
+) -> std::result::Result<u8, u8> {
     let remote = Remote {
         stream,
-        cwd: request.cwd,
+        cwd: request.cwd.clone(),
         stdin: RefCell::new(stdin),
         stdin_tty: request.stdin_tty,
         stderr_tty: request.stderr_tty,
         width: request.width,
     };
-    let parsed = parser
+    // A line clap refuses is the client's to report, as it always does.
+    let matches = parser
         .try_get_matches_from_mut(&request.argv)
-        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
-    let cli = match parsed {
-        Ok(cli) => cli,
-        Err(e) => {
-            remote.error_line(e.to_string().trim_end());
-            return 2;
-        }
+        .map_err(|_| server::RETRY)?;
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(|_| server::RETRY)?;
+    if matches!(cli.command, Command::Serve(_) | Command::Completions(_)) {
+        return Err(server::RETRY);
+    }
+    // Run nothing for another ledger than this server's own.
+    let named = match (matches.value_source("db"), request.db_env.as_deref()) {
+        (Some(clap::parser::ValueSource::CommandLine), _) => cli.db.clone(),
+        (_, Some(env)) if !env.is_empty() => PathBuf::from(env),
+        _ => cli.db.clone(),
     };
-    if matches!(cli.command, Command::Serve(_)) {
-        remote.error_line("error: `claims serve` runs in its own process");
-        return 1;
+    if request.cwd.join(named).canonicalize().ok().as_deref() != Some(db) {
+        return Err(server::RETRY);
+    }
+    let reads_stdin = match &cli.command {
+        Command::Append(a) => a.file == "-",
+        Command::Import(a) => a.file == "-",
+        _ => false,
+    };
+    if reads_stdin && !request.stdin && !request.stdin_tty {
+        return Err(server::WANT_STDIN);
     }
     let tz = match parse_zone(&cli.tz) {
         Ok(tz) => tz,
@@ -356,13 +377,13 @@ fn run_request(
             let ctx = Ctx::remote(db, chrono_tz::Tz::UTC, ledger.take(), Box::new(remote));
             ctx.report(&e.context("--tz"));
             *ledger = ctx.held.take();
-            return 1;
+            return Ok(1);
         }
     };
     let ctx = Ctx::remote(db, tz, ledger.take(), Box::new(remote));
     let code = super::execute(&ctx, cli.command);
     *ledger = ctx.held.take();
-    code
+    Ok(code)
 }
 
 impl<'a> Ctx<'a> {

@@ -197,9 +197,38 @@ pub fn out_of_order_commit_is_refused_and_changes_nothing(make: impl FnMut() -> 
 }
 
 /// Runs every check against `make`.
+/// Reads between commits see every commit: a store that keeps what it read
+/// (the sled store's block cache) must drop what a commit rewrites.
+pub fn reads_between_commits_see_each_commit(make: impl FnMut() -> Box<dyn Store>) {
+    let mut make = make;
+    let mut s = make();
+    let mut all: Vec<Record> = Vec::new();
+    for round in 0..6u128 {
+        let events = (0..3u128)
+            .map(|i| {
+                asserted(
+                    1000 + round * 10 + i,
+                    5000 + round * 10 + i,
+                    "r",
+                    "2020-07-10T10:00:00Z",
+                    None,
+                )
+            })
+            .collect();
+        let new = seal(&*s, events);
+        s.commit(&new).unwrap();
+        all.extend(new);
+        for r in &all {
+            assert_eq!(s.get(r.seq).unwrap().as_ref(), Some(r), "round {round}");
+        }
+        assert!(s.get(all.len() as u64 + 1).unwrap().is_none());
+    }
+}
+
 pub fn run_all(mut make: impl FnMut() -> Box<dyn Store>) {
     empty_store_has_an_empty_head(&mut make);
     commit_then_read_back(&mut make);
+    reads_between_commits_see_each_commit(&mut make);
     claim_index_files_follow_ups_voids_and_supersessions(&mut make);
     story_index_lists_claims_and_slugs(&mut make);
     valid_time_index_orders_by_to(&mut make);

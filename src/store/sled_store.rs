@@ -104,46 +104,61 @@ pub struct SledStore {
     blocks: std::sync::Mutex<BlockCache>,
 }
 
-/// A bounded map from block key to the block's decompressed entries.
+/// A bounded map from block key to the block's decompressed entries and
+/// the last seq it holds, so that a look-up by seq needs no sled read.
 #[derive(Default)]
 struct BlockCache {
-    map: std::collections::HashMap<u64, (std::sync::Arc<Vec<u8>>, u64)>,
+    map: std::collections::BTreeMap<u64, Cached>,
     bytes: usize,
     tick: u64,
+}
+
+struct Cached {
+    payload: std::sync::Arc<Vec<u8>>,
+    last: u64,
+    used: u64,
 }
 
 impl BlockCache {
     /// The most the cache holds (the blocks are about 10 KiB compressed).
     const MAX_BYTES: usize = 32 << 20;
 
-    fn get(&mut self, key: u64) -> Option<std::sync::Arc<Vec<u8>>> {
+    /// The cached block holding `seq`: its key and entries.
+    fn find(&mut self, seq: u64) -> Option<(u64, std::sync::Arc<Vec<u8>>)> {
         self.tick += 1;
         let tick = self.tick;
-        self.map.get_mut(&key).map(|(b, used)| {
-            *used = tick;
-            b.clone()
-        })
+        let (key, c) = self.map.range_mut(..=seq).next_back()?;
+        if c.last < seq {
+            return None;
+        }
+        c.used = tick;
+        Some((*key, c.payload.clone()))
     }
 
-    fn put(&mut self, key: u64, block: std::sync::Arc<Vec<u8>>) {
+    fn put(&mut self, key: u64, last: u64, payload: std::sync::Arc<Vec<u8>>) {
         self.tick += 1;
-        self.bytes += block.len();
-        if let Some((old, _)) = self.map.insert(key, (block, self.tick)) {
-            self.bytes -= old.len();
+        self.bytes += payload.len();
+        let cached = Cached {
+            payload,
+            last,
+            used: self.tick,
+        };
+        if let Some(old) = self.map.insert(key, cached) {
+            self.bytes -= old.payload.len();
         }
         if self.bytes > Self::MAX_BYTES {
             // Keep the more recently used half.
-            let mut ticks: Vec<u64> = self.map.values().map(|(_, t)| *t).collect();
+            let mut ticks: Vec<u64> = self.map.values().map(|c| c.used).collect();
             ticks.sort_unstable();
             let cut = ticks[ticks.len() / 2];
-            self.map.retain(|_, (_, t)| *t >= cut);
-            self.bytes = self.map.values().map(|(b, _)| b.len()).sum();
+            self.map.retain(|_, c| c.used >= cut);
+            self.bytes = self.map.values().map(|c| c.payload.len()).sum();
         }
     }
 
     fn remove(&mut self, key: u64) {
-        if let Some((old, _)) = self.map.remove(&key) {
-            self.bytes -= old.len();
+        if let Some(old) = self.map.remove(&key) {
+            self.bytes -= old.payload.len();
         }
     }
 
@@ -916,17 +931,18 @@ impl Store for SledStore {
             }
             s < seq
         };
-        if let Some((key, v)) = self.block_at(seq)? {
+        let cached = self.cache().find(seq);
+        if let Some((key, payload)) = cached {
+            BlockView::parse_payload(key, &payload, pick)?;
+        } else if let Some((key, v)) = self.block_at(seq)? {
             if BlockView::is_block(&v) {
-                let cached = self.cache().get(key);
-                let payload = match cached {
-                    Some(p) => p,
-                    None => {
-                        let p = std::sync::Arc::new(BlockView::unpack(key, &v)?.into_owned());
-                        self.cache().put(key, p.clone());
-                        p
-                    }
-                };
+                let payload = std::sync::Arc::new(BlockView::unpack(key, &v)?.into_owned());
+                let mut last = key;
+                BlockView::parse_payload(key, &payload, |s, _| {
+                    last = s;
+                    true
+                })?;
+                self.cache().put(key, last, payload.clone());
                 BlockView::parse_payload(key, &payload, pick)?;
             } else {
                 BlockView::parse(key, &v, pick)?;

@@ -413,19 +413,21 @@ fn parent(args: &[String]) -> Res<()> {
         .map(|s| s.to_string())
         .collect()
     };
-    let sqlite_state = |story: &str, t: &str| -> Res<Ran> {
+    // Timed runs are not wrapped in /usr/bin/time (whose own start-up would
+    // be added to both sides); one more wrapped run of each measures memory.
+    let sqlite_state = |story: &str, t: &str, wrapped: bool| -> Res<Ran> {
         run_proc(
             &me,
             &["child", "sqlite-state", &sdb_s, story, t, as_of],
             None,
-            timed,
+            wrapped,
             &tmp,
         )
     };
-    let claims_state = |story: &str, t: &str, env: &[(&str, &str)]| -> Res<Ran> {
+    let claims_state = |story: &str, t: &str, env: &[(&str, &str)], wrapped: bool| -> Res<Ran> {
         let a = state_args(story, t);
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        run_proc_env(&claims, &a, env, None, timed, &tmp)
+        run_proc_env(&claims, &a, env, None, wrapped, &tmp)
     };
     let same = |what: &str, c: &Ran, s: &Ran| -> Res<usize> {
         let cj: Value = serde_json::from_str(&c.stdout).map_err(err("claims state output"))?;
@@ -438,22 +440,22 @@ fn parent(args: &[String]) -> Res<()> {
         }
         Ok(cst.len())
     };
+    // Whole-process timings are a few ms each: more runs per median.
+    let proc_runs = o.runs.max(PROC_RUNS);
     start_server(&claims, &cdb_s, &tmp)?;
-    claims_state(&story, &story_t, &[])?;
+    claims_state(&story, &story_t, &[], false)?;
     let mut cw = Vec::new();
     let mut sw = Vec::new();
-    let mut c_rss = None;
-    let mut s_rss = None;
     let mut n_claims = 0;
-    for _ in 0..o.runs {
-        let c = claims_state(&story, &story_t, &[])?;
+    for _ in 0..proc_runs {
+        let c = claims_state(&story, &story_t, &[], false)?;
         cw.push(c.wall.as_secs_f64() * 1e3);
-        c_rss = c_rss.max(c.rss_kib);
-        let s = sqlite_state(&story, &story_t)?;
+        let s = sqlite_state(&story, &story_t, false)?;
         sw.push(s.wall.as_secs_f64() * 1e3);
-        s_rss = s_rss.max(s.rss_kib);
         n_claims = same(&format!("{story} at {story_t}"), &c, &s)?;
     }
+    let c_rss = claims_state(&story, &story_t, &[], timed)?.rss_kib;
+    let s_rss = sqlite_state(&story, &story_t, timed)?.rss_kib;
     let (cw, sw) = (median(cw), median(sw));
     rows.push(Row {
         what: format!(
@@ -472,7 +474,7 @@ fn parent(args: &[String]) -> Res<()> {
         target: "—".into(),
     });
     // Another story each run: nothing of it is in the server's block cache.
-    let others: Vec<(String, String)> = (0..o.runs)
+    let others: Vec<(String, String)> = (0..proc_runs)
         .map(|i| {
             let (s, a, b) = &summary.stories[(i * 7919 + 13) % summary.stories.len()];
             (s.clone(), workload::time(a + (b - a) / 2))
@@ -481,9 +483,9 @@ fn parent(args: &[String]) -> Res<()> {
     let mut cw = Vec::new();
     let mut sw = Vec::new();
     for (s, t) in &others {
-        let c = claims_state(s, t, &[])?;
+        let c = claims_state(s, t, &[], false)?;
         cw.push(c.wall.as_secs_f64() * 1e3);
-        let q = sqlite_state(s, t)?;
+        let q = sqlite_state(s, t, false)?;
         sw.push(q.wall.as_secs_f64() * 1e3);
         same(&format!("{s} at {t}"), &c, &q)?;
     }
@@ -505,10 +507,10 @@ fn parent(args: &[String]) -> Res<()> {
     });
     let mut cw = Vec::new();
     let mut sw = Vec::new();
-    for _ in 0..o.runs {
-        let c = claims_state(&story, &story_t, OFF)?;
+    for _ in 0..proc_runs {
+        let c = claims_state(&story, &story_t, OFF, false)?;
         cw.push(c.wall.as_secs_f64() * 1e3);
-        let s = sqlite_state(&story, &story_t)?;
+        let s = sqlite_state(&story, &story_t, false)?;
         sw.push(s.wall.as_secs_f64() * 1e3);
         same(&format!("{story} at {story_t}"), &c, &s)?;
     }
@@ -646,7 +648,7 @@ fn parent(args: &[String]) -> Res<()> {
         }
         let mut ca = Vec::new();
         let mut sa = Vec::new();
-        for i in 0..o.runs {
+        for i in 0..proc_runs {
             let text = format!("Bench claim number {i} ({mode}) says the minister resigned");
             let a = assert_args(&text);
             let a: Vec<&str> = a.iter().map(String::as_str).collect();
@@ -685,6 +687,9 @@ fn parent(args: &[String]) -> Res<()> {
     print_table(&o, &summary, &story, &story_t, &all_t, timed, &rows);
     Ok(())
 }
+
+/// Runs per median of the whole-process rows, at least.
+const PROC_RUNS: usize = 20;
 
 /// The environment of a `claims` command that runs on its own, with no
 /// ledger server.
@@ -759,7 +764,7 @@ fn print_table(
     rows: &[Row],
 ) {
     println!(
-        "\n{} events ({} stories, {} claims, {} voids, {} supersedes; NDJSON {:.1} MB, {:.0} B/event); {} runs per median; peak memory from {}",
+        "\n{} events ({} stories, {} claims, {} voids, {} supersedes; NDJSON {:.1} MB, {:.0} B/event); {} runs per median ({} for whole-process rows); peak memory from {}",
         s.events,
         s.stories.len(),
         s.claims,
@@ -768,6 +773,7 @@ fn print_table(
         s.bytes as f64 / 1e6,
         s.bytes as f64 / s.events.max(1) as f64,
         o.runs,
+        o.runs.max(PROC_RUNS),
         if timed { "/usr/bin/time" } else { "VmHWM of the bench's own child processes (n/a for the claims binary)" }
     );
     println!("story: {story} at {story_t}; every claim at {all_t}; as of 2100-01-01\n");

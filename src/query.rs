@@ -46,6 +46,42 @@ impl<S: Store> Ledger<S> {
         Ok(h)
     }
 
+    /// The histories of `ids`, in that order. When many are not in the read
+    /// cache, the second half is read on another thread: a story's claims
+    /// lie in as many log blocks as they have entries, and a long-lived
+    /// process (the ledger server) has both cores to read them with.
+    fn histories_of(&self, ids: &[Uuid]) -> Result<Vec<ClaimHistory>> {
+        const PARALLEL_FROM: usize = 6;
+        let misses = {
+            let cache = self.read_cache();
+            ids.iter()
+                .filter(|c| !cache.histories.contains_key(c))
+                .count()
+        };
+        if misses < PARALLEL_FROM {
+            return ids.iter().map(|c| self.history(*c)).collect();
+        }
+        let (first, second) = ids.split_at(ids.len() / 2);
+        let read = |part: &[Uuid]| {
+            part.iter()
+                .map(|c| self.history(*c))
+                .collect::<Result<Vec<_>>>()
+        };
+        let (a, b) = std::thread::scope(|s| {
+            let other = std::thread::Builder::new().spawn_scoped(s, || read(second));
+            let a = read(first);
+            let b = match other {
+                Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                // No thread to be had: read it here.
+                Err(_) => read(second),
+            };
+            (a, b)
+        });
+        let mut out = a?;
+        out.extend(b?);
+        Ok(out)
+    }
+
     /// The claims of a story (through the story index), with their
     /// assertions' seqs.
     fn story_claims(&self, story: &str) -> Result<Vec<(Uuid, u64)>> {
@@ -73,10 +109,8 @@ impl<S: Store> Ledger<S> {
                         .with_hint("list the stories with `claims stories`"),
                 );
             }
-            claims
-                .into_iter()
-                .map(|(c, _)| self.history(c))
-                .collect::<Result<Vec<_>>>()?
+            let ids: Vec<Uuid> = claims.into_iter().map(|(c, _)| c).collect();
+            self.histories_of(&ids)?
         } else {
             self.all_histories()?
         };

@@ -2382,6 +2382,21 @@ fn an_interrupted_client_makes_the_server_run_nothing() {
         assert_eq!(tag, server::READY);
         s
     };
+    let line = format!("{}\n", new_claim(9101, 9102));
+    // Sends a request, with `line` as standard input (closed with the end
+    // mark if `end`) when the request says it carries some.
+    let send = |r: &server::Request, end: bool| {
+        let mut s = connect();
+        let json = serde_json::to_vec(r).unwrap();
+        server::write_frame(&mut s, server::REQUEST, &json).unwrap();
+        if r.stdin {
+            server::write_frame(&mut s, server::STDIN, line.as_bytes()).unwrap();
+            if end {
+                server::write_frame(&mut s, server::STDIN_END, &[]).unwrap();
+            }
+        }
+        s
+    };
     let mut s = connect();
     server::write_frame(&mut s, server::STATUS, &[]).unwrap();
     let (tag, json) = server::read_frame(&mut s).unwrap().unwrap();
@@ -2399,16 +2414,7 @@ fn an_interrupted_client_makes_the_server_run_nothing() {
         stderr_tty: false,
         width: None,
     };
-    let mut s = connect();
-    server::write_frame(
-        &mut s,
-        server::REQUEST,
-        &serde_json::to_vec(&request).unwrap(),
-    )
-    .unwrap();
-    let line = format!("{}\n", new_claim(9101, 9102));
-    server::write_frame(&mut s, server::STDIN, line.as_bytes()).unwrap();
-    drop(s);
+    drop(send(&request, false));
     // The server is still there, and wrote nothing.
     let (_, served) = server_status(&l).expect("the server still runs");
     assert_eq!(l.export(), before, "nothing was appended");
@@ -2427,25 +2433,12 @@ fn an_interrupted_client_makes_the_server_run_nothing() {
         (elsewhere, server::RETRY),
         (without_stdin, server::WANT_STDIN),
     ] {
-        let mut s = connect();
-        server::write_frame(&mut s, server::REQUEST, &serde_json::to_vec(&r).unwrap()).unwrap();
-        if r.stdin {
-            server::write_frame(&mut s, server::STDIN, line.as_bytes()).unwrap();
-            server::write_frame(&mut s, server::STDIN_END, &[]).unwrap();
-        }
+        let mut s = send(&r, true);
         assert_eq!(server::read_frame(&mut s).unwrap(), Some((tag, vec![])));
     }
     assert_eq!(l.export(), before, "nothing was appended");
     // The same request, whole, is run.
-    let mut s = connect();
-    server::write_frame(
-        &mut s,
-        server::REQUEST,
-        &serde_json::to_vec(&request).unwrap(),
-    )
-    .unwrap();
-    server::write_frame(&mut s, server::STDIN, line.as_bytes()).unwrap();
-    server::write_frame(&mut s, server::STDIN_END, &[]).unwrap();
+    let mut s = send(&request, true);
     let mut frames = Vec::new();
     while let Some(f) = server::read_frame(&mut s).unwrap() {
         frames.push(f);

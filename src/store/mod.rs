@@ -145,7 +145,7 @@ pub struct IdRange {
 }
 
 /// What a ledger backend must do. See the module docs for the invariants.
-pub trait Store {
+pub trait Store: Send + Sync {
     /// The end of the log.
     fn head(&self) -> Head;
 

@@ -411,6 +411,20 @@ impl SledStore {
     }
 
     fn block_at(&self, seq: u64) -> Result<Option<(u64, sled::IVec)>> {
+        // A block holds a few dozen entries, so the one holding `seq` almost
+        // always starts within the last `NEAR` seqs: a short forward range
+        // finds it far faster than sled's `get_lt`, which walks backwards by
+        // copying tree nodes (a third of a cold story query at 1M events).
+        const NEAR: u64 = 64;
+        if seq > NEAR {
+            let mut last = None;
+            for kv in self.log.range(seq_key(seq - NEAR)..=seq_key(seq)) {
+                last = Some(kv?);
+            }
+            if let Some((k, v)) = last {
+                return Ok(Some((u64_at(&k, 0)?, v)));
+            }
+        }
         match self.log.get_lt(seq_key(seq.saturating_add(1)))? {
             Some((k, v)) if k.as_ref() != LOG_HEAD => Ok(Some((u64_at(&k, 0)?, v))),
             _ => Ok(None),

@@ -171,6 +171,11 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
             return Err(e);
         }
     };
+    if !background {
+        ctx.io().error_line(&format!(
+            "serving the ledger at {shown}; stop with Ctrl-C or `claims serve --stop`"
+        ));
+    }
     let build = client::build_id();
     // Built once: building clap's parser costs more than most queries. The
     // ledger is named by the client's `--db` or `CLAIMS_DB`, never by this

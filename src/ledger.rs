@@ -179,13 +179,7 @@ impl<S: Store> Ledger<S> {
             Some(last) if last > now => last,
             _ => now,
         });
-        let mut prev = head.hash;
-        let mut records = Vec::with_capacity(fresh.len());
-        for (i, event) in fresh.into_iter().enumerate() {
-            let r = Record::seal(event, head.seq + 1 + i as u64, recorded_at, &prev);
-            prev = r.hash;
-            records.push(r);
-        }
+        let records = Record::seal_all(fresh, head.seq + 1, recorded_at, &head.hash);
         self.forget();
         self.store.commit(&records)?;
         Ok(AppendReport {

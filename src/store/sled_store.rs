@@ -626,7 +626,11 @@ impl SledStore {
     }
 
     fn apply_index(&self, entries: &[IndexEntry], insert: bool) -> Result<()> {
-        let writes = self.index_writes(entries, insert)?;
+        self.write_index(self.index_writes(entries, insert)?)
+    }
+
+    /// Writes chunk writes from [`Self::index_writes`], one sled batch a tree.
+    fn write_index(&self, writes: [Vec<packed::Write>; 4]) -> Result<()> {
         for (tree, ws) in self.index_trees().into_iter().zip(writes) {
             let mut batch = sled::Batch::default();
             for (k, v) in ws {
@@ -894,20 +898,33 @@ impl SledStore {
             return Ok(());
         }
         // A large commit: the blocks (invisible past the head until it moves),
-        // the head, then the indexes.
-        for group in blocks.chunks(256) {
-            let mut batch = sled::Batch::default();
-            for (k, v) in group {
-                batch.insert(&seq_key(*k), v.as_slice());
+        // the head, then the indexes. The index writes are worked out on a
+        // second thread while the blocks are written and synced; if that
+        // fails, the head has not moved and nothing is committed.
+        let index = std::thread::scope(|s| -> Result<_> {
+            let derive = || {
+                self.derive(records)
+                    .and_then(|e| self.index_writes(&e, true))
+            };
+            let worker = std::thread::Builder::new().spawn_scoped(s, derive);
+            for group in blocks.chunks(256) {
+                let mut batch = sled::Batch::default();
+                for (k, v) in group {
+                    batch.insert(&seq_key(*k), v.as_slice());
+                }
+                self.log.apply_batch(batch)?;
             }
-            self.log.apply_batch(batch)?;
-        }
-        self.sync()?;
+            self.sync()?;
+            match worker {
+                Ok(w) => w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                // No second thread to be had: work them out here.
+                Err(_) => derive(),
+            }
+        })?;
         self.log.insert(LOG_HEAD, Self::head_bytes(&head))?;
         self.sync()?;
         self.head = head;
-        let entries = self.derive(records)?;
-        self.apply_index(&entries, true)?;
+        self.write_index(index)?;
         self.applied = head.seq;
         self.sync()?;
         // Not synced: if it is lost, the next open derives the indexes again.

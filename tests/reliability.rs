@@ -1630,13 +1630,27 @@ fn a_sled_database_of_another_program_is_refused() {
             .unwrap();
         other.flush().unwrap();
     }
-    for args in [vec!["export"], vec!["append", SEED]] {
+    // The ledger server's files (sled itself writes a snapshot on close).
+    let server_files = |db: &Path| -> Vec<String> {
+        fs::read_dir(db)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("server."))
+            .collect()
+    };
+    for args in [
+        vec!["export"],
+        vec!["append", SEED],
+        vec!["serve", "--idle", "5"],
+    ] {
         let msg = refused(
             "foreign sled",
             &run("foreign sled", claims(&db).args(&args)),
         );
         assert!(msg.contains("not a claims ledger"), "{msg}");
     }
+    // No ledger server files were left in the other program's directory.
+    assert_eq!(server_files(&db), Vec::<String>::new());
     let other = sled::open(&db).unwrap();
     assert_eq!(
         other.get(b"user:1").unwrap().as_deref(),

@@ -128,12 +128,14 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
         );
     };
     let shown = db.display().to_string();
+    let lock_path = db.join(server::LOCK);
+    let lock_existed = lock_path.exists();
     let lock = fs::File::options()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(db.join(server::LOCK))
+        .open(&lock_path)
         .map_err(|e| Error::io(format!("opening {}", server::LOCK), e))?;
     match lock.try_lock() {
         Ok(()) => {}
@@ -168,6 +170,11 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
         Ok(store) => Some(Ledger::new(store)),
         Err(e) => {
             leave(&sock, ino, listener);
+            if !lock_existed {
+                // Not a ledger after all (another program's sled database,
+                // say): leave its directory as it was.
+                let _ = fs::remove_file(&lock_path);
+            }
             return Err(e);
         }
     };

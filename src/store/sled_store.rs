@@ -404,6 +404,14 @@ impl SledStore {
 
     /// The block holding `seq` (the one with the greatest key at or below
     /// it): its first seq and its stored value.
+    /// Drops the cached copies of blocks about to be rewritten.
+    fn forget_blocks(&self, blocks: &[(u64, Vec<u8>)]) {
+        let mut cache = self.cache();
+        for (k, _) in blocks {
+            cache.remove(*k);
+        }
+    }
+
     /// The block cache (a poisoned lock only means a reader panicked: the
     /// map itself is always whole).
     fn cache(&self) -> std::sync::MutexGuard<'_, BlockCache> {
@@ -847,15 +855,10 @@ impl SledStore {
             hash: last.hash,
             recorded_at: Some(last.recorded_at),
         };
-        let blocks = self.pack_blocks(records)?;
-        {
-            let mut cache = self.cache();
-            for (k, _) in &blocks {
-                cache.remove(*k);
-            }
-        }
         if records.len() <= SMALL_COMMIT && self.applied == self.head.seq {
             // Everything in one transaction: log, head, indexes and their mark.
+            let blocks = self.pack_blocks(records)?;
+            self.forget_blocks(&blocks);
             let entries = self.derive(records)?;
             let index = self.index_writes(&entries, true)?;
             let head_bytes = Self::head_bytes(&head);
@@ -899,14 +902,16 @@ impl SledStore {
         }
         // A large commit: the blocks (invisible past the head until it moves),
         // the head, then the indexes. The index writes are worked out on a
-        // second thread while the blocks are written and synced; if that
-        // fails, the head has not moved and nothing is committed.
+        // second thread while the blocks are packed, written and synced; if
+        // that fails, the head has not moved and nothing is committed.
         let index = std::thread::scope(|s| -> Result<_> {
             let derive = || {
                 self.derive(records)
                     .and_then(|e| self.index_writes(&e, true))
             };
             let worker = std::thread::Builder::new().spawn_scoped(s, derive);
+            let blocks = self.pack_blocks(records)?;
+            self.forget_blocks(&blocks);
             for group in blocks.chunks(256) {
                 let mut batch = sled::Batch::default();
                 for (k, v) in group {

@@ -307,6 +307,9 @@ fn parent(args: &[String]) -> Res<()> {
             .map_err(err("writing events"))?;
         use std::io::Write;
         w.flush().map_err(err("writing events"))?;
+        // On disk before anything is timed: otherwise the kernel's write-back
+        // of these 300 MB lands in the first measurement (claims' append).
+        w.get_ref().sync_all().map_err(err("syncing events"))?;
         s
     };
     let ndjson = summary.bytes;

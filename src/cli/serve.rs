@@ -157,7 +157,7 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
     let listener = UnixListener::bind(&sock)
         .map_err(|e| Error::io(format!("listening on {}", sock.display()), e))?;
     let _ = fs::set_permissions(&sock, fs::Permissions::from_mode(0o600));
-    let ino = fs::symlink_metadata(&sock).map(|m| m.ino()).ok();
+    let ino = socket_ino(&sock);
     let listener = with_accept_timeout(listener, TICK)
         .map_err(|e| Error::io(format!("listening on {}", sock.display()), e))?;
     let opts = OpenOptions {
@@ -191,7 +191,7 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
     let mut served = 0u64;
     let mut last = Instant::now();
     let releaser = loop {
-        if fs::symlink_metadata(&sock).map(|m| m.ino()).ok() != ino {
+        if socket_ino(&sock) != ino {
             // The ledger was moved or deleted, or another server took the
             // name: nobody can reach this one any more.
             drop(listener);
@@ -238,10 +238,16 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
     Ok(())
 }
 
+/// The inode at the socket's path: the server's own socket while it is
+/// reachable, something else (or nothing) once the ledger moved or went.
+fn socket_ino(sock: &Path) -> Option<u64> {
+    fs::symlink_metadata(sock).map(|m| m.ino()).ok()
+}
+
 /// Stops serving: removes the socket (if it is still this server's) and
 /// answers every connection still waiting with `RETRY`.
 fn leave(sock: &Path, ino: Option<u64>, listener: UnixListener) {
-    if fs::symlink_metadata(sock).map(|m| m.ino()).ok() == ino {
+    if socket_ino(sock) == ino {
         let _ = fs::remove_file(sock);
     }
     if listener.set_nonblocking(true).is_ok() {
@@ -383,17 +389,18 @@ fn run_request(
     if reads_stdin && !request.stdin && !request.stdin_tty {
         return Err(server::WANT_STDIN);
     }
-    let tz = match parse_zone(&cli.tz) {
-        Ok(tz) => tz,
-        Err(e) => {
-            let ctx = Ctx::remote(db, chrono_tz::Tz::UTC, ledger.take(), Box::new(remote));
-            ctx.report(&e.context("--tz"));
-            *ledger = ctx.held.take();
-            return Ok(1);
-        }
+    let (tz, bad_tz) = match parse_zone(&cli.tz) {
+        Ok(tz) => (tz, None),
+        Err(e) => (chrono_tz::Tz::UTC, Some(e)),
     };
     let ctx = Ctx::remote(db, tz, ledger.take(), Box::new(remote));
-    let code = super::execute(&ctx, cli.command);
+    let code = match bad_tz {
+        Some(e) => {
+            ctx.report(&e.context("--tz"));
+            1
+        }
+        None => super::execute(&ctx, cli.command),
+    };
     *ledger = ctx.held.take();
     Ok(code)
 }

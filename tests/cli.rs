@@ -7,6 +7,12 @@
 //! stderr. Command lines are written as one string (`l.sh("state --json")`);
 //! '…' quotes an argument with spaces, and '' is an empty argument.
 
+/// The ledger server's wire protocol, shared with the binary (it has no library).
+#[cfg(unix)]
+#[path = "../src/cli/protocol.rs"]
+#[allow(dead_code)]
+mod server;
+
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -1848,8 +1854,8 @@ fn verify_names_the_first_seq_whose_entry_was_changed_or_removed() {
     // Through the test-only raw hooks (docs/format.md: entries live packed in
     // blocks; raw_log_get gives one entry as tag 1 + its JSON).
     {
-        let store = claims::SledStore::open(l.db(), &claims::store::OpenOptions::default())
-            .expect("open the ledger");
+        let store =
+            claims_store_sled::SledStore::open(l.db(), &open_options()).expect("open the ledger");
         let raw = store.raw_log_get(5).unwrap().expect("seq 5 is stored");
         assert_eq!(raw[0], 1, "raw_log_get gives tag-1 JSON");
         let mut v: Value = serde_json::from_slice(&raw[1..]).unwrap();
@@ -1860,8 +1866,8 @@ fn verify_names_the_first_seq_whose_entry_was_changed_or_removed() {
     }
     l.sh("verify").output().expect_error_line(&["seq 5"]);
     {
-        let store = claims::SledStore::open(l.db(), &claims::store::OpenOptions::default())
-            .expect("open the ledger");
+        let store =
+            claims_store_sled::SledStore::open(l.db(), &open_options()).expect("open the ledger");
         store.raw_log_remove(5).unwrap();
     }
     l.sh("verify").output().expect_error_line(&["seq 5"]);
@@ -2370,7 +2376,7 @@ fn a_server_of_another_build_hands_over_to_the_new_one() {
 
 #[test]
 fn an_interrupted_client_makes_the_server_run_nothing() {
-    use claims::server;
+    use crate::server;
     use std::os::unix::net::UnixStream;
     let l = Ledger::seeded();
     server_status(&l).expect("a server");
@@ -2492,4 +2498,13 @@ fn serve_options_and_claims_server_are_checked() {
 fn server_status_now(l: &Ledger) -> Option<String> {
     let out = l.sh("serve --status").ok();
     out.starts_with("a ledger server").then_some(out)
+}
+
+/// How the tests open a ledger directly: like the CLI, asking a ledger server
+/// that holds it to let go.
+fn open_options() -> claims_store_sled::OpenOptions {
+    claims_store_sled::OpenOptions {
+        on_locked: Some(std::sync::Arc::new(server::ask_release)),
+        ..claims_store_sled::OpenOptions::default()
+    }
 }

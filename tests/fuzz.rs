@@ -13,10 +13,11 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use claims::event::{Asserted, Body, FollowUp, FollowUpKind, Voided, Wording};
-use claims::record::GENESIS;
-use claims::time::{fmt_time, parse_query, parse_rfc3339, parse_valid, Time, Valid};
-use claims::{Event, Incoming, Ledger, MemStore, Record, SledStore, Store};
+use claims_core::event::{Asserted, Body, FollowUp, FollowUpKind, Voided, Wording};
+use claims_core::record::GENESIS;
+use claims_core::time::{fmt_time, parse_query, parse_rfc3339, parse_valid, Time, Valid};
+use claims_core::{Event, Incoming, Ledger, MemStore, Record, Store};
+use claims_store_sled::SledStore;
 
 /// `default` cases, or `PROPTEST_CASES / divisor` (at least `default`) when
 /// that is set, so slow properties scale down in long runs.
@@ -680,7 +681,7 @@ fn sled_store_agrees_with_the_model() {
     check(24, 2000, batches(), |batches| {
         let tmp = tempfile::TempDir::new().unwrap();
         let path = tmp.path().join("ledger");
-        let opts = claims::store::OpenOptions::default();
+        let opts = claims_store_sled::OpenOptions::default();
         let ledger = check_against_model(SledStore::open(&path, &opts).unwrap(), &batches)?;
         let mem = check_against_model(MemStore::new(), &batches)?;
         let log = log_of(&ledger);

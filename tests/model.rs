@@ -35,14 +35,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Duration, TimeZone, Utc};
-use claims::event::{Asserted, Body, Event, FollowUp, FollowUpKind, Voided, Wording};
-use claims::ledger::{Incoming, Ledger};
-use claims::projection::{ClaimHistory, Standing, View};
-use claims::query::{AuditOptions, Scope};
-use claims::record::Record;
-use claims::store::{MemStore, Store};
-use claims::time::{Time, Valid};
-use claims::ErrorKind;
+use claims_core::event::{Asserted, Body, Event, FollowUp, FollowUpKind, Voided, Wording};
+use claims_core::ledger::{Incoming, Ledger};
+use claims_core::projection::{ClaimHistory, Standing, View};
+use claims_core::query::{AuditOptions, Scope};
+use claims_core::record::Record;
+use claims_core::store::{MemStore, Store};
+use claims_core::time::{Time, Valid};
+use claims_core::ErrorKind;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use uuid::Uuid;
@@ -1128,7 +1128,7 @@ fn answered<T>(
     b: &Built,
     scope: &Scope,
     what: &str,
-    result: claims::Result<T>,
+    result: claims_core::Result<T>,
 ) -> Result<Option<T>, TestCaseError> {
     let unknown_story = scope.story.as_ref().is_some_and(|s| {
         !b.model

@@ -19,6 +19,12 @@
 //!
 //! No `claims` process may panic: every run checks its stderr.
 
+/// The ledger server's wire protocol, shared with the binary (it has no library).
+#[cfg(unix)]
+#[path = "../src/cli/protocol.rs"]
+#[allow(dead_code)]
+mod server;
+
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,9 +33,10 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use chrono::{DateTime, SecondsFormat};
-use claims::event::Body;
-use claims::store::OpenOptions;
-use claims::{Record, SledStore};
+use claims_core::event::Body;
+use claims_core::Record;
+use claims_store_sled::OpenOptions;
+use claims_store_sled::SledStore;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use uuid::Uuid;
@@ -218,7 +225,7 @@ fn parse_export(what: &str, bytes: &[u8]) -> Vec<Record> {
 }
 
 fn check_chain(what: &str, records: &[Record]) {
-    let mut prev = claims::record::GENESIS;
+    let mut prev = claims_core::record::GENESIS;
     for (i, r) in records.iter().enumerate() {
         assert_eq!(r.seq, i as u64 + 1, "{what}: seq gap at position {i}");
         assert_eq!(
@@ -412,7 +419,7 @@ fn run_kids(kids: &mut [Kid]) -> Vec<Output> {
 #[derive(Debug, Clone, Copy)]
 struct Known {
     count: u64,
-    hash: claims::record::Hash,
+    hash: claims_core::record::Hash,
 }
 
 /// `claims verify`, then the entries after `known` through `claims log
@@ -429,7 +436,7 @@ fn read_new(what: &str, db: &Path, known: Known) -> (Known, Vec<Record>) {
         .iter()
         .map(|e| Record::from_json(e).expect("a log entry"))
         .collect();
-    let mut prev = claims::record::GENESIS;
+    let mut prev = claims_core::record::GENESIS;
     if known.count > 0 {
         let first = records.remove(0);
         assert_eq!(
@@ -668,7 +675,7 @@ fn crash_stream(
     let mut db = PathBuf::new();
     let mut known = Known {
         count: 0,
-        hash: claims::record::GENESIS,
+        hash: claims_core::record::GENESIS,
     };
     for (i, &t) in trials.iter().enumerate() {
         if i % TRIALS_PER_LEDGER == 0 {
@@ -679,7 +686,7 @@ fn crash_stream(
                 &db,
                 Known {
                     count: 0,
-                    hash: claims::record::GENESIS,
+                    hash: claims_core::record::GENESIS,
                 },
             )
             .0;
@@ -1056,7 +1063,7 @@ fn concurrent_writers_on_a_new_ledger_path_all_land() {
 #[test]
 fn the_lock_wait_gives_up_with_one_sentence() {
     let (_tmp, db) = seeded();
-    let store = SledStore::open(&db, &OpenOptions::default()).unwrap();
+    let store = SledStore::open(&db, &open_options()).unwrap();
     let started = Instant::now();
     let out = claims(&db)
         .env("CLAIMS_LOCK_WAIT", "0.5")
@@ -1079,7 +1086,7 @@ fn the_lock_wait_gives_up_with_one_sentence() {
 #[test]
 fn the_default_lock_wait_is_ten_seconds() {
     let (_tmp, db) = seeded();
-    let store = SledStore::open(&db, &OpenOptions::default()).unwrap();
+    let store = SledStore::open(&db, &open_options()).unwrap();
     let started = Instant::now();
     let out = claims(&db)
         .env_remove("CLAIMS_LOCK_WAIT")
@@ -1102,7 +1109,7 @@ fn a_writer_waits_for_the_lock_and_then_succeeds() {
     let (batch, ids) = gen_batch(&mut Rng(7), 200, "waited");
     let file = tmp.path().join("waited.ndjson");
     fs::write(&file, batch).unwrap();
-    let store = SledStore::open(&db, &OpenOptions::default()).unwrap();
+    let store = SledStore::open(&db, &open_options()).unwrap();
     let mut kid = spawn_claims(&db, &["append", file.to_str().unwrap()]);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
@@ -1312,7 +1319,7 @@ fn open_store(db: &Path) -> SledStore {
         db,
         &OpenOptions {
             create: false,
-            ..OpenOptions::default()
+            ..open_options()
         },
     )
     .unwrap()
@@ -1321,12 +1328,12 @@ fn open_store(db: &Path) -> SledStore {
 /// The stored JSON of the entry at `seq`.
 fn stored_json(store: &SledStore, seq: u64) -> Value {
     let raw = store.raw_log_get(seq).unwrap().expect("an entry");
-    assert_eq!(raw[0], claims::record::ENCODING_JSON);
+    assert_eq!(raw[0], claims_core::record::ENCODING_JSON);
     serde_json::from_slice(&raw[1..]).unwrap()
 }
 
 fn put_json(store: &SledStore, seq: u64, v: &Value) {
-    let mut raw = vec![claims::record::ENCODING_JSON];
+    let mut raw = vec![claims_core::record::ENCODING_JSON];
     raw.extend(serde_json::to_vec(v).unwrap());
     store.raw_log_put(seq, &raw).unwrap();
 }
@@ -1375,8 +1382,11 @@ fn verify_names_a_changed_entry() {
         s.raw_log_put(9, b"\x07{}").unwrap()
     });
     tampered("garbage in the compact encoding", 10, |s| {
-        s.raw_log_put(10, &[claims::record::ENCODING_COMPACT, 0xff, 0x00, 0x13])
-            .unwrap()
+        s.raw_log_put(
+            10,
+            &[claims_core::record::ENCODING_COMPACT, 0xff, 0x00, 0x13],
+        )
+        .unwrap()
     });
 }
 
@@ -1495,7 +1505,7 @@ fn an_uncommitted_entry_past_the_head_is_dropped_on_open() {
         // log write and the head write leaves it.
         let last =
             Record::decode(&store.raw_log_get(SEED_EVENTS as u64).unwrap().unwrap()).unwrap();
-        let event: claims::Event = claims::Event::from_json(
+        let event: claims_core::Event = claims_core::Event::from_json(
             &json!({"id": "0e5e0000-0000-4000-8000-0000000000aa", "kind": "voided",
                 "target": SEED_EVENT, "reason": "never committed"}),
             &[],
@@ -1662,7 +1672,7 @@ fn a_sled_database_of_another_program_is_refused() {
 fn a_newer_format_version_is_refused_with_what_to_do() {
     let (_tmp, db) = seeded();
     open_store(&db)
-        .raw_set_format(claims::store::FORMAT_VERSION + 1)
+        .raw_set_format(claims_store_sled::FORMAT_VERSION + 1)
         .unwrap();
     for args in [vec!["verify"], vec!["export"], vec!["append", SEED]] {
         let msg = refused(
@@ -1675,7 +1685,7 @@ fn a_newer_format_version_is_refused_with_what_to_do() {
         );
     }
     // Nothing was changed by the refusals: the right build still reads it.
-    open_store_raw_format(&db, claims::store::FORMAT_VERSION);
+    open_store_raw_format(&db, claims_store_sled::FORMAT_VERSION);
     verify_ok("after the format is put back", &db);
 }
 
@@ -1908,10 +1918,19 @@ fn killing_the_ledger_server_mid_command_leaves_each_command_all_or_nothing() {
 
 /// Whether the ledger's server answers.
 fn server_ready(db: &Path) -> bool {
-    use claims::server;
+    use crate::server;
     let Ok(mut s) = std::os::unix::net::UnixStream::connect(server::socket_path(db)) else {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
     matches!(server::read_frame(&mut s), Ok(Some((server::READY, _))))
+}
+
+/// How the tests open a ledger directly: like the CLI, asking a ledger server
+/// that holds it to let go.
+fn open_options() -> claims_store_sled::OpenOptions {
+    claims_store_sled::OpenOptions {
+        on_locked: Some(std::sync::Arc::new(server::ask_release)),
+        ..claims_store_sled::OpenOptions::default()
+    }
 }

@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use claims::projection::View;
-use claims::query::Scope;
-use claims::time::parse_rfc3339;
-use claims::{Event, Incoming, Ledger, MemStore};
+use claims_core::projection::View;
+use claims_core::query::Scope;
+use claims_core::time::parse_rfc3339;
+use claims_core::{Event, Incoming, Ledger, MemStore};
 
 const STORY: &str = "amazon-tiktok-2020-07";
 

@@ -1,11 +1,7 @@
 //! `claims timeline`: the SVG is well-formed XML holding the lanes, statuses
-//! and marks the seed story calls for; a real SVG renderer (resvg) draws the
-//! e-mail's lane in the "reported" colour before the correction and in the
-//! "retracted" colour after it; the HTML page is self-contained; the command
-//! refuses a file name it cannot write.
-//!
-//! `cargo test --test timeline -- --ignored` also re-renders
-//! `docs/timeline.png`, the picture the README shows.
+//! and marks the seed story calls for; the HTML page is self-contained; the
+//! command refuses a file name it cannot write. The pixel tests (resvg) are
+//! in crates/render/tests/pixels.rs, behind the `pixels` feature.
 
 use std::path::Path;
 
@@ -15,11 +11,11 @@ use serde_json::Value;
 use tempfile::TempDir;
 use uuid::Uuid;
 
-use claims::projection::Status;
-use claims::query::Scope;
-use claims::time::{parse_rfc3339, Time};
-use claims::timeline::{choose_tick_step, status_colour, Mark, Options, TickStep, Timeline};
-use claims::{ClaimHistory, Event, Incoming, Ledger, MemStore};
+use claims_core::projection::Status;
+use claims_core::query::Scope;
+use claims_core::time::{parse_rfc3339, Time};
+use claims_core::{ClaimHistory, Event, Incoming, Ledger, MemStore};
+use claims_render::timeline::{choose_tick_step, Mark, Options, TickStep, Timeline};
 
 const SEED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -305,78 +301,6 @@ fn svg_is_xml_with_every_lane_status_event_and_mark() {
 fn output_is_deterministic() {
     assert_eq!(seed_timeline().svg(), seed_timeline().svg());
     assert_eq!(seed_timeline().html(), seed_timeline().html());
-}
-
-fn render(svg: &str) -> resvg::tiny_skia::Pixmap {
-    let mut opt = resvg::usvg::Options::default();
-    opt.fontdb_mut().load_system_fonts();
-    let tree = resvg::usvg::Tree::from_str(svg, &opt).expect("resvg reads the SVG");
-    let size = tree.size().to_int_size();
-    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();
-    resvg::render(
-        &tree,
-        resvg::tiny_skia::Transform::default(),
-        &mut pixmap.as_mut(),
-    );
-    pixmap
-}
-
-fn rgb(p: &resvg::tiny_skia::Pixmap, x: f64, y: f64) -> [u8; 3] {
-    let c = p
-        .pixel(x.round() as u32, y.round() as u32)
-        .unwrap()
-        .demultiply();
-    [c.red(), c.green(), c.blue()]
-}
-
-fn hex(s: &str) -> [u8; 3] {
-    let v = |i: usize| u8::from_str_radix(&s[i..i + 2], 16).unwrap();
-    [v(1), v(3), v(5)]
-}
-
-fn close(a: [u8; 3], b: [u8; 3]) -> bool {
-    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 12)
-}
-
-#[test]
-fn rendered_email_lane_turns_from_reported_to_retracted() {
-    let tl = seed_timeline();
-    let png = render(&tl.svg());
-    let (w, h) = tl.size();
-    assert_eq!((png.width(), png.height()), (w as u32, h as u32));
-
-    let lane = tl.lane(uuid(EMAIL)).unwrap();
-    // Near the bar's top edge, clear of any text inside it.
-    let y = lane.bar_top + 2.0;
-    let before = tl.x(t("2020-07-10T20:30:00Z"));
-    let (_, end) = tl.domain();
-    let after = (tl.x(t("2020-07-10T22:05:00Z")) + tl.x(end)) / 2.0;
-    let (a, b) = (rgb(&png, before, y), rgb(&png, after, y));
-    assert_ne!(
-        a, b,
-        "the e-mail's lane should change colour at the correction"
-    );
-    assert!(
-        close(a, hex(status_colour(Status::Reported))),
-        "before: {a:?}"
-    );
-    assert!(
-        close(b, hex(status_colour(Status::Retracted))),
-        "after: {b:?}"
-    );
-    // Before it had certainly been sent, the bar is empty (background).
-    let early = rgb(&png, tl.x(t("2020-07-10T12:00:00Z")), y);
-    assert!(!close(early, a) && !close(early, b), "early: {early:?}");
-
-    // India's lane is reported days earlier, and stays so.
-    let india = tl.lane(uuid(INDIA)).unwrap();
-    for x in [tl.x(t("2020-07-05T22:00:00Z")) + 3.0, before] {
-        let c = rgb(&png, x, india.bar_top + 2.0);
-        let reported = hex(status_colour(Status::Reported));
-        assert!(close(c, reported), "India: {c:?}");
-    }
-    // Pompeo had certainly spoken days before the e-mail.
-    assert!(tl.x(t("2020-07-07T04:00:00Z")) < before - 100.0);
 }
 
 #[test]
@@ -670,14 +594,4 @@ fn cli_writes_svg_and_html_and_refuses_other_names() {
     assert!(!dir.path().join("bad.svg").exists());
     // -o is required (usage error).
     claims_cmd(&db).args(["timeline"]).assert().code(2);
-}
-
-/// Re-renders the README's picture: `cargo test --test timeline -- --ignored`.
-#[test]
-#[ignore]
-fn write_docs_png() {
-    let tl = seed_timeline();
-    let png = render(&tl.svg());
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/timeline.png");
-    png.save_png(&path).unwrap();
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use claims::{Error, Event, Incoming, Result};
+use claims_core::{Error, Event, Incoming, Result};
 
 use super::{Ctx, Progress};
 
@@ -64,7 +64,7 @@ fn parse_line(n: usize, line: &[u8]) -> Result<Option<Value>> {
     if line.trim().is_empty() {
         return Ok(None);
     }
-    claims::event::parse_json_strict(line)
+    claims_core::event::parse_json_strict(line)
         .map(Some)
         .map_err(|e| Error::invalid(format!("line {n}: the line is not valid JSON ({e})")))
 }

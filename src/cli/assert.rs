@@ -2,9 +2,9 @@
 
 use uuid::Uuid;
 
-use claims::event::{Asserted, Body, Event, Wording};
-use claims::time::{parse_valid, Valid};
-use claims::{Error, Incoming, Result};
+use claims_core::event::{Asserted, Body, Event, Wording};
+use claims_core::time::{parse_valid, Valid};
+use claims_core::{Error, Incoming, Result};
 
 use super::Ctx;
 

@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
-use claims::query::{AuditOptions, Scope};
-use claims::Result;
+use claims_core::query::{AuditOptions, Scope};
+use claims_core::Result;
 
 use super::{render, Ctx};
 
@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let from = match &args.from {
         // A bare date as --from means the start of that day.
         Some(s) if !s.contains('T') && !s.contains(' ') && s.len() == 10 => Some(
-            claims::time::parse_valid(s, ctx.tz())
+            claims_core::time::parse_valid(s, ctx.tz())
                 .map_err(|e| e.context("--from"))?
                 .0,
         ),

@@ -1,4 +1,4 @@
-//! The client side of the ledger server (`claims::server` has the protocol,
+//! The client side of the ledger server (`crate::cli::protocol` has the protocol,
 //! `serve.rs` the server).
 //!
 //! With `CLAIMS_SERVER=auto` (the default) a command first tries the server
@@ -16,7 +16,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use claims::server::{self, Request};
+use crate::cli::protocol::{self as server, Request};
 
 /// Whether commands use and start a ledger server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use clap::CommandFactory;
 
-use claims::Result;
+use claims_core::Result;
 
 /// Print shell completions (e.g. `claims completions bash > /etc/bash_completion.d/claims`).
 #[derive(Debug, clap::Args)]

@@ -1,9 +1,9 @@
 //! `claims diff`: what changed between two valid times, or between two
 //! recorded times (what we knew then against what we know now).
 
-use claims::projection::View;
-use claims::query::{diff_json, Scope};
-use claims::Result;
+use claims_core::projection::View;
+use claims_core::query::{diff_json, Scope};
+use claims_core::Result;
 
 use super::{render, Ctx};
 

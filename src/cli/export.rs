@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use claims::event::Body;
-use claims::{Error, Result, Store};
+use claims_core::event::Body;
+use claims_core::{Error, Result, Store};
 
 use super::Ctx;
 

@@ -3,8 +3,8 @@
 
 use uuid::Uuid;
 
-use claims::event::{Body, Event, FollowUp, FollowUpKind};
-use claims::{Incoming, Result};
+use claims_core::event::{Body, Event, FollowUp, FollowUpKind};
+use claims_core::{Incoming, Result};
 
 use super::assert::{optional, required, valid_of, WordingArgs};
 use super::Ctx;
@@ -61,7 +61,7 @@ pub fn run(ctx: &Ctx, kind: FollowUpKind, args: Args) -> Result<()> {
     ledger
         .append(vec![Incoming { line: None, event }], ctx.now())
         .map_err(|e| match e.message().strip_prefix("field `valid.from`: ") {
-            Some(rest) => claims::Error::invalid(format!("--at: {rest}")),
+            Some(rest) => claims_core::Error::invalid(format!("--at: {rest}")),
             None => e,
         })?;
     ctx.out(&format!("{id}\n"))

@@ -1,6 +1,6 @@
 //! `claims import`: restores an export exactly.
 
-use claims::{Error, Record, Result};
+use claims_core::{Error, Record, Result};
 
 use super::append::read_ndjson;
 use super::{Ctx, Progress};

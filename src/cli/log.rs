@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use claims::record::fmt_recorded;
-use claims::{Error, Result, Store};
+use claims_core::record::fmt_recorded;
+use claims_core::{Error, Result, Store};
 
 use super::Ctx;
 

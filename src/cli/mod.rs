@@ -13,6 +13,8 @@ mod export;
 mod followup;
 mod import;
 mod log;
+#[cfg(unix)]
+pub(crate) mod protocol;
 mod render;
 #[cfg(unix)]
 mod serve;
@@ -35,9 +37,10 @@ use chrono::Utc;
 use chrono_tz::Tz;
 use clap::{Parser, Subcommand};
 
-use claims::store::OpenOptions;
-use claims::time::{parse_query, parse_zone, Time};
-use claims::{Error, Ledger, Result, SledStore};
+use claims_core::time::{parse_query, parse_zone, Time};
+use claims_core::{Error, Ledger, Result};
+use claims_store_sled::OpenOptions;
+use claims_store_sled::SledStore;
 
 /// An event-sourced, hash-chained ledger of the claims in news stories.
 ///
@@ -175,7 +178,7 @@ impl Ctx<'_> {
             ..OpenOptions::default()
         };
         let empty = match SledStore::open(&self.db, &opts) {
-            Ok(store) => claims::Store::head(&store).seq == 0,
+            Ok(store) => claims_core::Store::head(&store).seq == 0,
             Err(_) => false,
         };
         if empty {
@@ -195,6 +198,7 @@ impl Ctx<'_> {
                 let opts = OpenOptions {
                     create,
                     lock_wait: self.lock_wait,
+                    on_locked: release_hook(),
                     ..OpenOptions::default()
                 };
                 let store = SledStore::open(&self.db, &opts)?;
@@ -202,7 +206,7 @@ impl Ctx<'_> {
                 LedgerRef::Own(Box::new(Ledger::new(store)))
             }
         };
-        if let Some(last) = claims::Store::head(ledger.store()).recorded_at {
+        if let Some(last) = claims_core::Store::head(ledger.store()).recorded_at {
             if last > self.now.get() {
                 self.now.set(last);
             }
@@ -321,7 +325,7 @@ fn lock_wait() -> Duration {
 }
 
 fn run(ctx: &Ctx, command: Command) -> Result<()> {
-    use claims::event::FollowUpKind as F;
+    use claims_core::event::FollowUpKind as F;
     match command {
         Command::Assert(a) => assert::run(ctx, a),
         Command::Corroborate(a) => followup::run(ctx, F::Corroborated, a),
@@ -401,5 +405,18 @@ impl Progress {
     /// Removes the bar.
     pub fn finish(self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// While a ledger is locked, ask the ledger server holding it (if it is one)
+/// to let go: see `protocol::ask_release`.
+fn release_hook() -> Option<claims_store_sled::LockedHook> {
+    #[cfg(unix)]
+    {
+        Some(std::sync::Arc::new(protocol::ask_release))
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }

@@ -7,8 +7,8 @@ use chrono_tz::Tz;
 use comfy_table::{presets, ContentArrangement, Table};
 use uuid::Uuid;
 
-use claims::projection::Status;
-use claims::time::{Time, Valid};
+use claims_core::projection::Status;
+use claims_core::time::{Time, Valid};
 
 /// A table in the house style.
 pub fn table(ctx: &super::Ctx, header: &[&str]) -> Table {

@@ -1,7 +1,7 @@
 //! `claims serve`: the ledger server. It keeps one ledger open and runs the
 //! commands of other `claims` processes, one at a time, with the same code
 //! and the same rules as a command run directly; only the open is saved.
-//! The protocol is in `claims::server`; the client side in `client.rs`.
+//! The protocol is in `crate::cli::protocol`; the client side in `client.rs`.
 //!
 //! Invariants:
 //! - one server a ledger: it holds `server.lock` locked for its whole life,
@@ -28,10 +28,11 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use claims::server::{self, Request, Status};
-use claims::store::OpenOptions;
-use claims::time::parse_zone;
-use claims::{Error, ErrorKind, Ledger, Result, SledStore};
+use crate::cli::protocol::{self as server, Request, Status};
+use claims_core::time::parse_zone;
+use claims_core::{Error, ErrorKind, Ledger, Result};
+use claims_store_sled::OpenOptions;
+use claims_store_sled::SledStore;
 
 use super::{client, streams::Streams, Cli, Command, Ctx};
 
@@ -163,7 +164,6 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
     let opts = OpenOptions {
         create: false,
         lock_wait: ctx.lock_wait,
-        evict_server: false,
         ..OpenOptions::default()
     };
     let mut ledger = match SledStore::open(&db, &opts) {

@@ -1,8 +1,8 @@
 //! `claims show`: one claim, its state and all its events.
 
-use claims::projection::{Standing, View};
-use claims::query::{show_json, standing_name};
-use claims::Result;
+use claims_core::projection::{Standing, View};
+use claims_core::query::{show_json, standing_name};
+use claims_core::Result;
 
 use super::{render, Ctx};
 

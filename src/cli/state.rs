@@ -1,8 +1,8 @@
 //! `claims state`: the belief state at a valid time, as known at a recorded time.
 
-use claims::projection::{Standing, View};
-use claims::query::Scope;
-use claims::Result;
+use claims_core::projection::{Standing, View};
+use claims_core::query::Scope;
+use claims_core::Result;
 
 use super::{render, Ctx};
 

@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 
-use claims::store::Role;
-use claims::{Result, Store};
+use claims_core::store::Role;
+use claims_core::{Result, Store};
 
 use super::{render, Ctx};
 

@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use claims::query::Scope;
-use claims::timeline::{Mark, Options, Timeline};
-use claims::{Error, Result};
+use claims_core::query::Scope;
+use claims_core::{Error, Result};
+use claims_render::timeline::{Mark, Options, Timeline};
 
 use super::{render, Ctx};
 

@@ -1,6 +1,6 @@
 //! `claims verify`: recomputes the hash chain.
 
-use claims::Result;
+use claims_core::Result;
 
 use super::{Ctx, Progress};
 
@@ -14,7 +14,11 @@ pub struct Args {}
 
 pub fn run(ctx: &Ctx, _args: Args) -> Result<()> {
     let ledger = ctx.open_read()?;
-    let mut progress = Progress::new(ctx, claims::Store::head(ledger.store()).seq, "verifying");
+    let mut progress = Progress::new(
+        ctx,
+        claims_core::Store::head(ledger.store()).seq,
+        "verifying",
+    );
     let report = ledger.verify(|n| progress.set(n))?;
     progress.finish();
     ctx.out(&format!(

@@ -2,8 +2,8 @@
 
 use uuid::Uuid;
 
-use claims::event::{Body, Event, Voided};
-use claims::{Incoming, Result};
+use claims_core::event::{Body, Event, Voided};
+use claims_core::{Incoming, Result};
 
 use super::assert::required;
 use super::Ctx;

@@ -101,16 +101,3 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-impl From<sled::Error> for Error {
-    fn from(err: sled::Error) -> Self {
-        match err {
-            sled::Error::Io(e) => Error::io("a ledger read or write", e),
-            sled::Error::Corruption { .. } => Error::damaged(
-                "the ledger's sled files are corrupted",
-            )
-            .with_hint("restore the ledger from an export with `claims import` into a new --db"),
-            other => Error::damaged(format!("the ledger's storage failed: {other}")),
-        }
-    }
-}

@@ -35,12 +35,23 @@ use std::time::{Duration, Instant};
 use chrono::DateTime;
 use uuid::Uuid;
 
-use super::{index_entries, Head, IdRange, IndexEntry, Role, Store};
-use crate::error::{Error, ErrorKind, Result};
-use crate::record::{Hash, Record, ENCODING_COMPACT};
-use crate::time::Time;
+use claims_core::error::{Error, ErrorKind, Result};
+use claims_core::record::{Hash, Record, ENCODING_COMPACT};
+use claims_core::store::{index_entries, Head, IdRange, IndexEntry, Role, Store};
+use claims_core::time::Time;
 use packed::{Block, BlockView, BLOCK_TAG, BLOCK_TARGET};
 use sled::Transactional;
+
+/// A sled failure as the ledger's error: I/O stays I/O, anything else means
+/// the files are damaged.
+pub(crate) fn from_sled(err: sled::Error) -> Error {
+    match err {
+        sled::Error::Io(e) => Error::io("a ledger read or write", e),
+        sled::Error::Corruption { .. } => Error::damaged("the ledger's sled files are corrupted")
+            .with_hint("restore the ledger from an export with `claims import` into a new --db"),
+        other => Error::damaged(format!("the ledger's storage failed: {other}")),
+    }
+}
 
 /// The on-disk format version this build writes (docs/format.md).
 pub const FORMAT_VERSION: u32 = 2;
@@ -58,8 +69,16 @@ const META_FORMAT: &[u8] = b"format";
 const META_HEAD: &[u8] = b"head";
 const META_INDEXED: &[u8] = b"indexed";
 
+/// Called while the ledger is locked by another process, with the ledger's
+/// path, how long to wait for someone to take a request (`ready`) and how
+/// long is left of the lock wait (`left`). It returns `true` when whoever held
+/// the lock has let go, so that the open is tried again at once. The command
+/// line uses it to ask its own ledger server to close the ledger; the store
+/// knows nothing of servers.
+pub type LockedHook = std::sync::Arc<dyn Fn(&Path, Duration, Duration) -> bool + Send + Sync>;
+
 /// How to open a sled ledger.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OpenOptions {
     /// Create the ledger if the path does not exist.
     pub create: bool,
@@ -67,9 +86,8 @@ pub struct OpenOptions {
     pub lock_wait: Duration,
     /// sled's page cache, in bytes.
     pub cache_bytes: u64,
-    /// While the ledger is locked, ask a ledger server holding it to let go
-    /// (see [`crate::server::ask_release`]). Off only for the server itself.
-    pub evict_server: bool,
+    /// What to do while the ledger is locked, besides waiting (see [`LockedHook`]).
+    pub on_locked: Option<LockedHook>,
 }
 
 impl Default for OpenOptions {
@@ -78,8 +96,19 @@ impl Default for OpenOptions {
             create: true,
             lock_wait: Duration::from_secs(10),
             cache_bytes: 256 * 1024 * 1024,
-            evict_server: true,
+            on_locked: None,
         }
+    }
+}
+
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("create", &self.create)
+            .field("lock_wait", &self.lock_wait)
+            .field("cache_bytes", &self.cache_bytes)
+            .field("on_locked", &self.on_locked.is_some())
+            .finish()
     }
 }
 
@@ -271,12 +300,12 @@ impl SledStore {
         refuse_foreign(&db, &path)?;
         let tree = |name: &str| db.open_tree(name);
         let mut store = SledStore {
-            log: tree("log")?,
-            meta: tree("meta")?,
-            ids: tree("ids")?,
-            claims: tree("claims")?,
-            stories: tree("stories")?,
-            valid: tree("valid")?,
+            log: tree("log").map_err(from_sled)?,
+            meta: tree("meta").map_err(from_sled)?,
+            ids: tree("ids").map_err(from_sled)?,
+            claims: tree("claims").map_err(from_sled)?,
+            stories: tree("stories").map_err(from_sled)?,
+            valid: tree("valid").map_err(from_sled)?,
             db,
             path,
             head: Head::EMPTY,
@@ -299,7 +328,7 @@ impl SledStore {
 
     /// Checks (or, for a new ledger, writes) the format version; returns it.
     fn check_format(&mut self) -> Result<u32> {
-        match self.meta.get(META_FORMAT)? {
+        match self.meta.get(META_FORMAT).map_err(from_sled)? {
             Some(v) => {
                 let version = u32::from_be_bytes(v.as_ref().try_into().map_err(|_| {
                     Error::damaged(format!(
@@ -326,7 +355,7 @@ impl SledStore {
                 Ok(version)
             }
             None => {
-                if !self.log.is_empty() || self.meta.get(META_HEAD)?.is_some() {
+                if !self.log.is_empty() || self.meta.get(META_HEAD).map_err(from_sled)?.is_some() {
                     return Err(Error::damaged(format!(
                         "{} is a sled database without a claims format version",
                         self.path.display()
@@ -334,7 +363,8 @@ impl SledStore {
                     .with_hint("pass a claims ledger with --db"));
                 }
                 self.meta
-                    .insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+                    .insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())
+                    .map_err(from_sled)?;
                 self.sync()?;
                 Ok(FORMAT_VERSION)
             }
@@ -345,19 +375,21 @@ impl SledStore {
     /// is synced before the next, and the version is switched last, so a
     /// crash leaves a format-1 ledger that the next open upgrades again.
     fn upgrade_from_1(&mut self) -> Result<()> {
-        match self.meta.get(META_HEAD)? {
-            Some(h) => self.log.insert(LOG_HEAD, h)?,
-            None => self.log.remove(LOG_HEAD)?,
+        match self.meta.get(META_HEAD).map_err(from_sled)? {
+            Some(h) => self.log.insert(LOG_HEAD, h).map_err(from_sled)?,
+            None => self.log.remove(LOG_HEAD).map_err(from_sled)?,
         };
         for t in self.index_trees() {
-            t.clear()?;
+            t.clear().map_err(from_sled)?;
         }
-        self.meta.insert(META_INDEXED, &0u64.to_be_bytes())?;
+        self.meta
+            .insert(META_INDEXED, &0u64.to_be_bytes())
+            .map_err(from_sled)?;
         self.sync()?;
         let mut b = sled::Batch::default();
         b.insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes());
         b.remove(META_HEAD);
-        self.meta.apply_batch(b)?;
+        self.meta.apply_batch(b).map_err(from_sled)?;
         self.sync()
     }
 
@@ -366,7 +398,7 @@ impl SledStore {
     }
 
     fn read_head(&self) -> Result<Head> {
-        let Some(v) = self.log.get(LOG_HEAD)? else {
+        let Some(v) = self.log.get(LOG_HEAD).map_err(from_sled)? else {
             return Ok(Head::EMPTY);
         };
         if v.len() != 48 {
@@ -395,7 +427,7 @@ impl SledStore {
     }
 
     fn indexed(&self) -> Result<u64> {
-        Ok(match self.meta.get(META_INDEXED)? {
+        Ok(match self.meta.get(META_INDEXED).map_err(from_sled)? {
             Some(v) if v.len() == 8 => u64::from_be_bytes(v.as_ref().try_into().expect("8")),
             Some(_) => return Err(Error::damaged("the index high-water mark is damaged")),
             None => 0,
@@ -427,13 +459,17 @@ impl SledStore {
         if seq > NEAR {
             let mut last = None;
             for kv in self.log.range(seq_key(seq - NEAR)..=seq_key(seq)) {
-                last = Some(kv?);
+                last = Some(kv.map_err(from_sled)?);
             }
             if let Some((k, v)) = last {
                 return Ok(Some((u64_at(&k, 0)?, v)));
             }
         }
-        match self.log.get_lt(seq_key(seq.saturating_add(1)))? {
+        match self
+            .log
+            .get_lt(seq_key(seq.saturating_add(1)))
+            .map_err(from_sled)?
+        {
             Some((k, v)) if k.as_ref() != LOG_HEAD => Ok(Some((u64_at(&k, 0)?, v))),
             _ => Ok(None),
         }
@@ -452,7 +488,7 @@ impl SledStore {
             None => from.max(1),
         };
         for kv in self.log.range(seq_key(start)..) {
-            let (k, v) = kv?;
+            let (k, v) = kv.map_err(from_sled)?;
             let key = u64_at(&k, 0)?;
             if key > to {
                 break;
@@ -498,7 +534,7 @@ impl SledStore {
         let mut leftovers: Vec<Record> = Vec::new();
         let mut rewrites: Vec<(u64, Block)> = Vec::new();
         for kv in self.log.range(seq_key(start)..) {
-            let (k, v) = kv?;
+            let (k, v) = kv.map_err(from_sled)?;
             let key = u64_at(&k, 0)?;
             let block = Block::decode(key, &v)?;
             if block.entries.iter().all(|(s, _)| *s <= head) {
@@ -520,7 +556,7 @@ impl SledStore {
                     batch.insert(&seq_key(key), keep.encode(key));
                 }
             }
-            self.log.apply_batch(batch)?;
+            self.log.apply_batch(batch).map_err(from_sled)?;
             self.sync()?;
         }
         // 2. Indexes behind the head are derived again (inserts are idempotent).
@@ -546,7 +582,9 @@ impl SledStore {
                 from = to + 1;
             }
             self.sync()?;
-            self.meta.insert(META_INDEXED, &head.to_be_bytes())?;
+            self.meta
+                .insert(META_INDEXED, &head.to_be_bytes())
+                .map_err(from_sled)?;
         }
         self.applied = head;
         Ok(())
@@ -647,7 +685,7 @@ impl SledStore {
                     None => batch.remove(k),
                 }
             }
-            tree.apply_batch(batch)?;
+            tree.apply_batch(batch).map_err(from_sled)?;
         }
         Ok(())
     }
@@ -659,7 +697,7 @@ impl SledStore {
         let mut key = records.first().map_or(0, |r| r.seq);
         let mut cur = Block::default();
         let mut size = 0usize;
-        if let Some((k, v)) = self.log.last()? {
+        if let Some((k, v)) = self.log.last().map_err(from_sled)? {
             if k.as_ref() != LOG_HEAD && v.first() == Some(&BLOCK_TAG) {
                 let k = u64_at(&k, 0)?;
                 let b = Block::decode(k, &v)?;
@@ -692,7 +730,7 @@ impl SledStore {
     /// every file of the database and of its directory (sled's own flush uses
     /// `sync_file_range` on Linux, which is not enough).
     pub fn sync(&self) -> Result<()> {
-        self.db.flush()?;
+        self.db.flush().map_err(from_sled)?;
         fsync_tree(&self.path).map_err(|e| Error::io(format!("syncing {}", self.path.display()), e))
     }
 }
@@ -751,11 +789,10 @@ fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
                     )
                     .with_hint("try again when the other claims command has finished"));
                 }
-                #[cfg(unix)]
-                if opts.evict_server {
+                if let Some(hook) = &opts.on_locked {
                     let left = opts.lock_wait.saturating_sub(started.elapsed());
                     let ready = left.min(Duration::from_millis(250));
-                    if crate::server::ask_release(path, ready, left) {
+                    if hook(path, ready, left) {
                         continue;
                     }
                 }
@@ -848,7 +885,7 @@ impl SledStore {
         if records.is_empty() {
             return Ok(());
         }
-        super::check_contiguous(self.head.seq, records)?;
+        claims_core::store::check_contiguous(self.head.seq, records)?;
         let last = records.last().expect("not empty");
         let head = Head {
             seq: last.seq,
@@ -890,7 +927,7 @@ impl SledStore {
                     Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
                 })
                 .map_err(|e| match e {
-                    sled::transaction::TransactionError::Storage(e) => Error::from(e),
+                    sled::transaction::TransactionError::Storage(e) => from_sled(e),
                     sled::transaction::TransactionError::Abort(()) => {
                         Error::damaged("a commit was aborted")
                     }
@@ -917,7 +954,7 @@ impl SledStore {
                 for (k, v) in group {
                     batch.insert(&seq_key(*k), v.as_slice());
                 }
-                self.log.apply_batch(batch)?;
+                self.log.apply_batch(batch).map_err(from_sled)?;
             }
             self.sync()?;
             match worker {
@@ -926,14 +963,18 @@ impl SledStore {
                 Err(_) => derive(),
             }
         })?;
-        self.log.insert(LOG_HEAD, Self::head_bytes(&head))?;
+        self.log
+            .insert(LOG_HEAD, Self::head_bytes(&head))
+            .map_err(from_sled)?;
         self.sync()?;
         self.head = head;
         self.write_index(index)?;
         self.applied = head.seq;
         self.sync()?;
         // Not synced: if it is lost, the next open derives the indexes again.
-        self.meta.insert(META_INDEXED, &head.seq.to_be_bytes())?;
+        self.meta
+            .insert(META_INDEXED, &head.seq.to_be_bytes())
+            .map_err(from_sled)?;
         Ok(())
     }
 }
@@ -1257,7 +1298,7 @@ impl Iterator for LogScan {
                 }
                 Some(Err(e)) => {
                     self.done = true;
-                    return Some(Err(e.into()));
+                    return Some(Err(from_sled(e)));
                 }
                 Some(Ok(kv)) => kv,
             };
@@ -1317,7 +1358,9 @@ impl SledStore {
             Ok(i) => block.entries[i].1 = value.to_vec(),
             Err(i) => block.entries.insert(i, (seq, value.to_vec())),
         }
-        self.log.insert(seq_key(key), block.encode(key))?;
+        self.log
+            .insert(seq_key(key), block.encode(key))
+            .map_err(from_sled)?;
         self.sync()
     }
 
@@ -1328,9 +1371,11 @@ impl SledStore {
             let mut block = Block::decode(key, &v)?;
             block.entries.retain(|e| e.0 != seq);
             if block.entries.is_empty() {
-                self.log.remove(seq_key(key))?;
+                self.log.remove(seq_key(key)).map_err(from_sled)?;
             } else {
-                self.log.insert(seq_key(key), block.encode(key))?;
+                self.log
+                    .insert(seq_key(key), block.encode(key))
+                    .map_err(from_sled)?;
             }
         }
         self.sync()
@@ -1360,26 +1405,33 @@ impl SledStore {
     /// as if a crash had lost the index writes after that seq.
     pub fn raw_forget_indexes(&self, indexed: u64) -> Result<()> {
         for t in [&self.ids, &self.claims, &self.stories, &self.valid] {
-            t.clear()?;
+            t.clear().map_err(from_sled)?;
         }
-        self.meta.insert(META_INDEXED, &indexed.to_be_bytes())?;
+        self.meta
+            .insert(META_INDEXED, &indexed.to_be_bytes())
+            .map_err(from_sled)?;
         self.sync()
     }
 
     /// Overwrites the stored format version.
     pub fn raw_set_format(&self, version: u32) -> Result<()> {
-        self.meta.insert(META_FORMAT, &version.to_be_bytes())?;
+        self.meta
+            .insert(META_FORMAT, &version.to_be_bytes())
+            .map_err(from_sled)?;
         self.sync()
     }
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod key_tests {
     use super::*;
 
     #[test]
     fn valid_keys_sort_by_time_then_seq() {
-        let t = |s| crate::time::parse_rfc3339(s).unwrap();
+        let t = |s| claims_core::time::parse_rfc3339(s).unwrap();
         let a = valid_key(&t("1960-01-01T00:00:00Z"), 9);
         let b = valid_key(&t("2020-07-10T00:00:00Z"), 1);
         let c = valid_key(&t("2020-07-10T00:00:00.5Z"), 0);

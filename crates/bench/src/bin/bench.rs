@@ -1,7 +1,7 @@
 //! `claims` against SQLite on the same workload, in one run, one table.
 //!
 //! ```text
-//! cargo build --release && cargo run --release --example bench -- --events 1000000
+//! cargo build --release && cargo run --release -p claims-bench --bin bench -- --events 1000000
 //! ```
 //!
 //! Options: `--events N` (default 1000000), `--runs R` (whole-process runs per
@@ -26,8 +26,7 @@
 //! is one SQL query (see `STATE_SQL`). SQLite does not compute a hash chain;
 //! `claims` does.
 
-#[path = "workload/mod.rs"]
-mod workload;
+use claims_bench::workload;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -79,14 +78,14 @@ fn parse_opts(args: &[String]) -> Res<Opts> {
             "--no-build" => build = false,
             other => {
                 return Err(format!(
-                    "unknown option {other} (see the doc comment of examples/bench.rs)"
+                    "unknown option {other} (see the doc comment of crates/bench/src/bin/bench.rs)"
                 ))
             }
         }
     }
     let dir = dir.unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("target")
+            .join("../../target")
             .join("bench")
             .join(events.to_string())
     });
@@ -103,15 +102,14 @@ fn claims_binary(build: bool) -> Res<PathBuf> {
     let me = std::env::current_exe().map_err(err("current_exe"))?;
     let profile_dir = me
         .parent()
-        .and_then(Path::parent)
         .ok_or("cannot find the target directory")?
         .to_path_buf();
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     if build {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "--bin", "claims"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        cmd.args(["build", "--quiet", "-p", "claims", "--bin", "claims"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
         if release {
             cmd.arg("--release");
         }
@@ -1422,10 +1420,11 @@ mod child {
 
     // ---- claims, in-process through the library.
 
-    use claims::projection::{Standing, View};
-    use claims::query::Scope;
-    use claims::store::OpenOptions;
-    use claims::{Ledger, SledStore};
+    use claims_core::projection::{Standing, View};
+    use claims_core::query::Scope;
+    use claims_core::Ledger;
+    use claims_store_sled::OpenOptions;
+    use claims_store_sled::SledStore;
 
     fn claims_ledger(db: &str) -> Res<Ledger<SledStore>> {
         let opts = OpenOptions {
@@ -1438,7 +1437,7 @@ mod child {
     }
 
     fn view(at: &str, as_of: &str) -> Res<View> {
-        let p = |s: &str| claims::time::parse_rfc3339(s).map_err(err("time"));
+        let p = |s: &str| claims_core::time::parse_rfc3339(s).map_err(err("time"));
         Ok(View::new(p(at)?, p(as_of)?))
     }
 
@@ -1446,7 +1445,7 @@ mod child {
         let t = Instant::now();
         let l = claims_ledger(db)?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
-        let seq = claims::Store::head(l.store()).seq;
+        let seq = claims_core::Store::head(l.store()).seq;
         Ok(json!({"open_ms": ms, "head": seq}).to_string())
     }
 

@@ -29,10 +29,10 @@ use chrono_tz::Tz;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::event::{Body, FollowUpKind, Wording};
-use crate::projection::{ClaimHistory, EntryStanding, Status, View};
-use crate::record::Record;
-use crate::time::{fmt_time, Time, Valid};
+use claims_core::event::{Body, FollowUpKind, Wording};
+use claims_core::projection::{ClaimHistory, EntryStanding, Status, View};
+use claims_core::record::Record;
+use claims_core::time::{fmt_time, Time, Valid};
 
 /// A vertical line at a time, with a label ("published").
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1551,7 +1551,7 @@ pub fn esc(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::parse_rfc3339;
+    use claims_core::time::parse_rfc3339;
 
     fn t(s: &str) -> Time {
         parse_rfc3339(s).unwrap()

@@ -727,7 +727,7 @@ mod tests {
     /// Events with every optional field, characters that need escaping and
     /// fractional times, plus the seed story.
     fn varied_records() -> Vec<Record> {
-        let mut lines: Vec<String> = include_str!("../data/amazon-tiktok-2020-07.ndjson")
+        let mut lines: Vec<String> = include_str!("../../../data/amazon-tiktok-2020-07.ndjson")
             .lines()
             .map(str::to_string)
             .collect();
@@ -784,7 +784,7 @@ mod tests {
 
     #[test]
     fn the_compact_encoding_round_trips_the_seed() {
-        let text = include_str!("../data/amazon-tiktok-2020-07.ndjson");
+        let text = include_str!("../../../data/amazon-tiktok-2020-07.ndjson");
         let t = parse_rfc3339("2026-01-01T00:00:00.123456Z").unwrap();
         let mut prev = GENESIS;
         for (i, line) in text.lines().enumerate() {

@@ -1,13 +1,14 @@
-//! `claims`: an event-sourced, hash-chained ledger of the claims in news
+//! `claims-core`: the core of an event-sourced, hash-chained ledger of the claims in news
 //! stories. See ARCHITECTURE.md for the map of modules and their invariants.
 //!
-//! The library does no terminal I/O and reads no environment; the `claims`
-//! binary (src/main.rs, src/cli/) does.
+//! This is the core: it knows no command line, socket, clock, environment or
+//! rendering, and does no I/O but through the [`Store`] it is given. The
+//! sled store is `claims-store-sled`; the `claims` binary is the command line.
 //!
 //! ```
-//! use claims::{Event, Incoming, Ledger, MemStore, View};
-//! use claims::query::Scope;
-//! use claims::time::parse_rfc3339;
+//! use claims_core::{Event, Incoming, Ledger, MemStore, View};
+//! use claims_core::query::Scope;
+//! use claims_core::time::parse_rfc3339;
 //!
 //! let line = r#"{"id":"0190a3b2-0000-7000-8000-000000000001","kind":"asserted",
 //!   "claim":"0190a3b2-0000-7000-8000-0000000000c1","story":"amazon-tiktok-2020-07",
@@ -39,15 +40,12 @@ pub mod ledger;
 pub mod projection;
 pub mod query;
 pub mod record;
-#[cfg(unix)]
-pub mod server;
 pub mod store;
 pub mod time;
-pub mod timeline;
 
 pub use error::{Error, ErrorKind, Result};
 pub use event::{Event, Kind};
 pub use ledger::{Incoming, Ledger};
 pub use projection::{ClaimHistory, Status, View};
 pub use record::Record;
-pub use store::{MemStore, SledStore, Store};
+pub use store::{MemStore, Store};

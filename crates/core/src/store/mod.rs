@@ -8,10 +8,8 @@
 //! before it returns), and its indexes never disagree with its log.
 
 mod mem;
-mod sled_store;
 
 pub use mem::MemStore;
-pub use sled_store::{OpenOptions, SledStore, FORMAT_VERSION};
 
 use uuid::Uuid;
 
@@ -123,7 +121,7 @@ pub fn claims_touched(record: &Record) -> Vec<Uuid> {
 }
 
 /// Refuses records that do not continue `head_seq` without gaps.
-pub(crate) fn check_contiguous(head_seq: u64, records: &[Record]) -> Result<()> {
+pub fn check_contiguous(head_seq: u64, records: &[Record]) -> Result<()> {
     for (expected, r) in (head_seq + 1..).zip(records) {
         if r.seq != expected {
             return Err(crate::error::Error::invalid(format!(
@@ -183,5 +181,5 @@ pub trait Store: Send + Sync {
     fn seqs_by_valid_to(&self, lo: Time, hi: Time) -> Result<Vec<u64>>;
 }
 
-#[cfg(test)]
-pub(crate) mod conformance;
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;

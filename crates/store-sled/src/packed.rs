@@ -9,7 +9,9 @@
 
 use sled::{IVec, Tree};
 
-use crate::error::{Error, Result};
+use claims_core::error::{Error, Result};
+
+use crate::from_sled;
 
 /// First byte of a packed log block. A log value that starts with anything
 /// else is a single legacy (format 1) entry whose seq is its key.
@@ -280,7 +282,7 @@ fn chunk_at_or_below(tree: &Tree, e: &[u8]) -> Result<Option<(IVec, IVec)>> {
     let mut k = Vec::with_capacity(e.len() + 1);
     k.extend_from_slice(e);
     k.push(0);
-    Ok(tree.get_lt(k)?)
+    tree.get_lt(k).map_err(from_sled)
 }
 
 /// The writes that add `adds` and take out `removes` (both sorted, without
@@ -300,11 +302,11 @@ pub fn plan<E: AsRef<[u8]>>(tree: &Tree, adds: &[E], removes: &[E]) -> Result<Ve
         };
         let here = match chunk_at_or_below(tree, next)? {
             Some(kv) => Some(kv),
-            None => tree.first()?,
+            None => tree.first().map_err(from_sled)?,
         };
         let (old_key, mut elems, upper) = match here {
             Some((k, v)) => {
-                let upper = tree.get_gt(&k)?.map(|(k, _)| k);
+                let upper = tree.get_gt(&k).map_err(from_sled)?.map(|(k, _)| k);
                 (Some(k), decode_chunk(&v)?, upper)
             }
             None => (None, Vec::new(), None),
@@ -380,7 +382,7 @@ pub fn scan(tree: &Tree, lo: &[u8], hi: &[u8], mut f: impl FnMut(&[u8]) -> bool)
         None => lo.to_vec(),
     };
     for kv in tree.range(start..) {
-        let (k, v) = kv?;
+        let (k, v) = kv.map_err(from_sled)?;
         if k.as_ref() > hi {
             break;
         }

@@ -1,5 +1,5 @@
 //! Writes the deterministic benchmark workload: `N` SPEC `append` events as
-//! NDJSON on standard output (see `examples/workload/mod.rs` for its shape).
+//! NDJSON on standard output (see `crates/bench/src/workload.rs` for its shape).
 //!
 //! ```text
 //! cargo run --release --example gen -- 1000000 > events.ndjson
@@ -7,8 +7,7 @@
 //!
 //! A summary (stories, claims, voids, …) goes to standard error.
 
-#[path = "workload/mod.rs"]
-mod workload;
+use claims_bench::workload;
 
 use std::io::Write;
 

@@ -1,0 +1,262 @@
+//! The conformance suite every [`Store`] backend must pass. Each check takes a
+//! function that makes a fresh, empty store; `run_all` runs them all.
+
+use uuid::Uuid;
+
+use super::{IdRange, Role, Store};
+use crate::event::{Asserted, Body, Event, FollowUp, FollowUpKind, Voided, Wording};
+use crate::record::{Record, GENESIS};
+use crate::time::{parse_rfc3339, Valid};
+
+/// A time from RFC 3339 (test input; panics on a bad one).
+pub fn t(s: &str) -> crate::time::Time {
+    parse_rfc3339(s).unwrap()
+}
+
+/// The UUID with this number.
+pub fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+/// An `asserted` event: id `n`, claim `claim`, in `story`, valid to `to`.
+pub fn asserted(n: u128, claim: u128, story: &str, to: &str, supersedes: Option<u128>) -> Event {
+    Event {
+        id: id(n),
+        body: Body::Asserted(Asserted {
+            claim: id(claim),
+            story: story.into(),
+            by: "Amazon".into(),
+            text: format!("claim {claim}"),
+            valid: Valid {
+                from: t("2020-07-10T00:00:00Z"),
+                to: t(to),
+                text: None,
+            },
+            wording: Wording::default(),
+            supersedes: supersedes.map(id),
+        }),
+    }
+}
+
+/// A `disputed` event `n` on `claim`, valid to `to`.
+pub fn followup(n: u128, claim: u128, to: &str) -> Event {
+    Event {
+        id: id(n),
+        body: Body::FollowedUp(FollowUp {
+            kind: FollowUpKind::Disputed,
+            claim: id(claim),
+            by: "TikTok".into(),
+            valid: Valid::at(t(to)),
+            reason: None,
+            note: None,
+            wording: Wording::default(),
+        }),
+    }
+}
+
+/// A `voided` event `n` of event `target`.
+pub fn void(n: u128, target: u128) -> Event {
+    Event {
+        id: id(n),
+        body: Body::Voided(Voided {
+            target: id(target),
+            reason: "mistake".into(),
+        }),
+    }
+}
+
+/// Seals `events` to continue `store`'s head.
+pub fn seal(store: &(impl Store + ?Sized), events: Vec<Event>) -> Vec<Record> {
+    let head = store.head();
+    let mut prev = head.hash;
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let r = Record::seal(e, head.seq + 1 + i as u64, t("2026-01-01T00:00:00Z"), &prev);
+            prev = r.hash;
+            r
+        })
+        .collect()
+}
+
+/// A small story: claims 100 (story a) and 200 (story b, supersedes 100),
+/// a dispute of 100, a void of 200's assertion.
+pub fn fill(store: &mut (impl Store + ?Sized)) -> Vec<Record> {
+    let first = seal(
+        store,
+        vec![
+            asserted(1, 100, "a", "2020-07-10T10:00:00Z", None),
+            followup(2, 100, "2020-07-10T12:00:00Z"),
+        ],
+    );
+    store.commit(&first).unwrap();
+    let second = seal(
+        store,
+        vec![
+            asserted(3, 200, "b", "2020-07-10T11:00:00Z", Some(100)),
+            void(4, 3),
+        ],
+    );
+    store.commit(&second).unwrap();
+    first.into_iter().chain(second).collect()
+}
+
+/// Conformance check: empty store has an empty head.
+pub fn empty_store_has_an_empty_head(mut make: impl FnMut() -> Box<dyn Store>) {
+    let s = make();
+    assert_eq!(s.head().seq, 0);
+    assert_eq!(s.head().hash, GENESIS);
+    assert!(s.get(1).unwrap().is_none());
+    assert_eq!(s.scan(1).count(), 0);
+    assert!(s.stories().unwrap().is_empty());
+}
+
+/// Conformance check: commit then read back.
+pub fn commit_then_read_back(make: impl FnMut() -> Box<dyn Store>) {
+    let mut make = make;
+    let mut s = make();
+    let all = fill(&mut *s);
+    assert_eq!(s.head().seq, 4);
+    assert_eq!(s.head().hash, all[3].hash);
+    for r in &all {
+        assert_eq!(s.get(r.seq).unwrap().as_ref(), Some(r));
+        assert_eq!(s.seq_of_event(r.event.id).unwrap(), Some(r.seq));
+    }
+    let scanned: Vec<Record> = s.scan(2).map(|r| r.unwrap()).collect();
+    assert_eq!(scanned, all[1..].to_vec());
+    assert!(s.get(5).unwrap().is_none());
+}
+
+/// Conformance check: claim index files follow ups voids and supersessions.
+pub fn claim_index_files_follow_ups_voids_and_supersessions(make: impl FnMut() -> Box<dyn Store>) {
+    let mut make = make;
+    let mut s = make();
+    fill(&mut *s);
+    assert_eq!(
+        s.claim_entries(id(100)).unwrap(),
+        vec![
+            (1, Role::Asserted),
+            (2, Role::FollowUp),
+            (3, Role::Superseding),
+            (4, Role::Void)
+        ]
+    );
+    assert_eq!(
+        s.claim_entries(id(200)).unwrap(),
+        vec![(3, Role::Asserted), (4, Role::Void)]
+    );
+    assert!(s.claim_entries(id(300)).unwrap().is_empty());
+}
+
+/// Conformance check: story index lists claims and slugs.
+pub fn story_index_lists_claims_and_slugs(make: impl FnMut() -> Box<dyn Store>) {
+    let mut make = make;
+    let mut s = make();
+    fill(&mut *s);
+    assert_eq!(s.stories().unwrap(), vec!["a".to_string(), "b".to_string()]);
+    assert_eq!(s.story_claims("a").unwrap(), vec![(id(100), 1)]);
+    assert_eq!(s.story_claims("b").unwrap(), vec![(id(200), 3)]);
+    assert!(s.story_claims("").unwrap().is_empty());
+}
+
+/// Conformance check: valid time index orders by to.
+pub fn valid_time_index_orders_by_to(make: impl FnMut() -> Box<dyn Store>) {
+    let mut make = make;
+    let mut s = make();
+    fill(&mut *s);
+    let all = s
+        .seqs_by_valid_to(crate::time::Time::MIN_UTC, crate::time::Time::MAX_UTC)
+        .unwrap();
+    assert_eq!(all, vec![1, 3, 2]);
+    let some = s
+        .seqs_by_valid_to(t("2020-07-10T10:30:00Z"), t("2020-07-10T12:00:00Z"))
+        .unwrap();
+    assert_eq!(some, vec![3, 2]);
+}
+
+/// Conformance check: id ranges find prefixes.
+pub fn id_ranges_find_prefixes(make: impl FnMut() -> Box<dyn Store>) {
+    let mut make = make;
+    let mut s = make();
+    fill(&mut *s);
+    let all = IdRange {
+        lo: Uuid::nil(),
+        hi: Uuid::max(),
+    };
+    assert_eq!(
+        s.event_ids_in(all, 10).unwrap(),
+        vec![id(1), id(2), id(3), id(4)]
+    );
+    assert_eq!(s.event_ids_in(all, 2).unwrap(), vec![id(1), id(2)]);
+    assert_eq!(s.claim_ids_in(all, 10).unwrap(), vec![id(100), id(200)]);
+    let one = IdRange {
+        lo: id(200),
+        hi: id(200),
+    };
+    assert_eq!(s.claim_ids_in(one, 10).unwrap(), vec![id(200)]);
+}
+
+/// Conformance check: out of order commit is refused and changes nothing.
+pub fn out_of_order_commit_is_refused_and_changes_nothing(make: impl FnMut() -> Box<dyn Store>) {
+    let mut make = make;
+    let mut s = make();
+    fill(&mut *s);
+    let mut bad = seal(&*s, vec![followup(9, 100, "2020-07-11T00:00:00Z")]);
+    bad[0].seq = 7;
+    assert!(s.commit(&bad).is_err());
+    assert_eq!(s.head().seq, 4);
+    assert!(s.seq_of_event(id(9)).unwrap().is_none());
+}
+
+/// Runs every check against `make`.
+/// Reads between commits see every commit: a store that keeps what it read
+/// (the sled store's block cache) must drop what a commit rewrites.
+pub fn reads_between_commits_see_each_commit(make: impl FnMut() -> Box<dyn Store>) {
+    let mut make = make;
+    let mut s = make();
+    let mut all: Vec<Record> = Vec::new();
+    for round in 0..6u128 {
+        let events = (0..3u128)
+            .map(|i| {
+                asserted(
+                    1000 + round * 10 + i,
+                    5000 + round * 10 + i,
+                    "r",
+                    "2020-07-10T10:00:00Z",
+                    None,
+                )
+            })
+            .collect();
+        let new = seal(&*s, events);
+        s.commit(&new).unwrap();
+        all.extend(new);
+        for r in &all {
+            assert_eq!(s.get(r.seq).unwrap().as_ref(), Some(r), "round {round}");
+        }
+        assert!(s.get(all.len() as u64 + 1).unwrap().is_none());
+    }
+}
+
+/// Runs every check on fresh stores from `make`.
+pub fn run_all(mut make: impl FnMut() -> Box<dyn Store>) {
+    empty_store_has_an_empty_head(&mut make);
+    commit_then_read_back(&mut make);
+    reads_between_commits_see_each_commit(&mut make);
+    claim_index_files_follow_ups_voids_and_supersessions(&mut make);
+    story_index_lists_claims_and_slugs(&mut make);
+    valid_time_index_orders_by_to(&mut make);
+    id_ranges_find_prefixes(&mut make);
+    out_of_order_commit_is_refused_and_changes_nothing(&mut make);
+}
+
+#[cfg(test)]
+mod backends {
+    use super::*;
+    use crate::store::MemStore;
+
+    #[test]
+    fn mem_store_conforms() {
+        run_all(|| Box::new(MemStore::new()));
+    }
+}

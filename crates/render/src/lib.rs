@@ -1,0 +1,7 @@
+//! `claims-render`: pictures of the core's read models. Pure: no clock,
+//! environment or I/O; the same input gives the same bytes. The command line
+//! writes the files.
+
+#![warn(missing_docs)]
+
+pub mod timeline;

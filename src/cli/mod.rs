@@ -16,6 +16,7 @@ mod log;
 #[cfg(unix)]
 pub(crate) mod protocol;
 mod render;
+mod report;
 #[cfg(unix)]
 mod serve;
 mod show;
@@ -257,13 +258,7 @@ impl Ctx<'_> {
 
     /// Prints an error as one line: `error: message; hint`.
     fn report(&self, e: &Error) {
-        // One line, whatever the user's input held.
-        let one_line = |s: &str| s.replace('\r', "\\r").replace('\n', "\\n");
-        let msg = one_line(e.message().trim_end_matches('.'));
-        match e.hint().map(one_line) {
-            Some(h) => self.io.error_line(&format!("error: {msg}; {h}")),
-            None => self.io.error_line(&format!("error: {msg}")),
-        }
+        self.io.error_line(&report::error_line(e));
     }
 }
 

@@ -294,7 +294,7 @@ impl Event {
                     continue;
                 }
                 let why = if ["seq", "recorded_at", "hash"].contains(&key.as_str()) {
-                    "is set by the ledger; only `claims import` takes it".to_string()
+                    "is set by the ledger; only an import of an export takes it".to_string()
                 } else {
                     format!(
                         "is not a field of {} `{kind_str}` event",

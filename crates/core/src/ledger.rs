@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use uuid::Uuid;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Hint, Result};
 use crate::event::{Body, Event, Kind};
 use crate::record::{truncate_micros, Hash, Record, GENESIS};
-use crate::store::{claims_touched, index_entries, IdRange, IndexEntry, Role, Store};
+use crate::store::{claims_touched, index_entries, Head, IdRange, IndexEntry, Role, Store};
 use crate::time::{fmt_time, Time};
 
 /// An event to append and where it came from (its line in a batch file).
@@ -56,16 +56,20 @@ pub struct VerifyReport {
 #[derive(Debug)]
 pub struct Ledger<S: Store> {
     store: S,
-    /// Histories and story listings read so far. Only this ledger writes to
-    /// its store while it is open (the store is locked), and every commit
-    /// through it empties the cache, so the cache never disagrees with the
-    /// store. It matters to a long-lived process (the ledger server).
+    /// Histories and story listings read so far, keyed by the head they were
+    /// read at: a read that finds the store at another head (a commit through
+    /// this ledger, or another writer's seen by `read_head`) drops the cache
+    /// first, and every commit through this ledger empties it. It matters to a
+    /// long-lived process (the ledger server).
     pub(crate) cache: std::sync::Mutex<ReadCache>,
 }
 
 /// See [`Ledger`]'s `cache`.
 #[derive(Debug, Default)]
 pub(crate) struct ReadCache {
+    /// The head (seq, hash) the cached reads were made at; a cache found at
+    /// another head is dropped whole before it is used.
+    pub(crate) at: Option<(u64, Hash)>,
     pub(crate) histories: HashMap<Uuid, crate::projection::ClaimHistory>,
     pub(crate) stories: HashMap<String, Vec<(Uuid, u64)>>,
 }
@@ -74,6 +78,10 @@ impl ReadCache {
     /// The most histories kept; past it, the cache starts over.
     pub(crate) const MAX_HISTORIES: usize = 20_000;
 }
+
+/// How many times an append is checked and sealed again after another
+/// writer moved the head before giving up with [`ErrorKind::HeadMoved`].
+const MAX_HEAD_RETRIES: u32 = 64;
 
 fn at_line(line: Option<usize>, e: Error) -> Error {
     match line {
@@ -108,11 +116,20 @@ impl<S: Store> Ledger<S> {
     /// The read cache (a poisoned lock only means a reader panicked; the
     /// cache is then dropped as a whole).
     pub(crate) fn read_cache(&self) -> std::sync::MutexGuard<'_, ReadCache> {
-        self.cache.lock().unwrap_or_else(|p| {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| {
             let mut g = p.into_inner();
             *g = ReadCache::default();
             g
-        })
+        });
+        let head = self.store.head();
+        let now = Some((head.seq, head.hash));
+        if cache.at != now {
+            *cache = ReadCache {
+                at: now,
+                ..ReadCache::default()
+            };
+        }
+        cache
     }
 
     /// The store.
@@ -147,10 +164,25 @@ impl<S: Store> Ledger<S> {
     /// already present with identical content, then seals and commits the rest
     /// in one durable commit recorded at `now`.
     pub fn append(&mut self, batch: Vec<Incoming>, now: Time) -> Result<AppendReport> {
+        let mut attempt = 0;
+        loop {
+            // Read the head fresh, check against the store as of it, seal on
+            // it; if another writer committed in between, do all of it again.
+            let head = self.store.read_head()?;
+            match self.append_at(&batch, head, now) {
+                Err(e) if e.kind() == ErrorKind::HeadMoved && attempt < MAX_HEAD_RETRIES => {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn append_at(&mut self, batch: &[Incoming], head: Head, now: Time) -> Result<AppendReport> {
         let mut overlay = Overlay::default();
         let mut keep = Vec::with_capacity(batch.len());
         let mut unchanged = 0;
-        for item in &batch {
+        for item in batch {
             match self
                 .check(&item.event, &overlay)
                 .map_err(|e| at_line(item.line, e))?
@@ -170,18 +202,18 @@ impl<S: Store> Ledger<S> {
         }
         drop(overlay);
         let fresh: Vec<Event> = batch
-            .into_iter()
+            .iter()
             .zip(keep)
-            .filter_map(|(item, keep)| keep.then_some(item.event))
+            .filter(|&(_, keep)| keep)
+            .map(|(item, _)| item.event.clone())
             .collect();
-        let head = self.store.head();
         let recorded_at = truncate_micros(match head.recorded_at {
             Some(last) if last > now => last,
             _ => now,
         });
         let records = Record::seal_all(fresh, head.seq + 1, recorded_at, &head.hash);
         self.forget();
-        self.store.commit(&records)?;
+        self.store.commit(&head, &records)?;
         Ok(AppendReport {
             appended: records,
             unchanged,
@@ -294,7 +326,7 @@ impl<S: Store> Ledger<S> {
     /// log is a prefix of `records`. Checks seq, hash chain, recorded times and
     /// every append rule; all-or-nothing.
     pub fn import(&mut self, records: Vec<(usize, Record)>) -> Result<ImportReport> {
-        let head = self.store.head();
+        let head = self.store.read_head()?;
         let mut prev = GENESIS;
         let mut last_recorded: Option<Time> = None;
         for (i, (line, r)) in records.iter().enumerate() {
@@ -305,7 +337,7 @@ impl<S: Store> Ledger<S> {
                     "field `seq` is {}, but the log must run 1, 2, 3, … without gaps (expected {expected})",
                     r.seq
                 )))
-                .with_hint("import takes a whole `claims export`, not a filtered one"));
+                .with_hint(Hint::ImportWholeExport));
             }
             if r.compute_hash(&prev) != r.hash {
                 return Err(here(Error::new(
@@ -330,7 +362,7 @@ impl<S: Store> Ledger<S> {
                     head.seq
                 ),
             )
-            .with_hint("import into an empty ledger (a new --db)"));
+            .with_hint(Hint::ImportIntoEmptyLedger));
         }
         for (line, r) in records.iter().take(head.seq as usize) {
             let mine = self.store.get(r.seq)?;
@@ -342,7 +374,7 @@ impl<S: Store> Ledger<S> {
                         r.seq
                     ),
                 )
-                .with_hint("import into an empty ledger (a new --db)"));
+                .with_hint(Hint::ImportIntoEmptyLedger));
             }
         }
         let new: Vec<(usize, Record)> = records.into_iter().skip(head.seq as usize).collect();
@@ -376,7 +408,7 @@ impl<S: Store> Ledger<S> {
         }
         let new: Vec<Record> = new.into_iter().map(|(_, r)| r).collect();
         self.forget();
-        self.store.commit(&new)?;
+        self.store.commit(&head, &new)?;
         Ok(ImportReport {
             restored: new.len() as u64,
             already: head.seq,
@@ -480,12 +512,12 @@ pub fn prefix_range(prefix: &str) -> Result<IdRange> {
     })
 }
 
-fn pick(prefix: &str, what: &str, found: Vec<Uuid>) -> Result<Uuid> {
+fn pick(prefix: &str, what: &'static str, found: Vec<Uuid>) -> Result<Uuid> {
     match found.as_slice() {
         [one] => Ok(*one),
         [] => Err(
             Error::not_found(format!("there is no {what} {prefix} in the ledger"))
-                .with_hint(format!("list {what}s with `claims log` or `claims state`")),
+                .with_hint(Hint::ListIds(what)),
         ),
         many => {
             let list: Vec<String> = many.iter().take(5).map(|u| u.to_string()).collect();
@@ -542,7 +574,7 @@ impl IndexModel {
                 ErrorKind::Verification,
                 format!("the {what} index disagrees with the log"),
             )
-            .with_hint("the log itself verifies; rebuild the ledger with `claims export` and `claims import`")
+            .with_hint(Hint::RebuildIndexes)
         };
         let all = IdRange {
             lo: Uuid::nil(),

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::event::Body;
 use crate::ledger::Ledger;
 use crate::projection::{ClaimHistory, EntryStanding, Standing, Status, Transition, View};
@@ -106,7 +106,7 @@ impl<S: Store> Ledger<S> {
             if claims.is_empty() {
                 return Err(
                     Error::not_found(format!("there is no story `{story}` in the ledger"))
-                        .with_hint("list the stories with `claims stories`"),
+                        .with_hint(Hint::ListStories),
                 );
             }
             let ids: Vec<Uuid> = claims.into_iter().map(|(c, _)| c).collect();

@@ -8,7 +8,7 @@ use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 use crate::event::Event;
 use crate::time::{parse_rfc3339, Time};
 
@@ -359,7 +359,7 @@ impl Record {
             Some((tag, _)) => Err(Error::damaged(format!(
                 "a stored event has encoding tag {tag}, which this build does not know"
             ))
-            .with_hint("upgrade claims to the version that wrote this ledger")),
+            .with_hint(Hint::UpgradeProgram)),
             None => Err(Error::damaged("a stored event is empty")),
         }
     }

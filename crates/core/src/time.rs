@@ -9,7 +9,7 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 
 /// A point in time, always UTC.
 pub type Time = DateTime<Utc>;
@@ -125,8 +125,7 @@ fn parse_part(s: &str, tz: &Tz) -> Result<(Time, Time)> {
 }
 
 fn unparsable(s: &str) -> Error {
-    Error::invalid(format!("`{s}` is not a time the ledger can read"))
-        .with_hint("write RFC 3339 (2020-07-10T15:00:00-04:00), a date-time in --tz (2020-07-10T15:00), a date (2020-07-10) or an interval A/B")
+    Error::invalid(format!("`{s}` is not a time the ledger can read")).with_hint(Hint::TimeForms)
 }
 
 /// Parses a valid time as given to `--at` on the write commands: a point, a
@@ -237,7 +236,12 @@ mod tests {
 
     #[test]
     fn a_query_date_means_the_end_of_the_day() {
-        let t = parse_query("2020-07-10", &Tz::UTC, Utc::now()).unwrap();
+        let t = parse_query(
+            "2020-07-10",
+            &Tz::UTC,
+            parse_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+        )
+        .unwrap();
         assert_eq!(t, utc("2020-07-10T23:59:59.999999999Z"));
     }
 

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use chrono::DateTime;
 use uuid::Uuid;
 
-use claims_core::error::{Error, ErrorKind, Result};
+use claims_core::error::{Error, ErrorKind, Hint, Result};
 use claims_core::record::{Hash, Record, ENCODING_COMPACT};
 use claims_core::store::{index_entries, Head, IdRange, IndexEntry, Role, Store};
 use claims_core::time::Time;
@@ -48,7 +48,7 @@ pub(crate) fn from_sled(err: sled::Error) -> Error {
     match err {
         sled::Error::Io(e) => Error::io("a ledger read or write", e),
         sled::Error::Corruption { .. } => Error::damaged("the ledger's sled files are corrupted")
-            .with_hint("restore the ledger from an export with `claims import` into a new --db"),
+            .with_hint(Hint::RestoreIntoNewLedger),
         other => Error::damaged(format!("the ledger's storage failed: {other}")),
     }
 }
@@ -255,7 +255,7 @@ impl SledStore {
                 return Err(Error::damaged(format!(
                     "{shown} is a file, not a claims ledger (a ledger is a directory)"
                 ))
-                .with_hint("pass the ledger's directory with --db, or a new path to create one"))
+                .with_hint(Hint::NameLedgerDirectory))
             }
             Ok(_) => {
                 let empty = fs::read_dir(&path)
@@ -266,15 +266,13 @@ impl SledStore {
                     return Err(Error::damaged(format!(
                         "the ledger at {shown} is damaged: sled's `conf` or `db` file is missing"
                     ))
-                    .with_hint(
-                        "restore the ledger from an export with `claims import` into a new --db",
-                    ));
+                    .with_hint(Hint::RestoreIntoNewLedger));
                 }
                 if !empty && !looks_like_sled(&path) {
                     return Err(Error::damaged(format!(
                         "{shown} is not a claims ledger: the directory holds other files"
                     ))
-                    .with_hint("pass a ledger directory with --db, or a new path to create one"));
+                    .with_hint(Hint::NameLedgerDirectory));
                 }
                 if empty && !opts.create {
                     return Err(no_ledger(&path));
@@ -344,7 +342,7 @@ impl SledStore {
                             self.path.display()
                         ),
                     )
-                    .with_hint("upgrade claims, or export the ledger with the newer version and import it here"));
+                    .with_hint(Hint::NewerFormat));
                 }
                 if version == 0 {
                     return Err(Error::damaged(format!(
@@ -360,7 +358,7 @@ impl SledStore {
                         "{} is a sled database without a claims format version",
                         self.path.display()
                     ))
-                    .with_hint("pass a claims ledger with --db"));
+                    .with_hint(Hint::NameLedger));
                 }
                 self.meta
                     .insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())
@@ -575,7 +573,7 @@ impl SledStore {
                         "the log of {} has a gap between seq {from} and {to}",
                         self.path.display()
                     ))
-                    .with_hint("run `claims verify` to find the first bad entry"));
+                    .with_hint(Hint::Verify));
                 }
                 let entries = self.derive(&chunk)?;
                 self.apply_index(&entries, true)?;
@@ -757,15 +755,14 @@ fn refuse_foreign(db: &sled::Db, path: &Path) -> Result<()> {
             "{} is a sled database of another program, not a claims ledger",
             path.display()
         ))
-        .with_hint("pass a claims ledger with --db, or a new path to create one"));
+        .with_hint(Hint::NameLedger));
     }
     Ok(())
 }
 
 fn no_ledger(path: &Path) -> Error {
-    Error::not_found(format!("there is no ledger at {}", path.display())).with_hint(
-        "record a claim with `claims assert` or load events with `claims append`, or pass --db",
-    )
+    Error::not_found(format!("there is no ledger at {}", path.display()))
+        .with_hint(Hint::CreateLedger)
 }
 
 fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
@@ -787,7 +784,7 @@ fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
                             opts.lock_wait.as_secs_f64()
                         ),
                     )
-                    .with_hint("try again when the other claims command has finished"));
+                    .with_hint(Hint::TryAgainLater));
                 }
                 if let Some(hook) = &opts.on_locked {
                     let left = opts.lock_wait.saturating_sub(started.elapsed());
@@ -814,7 +811,7 @@ fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
                     "the ledger at {} cannot be opened: {why}",
                     path.display()
                 ))
-                .with_hint("if it is damaged, restore it from an export with `claims import`"));
+                .with_hint(Hint::RestoreFromExport));
             }
         }
     }
@@ -885,7 +882,6 @@ impl SledStore {
         if records.is_empty() {
             return Ok(());
         }
-        claims_core::store::check_contiguous(self.head.seq, records)?;
         let last = records.last().expect("not empty");
         let head = Head {
             seq: last.seq,
@@ -984,13 +980,15 @@ impl Store for SledStore {
         self.head
     }
 
-    fn commit(&mut self, records: &[Record]) -> Result<()> {
+    fn commit(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
         if self.poisoned {
             return Err(Error::damaged(
                 "an earlier write through this handle failed part-way, so it takes no more writes",
             )
-            .with_hint("open the ledger again: opening recovers to the last commit"));
+            .with_hint(Hint::Reopen));
         }
+        // A refusal before anything is written leaves the handle usable.
+        claims_core::store::check_continues(expected, &self.head, records)?;
         self.poisoned = true;
         self.commit_inner(records)?;
         self.poisoned = false;
@@ -1031,7 +1029,7 @@ impl Store for SledStore {
                 "the log of {} has no entry at seq {seq}",
                 self.path.display()
             ))
-            .with_hint("run `claims verify`, and restore from an export if it fails")),
+            .with_hint(Hint::VerifyThenRestore)),
         }
     }
 

@@ -9,7 +9,7 @@
 
 use sled::{IVec, Tree};
 
-use claims_core::error::{Error, Result};
+use claims_core::error::{Error, Hint, Result};
 
 use crate::from_sled;
 
@@ -50,7 +50,7 @@ fn read_varint(b: &[u8], at: &mut usize) -> Option<u64> {
 
 fn damaged_block(key: u64) -> Error {
     Error::damaged(format!("the log block at seq {key} is damaged"))
-        .with_hint("run `claims verify`, and restore from an export if it fails")
+        .with_hint(Hint::VerifyThenRestore)
 }
 
 /// One log value decoded: `(seq, entry bytes)` in seq order. Entry bytes are
@@ -177,8 +177,7 @@ pub const CHUNK_MAX: usize = 6 * 1024;
 const CHUNK_FILL: usize = 4 * 1024;
 
 fn damaged_index() -> Error {
-    Error::damaged("an index of the ledger is damaged")
-        .with_hint("run `claims verify`; `claims export` and `claims import` rebuild the indexes")
+    Error::damaged("an index of the ledger is damaged").with_hint(Hint::VerifyThenRebuildIndexes)
 }
 
 /// Decodes a chunk value into its elements.

@@ -167,7 +167,7 @@ fn a_format_1_ledger_is_upgraded_on_open_and_reads_the_same() {
     // Upgraded: it opens again as the current format, and takes new entries.
     let mut s = open(&path);
     let more = seal(&s, vec![followup(5, 200, "2020-07-12T00:00:00Z")]);
-    s.commit(&more).unwrap();
+    s.commit(&s.head(), &more).unwrap();
     drop(s);
     let s = open(&path);
     assert_eq!(s.head().seq, 5);

@@ -90,7 +90,7 @@ pub fn fill(store: &mut (impl Store + ?Sized)) -> Vec<Record> {
             followup(2, 100, "2020-07-10T12:00:00Z"),
         ],
     );
-    store.commit(&first).unwrap();
+    store.commit(&store.head(), &first).unwrap();
     let second = seal(
         store,
         vec![
@@ -98,7 +98,7 @@ pub fn fill(store: &mut (impl Store + ?Sized)) -> Vec<Record> {
             void(4, 3),
         ],
     );
-    store.commit(&second).unwrap();
+    store.commit(&store.head(), &second).unwrap();
     first.into_iter().chain(second).collect()
 }
 
@@ -204,12 +204,11 @@ pub fn out_of_order_commit_is_refused_and_changes_nothing(make: impl FnMut() -> 
     fill(&mut *s);
     let mut bad = seal(&*s, vec![followup(9, 100, "2020-07-11T00:00:00Z")]);
     bad[0].seq = 7;
-    assert!(s.commit(&bad).is_err());
+    assert!(s.commit(&s.head(), &bad).is_err());
     assert_eq!(s.head().seq, 4);
     assert!(s.seq_of_event(id(9)).unwrap().is_none());
 }
 
-/// Runs every check against `make`.
 /// Reads between commits see every commit: a store that keeps what it read
 /// (the sled store's block cache) must drop what a commit rewrites.
 pub fn reads_between_commits_see_each_commit(make: impl FnMut() -> Box<dyn Store>) {
@@ -229,13 +228,60 @@ pub fn reads_between_commits_see_each_commit(make: impl FnMut() -> Box<dyn Store
             })
             .collect();
         let new = seal(&*s, events);
-        s.commit(&new).unwrap();
+        s.commit(&s.head(), &new).unwrap();
         all.extend(new);
         for r in &all {
             assert_eq!(s.get(r.seq).unwrap().as_ref(), Some(r), "round {round}");
         }
         assert!(s.get(all.len() as u64 + 1).unwrap().is_none());
     }
+}
+
+/// A commit sealed against a head that is not the store's (another writer
+/// committed first) writes nothing and names the actual head.
+pub fn a_commit_against_a_moved_head_is_refused_naming_the_actual_head(
+    make: impl FnMut() -> Box<dyn Store>,
+) {
+    use crate::error::{Detail, ErrorKind};
+    let mut make = make;
+    let mut s = make();
+    let stale = s.head();
+    fill(&mut *s);
+    let actual = s.head();
+    assert_eq!(s.read_head().unwrap(), actual);
+    // Sealed against the stale (empty) head, as a second writer would have.
+    let late = Record::seal_all(
+        vec![asserted(50, 500, "late", "2020-07-10T10:00:00Z", None)],
+        1,
+        t("2026-01-01T00:00:00Z"),
+        &GENESIS,
+    );
+    let e = s.commit(&stale, &late).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::HeadMoved, "{e:?}");
+    assert_eq!(
+        e.detail(),
+        &Detail::HeadMoved {
+            expected: stale,
+            actual
+        }
+    );
+    assert_eq!(s.head(), actual);
+    assert!(s.seq_of_event(id(50)).unwrap().is_none());
+    // The right head but records that do not continue it are refused too.
+    let mut wrong = seal(&*s, vec![followup(51, 100, "2020-07-11T00:00:00Z")]);
+    let mut other = actual;
+    other.hash = [7; 32];
+    assert_eq!(
+        s.commit(&other, &wrong).unwrap_err().kind(),
+        ErrorKind::HeadMoved
+    );
+    wrong[0].seq = actual.seq + 2;
+    assert!(s.commit(&actual, &wrong).is_err());
+    assert_eq!(s.head(), actual);
+    // Re-sealed against the actual head, it goes in.
+    let resealed = seal(&*s, vec![followup(52, 100, "2020-07-11T00:00:00Z")]);
+    s.commit(&actual, &resealed).unwrap();
+    assert_eq!(s.head().seq, actual.seq + 1);
 }
 
 /// Runs every check on fresh stores from `make`.
@@ -248,6 +294,7 @@ pub fn run_all(mut make: impl FnMut() -> Box<dyn Store>) {
     valid_time_index_orders_by_to(&mut make);
     id_ranges_find_prefixes(&mut make);
     out_of_order_commit_is_refused_and_changes_nothing(&mut make);
+    a_commit_against_a_moved_head_is_refused_naming_the_actual_head(&mut make);
 }
 
 #[cfg(test)]

@@ -40,8 +40,8 @@ impl Store for MemStore {
         }
     }
 
-    fn commit(&mut self, records: &[Record]) -> Result<()> {
-        super::check_contiguous(self.head().seq, records)?;
+    fn commit(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
+        super::check_continues(expected, &self.head(), records)?;
         let mut staged = self.clone();
         for r in records {
             staged.log.push(r.clone());

@@ -120,6 +120,16 @@ pub fn claims_touched(record: &Record) -> Vec<Uuid> {
     }
 }
 
+/// The check every backend's `commit` makes first, against its own current
+/// head: `expected` must be that head ([`crate::Error::head_moved`] if
+/// another writer moved it), and `records` must continue it without gaps.
+pub fn check_continues(expected: &Head, actual: &Head, records: &[Record]) -> Result<()> {
+    if expected.seq != actual.seq || expected.hash != actual.hash {
+        return Err(crate::error::Error::head_moved(*expected, *actual));
+    }
+    check_contiguous(actual.seq, records)
+}
+
 /// Refuses records that do not continue `head_seq` without gaps.
 pub fn check_contiguous(head_seq: u64, records: &[Record]) -> Result<()> {
     for (expected, r) in (head_seq + 1..).zip(records) {
@@ -144,13 +154,28 @@ pub struct IdRange {
 
 /// What a ledger backend must do. See the module docs for the invariants.
 pub trait Store: Send + Sync {
-    /// The end of the log.
+    /// The end of the log as this handle last saw it (after its own commits,
+    /// or its last [`Store::read_head`]). Cheap; for a backend that is the
+    /// only writer of its data (sled holds an exclusive lock) it is always
+    /// current.
     fn head(&self) -> Head;
 
-    /// Appends `records` (sealed, `seq` continuing the head without gaps)
-    /// atomically and durably: when it returns `Ok`, all of them survive a crash;
-    /// if it fails or the process dies, none of them are visible after reopening.
-    fn commit(&mut self, records: &[Record]) -> Result<()>;
+    /// The end of the log read fresh from the backend: another writer's
+    /// commits are seen. The ledger reads it before it checks and seals a
+    /// batch. The default is [`Store::head`], right for a single-writer backend.
+    fn read_head(&self) -> Result<Head> {
+        Ok(self.head())
+    }
+
+    /// Appends `records` (sealed against `expected`, `seq` continuing it
+    /// without gaps) atomically and durably: when it returns `Ok`, all of them
+    /// survive a crash; if it fails or the process dies, none of them are
+    /// visible after reopening. If the log's head is not `expected` (another
+    /// writer committed first), it writes nothing and fails with
+    /// [`crate::ErrorKind::HeadMoved`] and [`crate::error::Detail::HeadMoved`]
+    /// naming the actual head, so that the ledger can re-read, re-check and
+    /// re-seal. See [`check_continues`].
+    fn commit(&mut self, expected: &Head, records: &[Record]) -> Result<()>;
 
     /// The entry at `seq`.
     fn get(&self, seq: u64) -> Result<Option<Record>>;
@@ -183,3 +208,5 @@ pub trait Store: Send + Sync {
 
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
+#[cfg(any(test, feature = "testing"))]
+pub mod faulty;

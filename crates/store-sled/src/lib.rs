@@ -980,6 +980,10 @@ impl Store for SledStore {
         self.head
     }
 
+    fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
     fn commit(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
         if self.poisoned {
             return Err(Error::damaged(

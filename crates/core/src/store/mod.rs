@@ -160,6 +160,13 @@ pub trait Store: Send + Sync {
     /// current.
     fn head(&self) -> Head;
 
+    /// Whether an earlier commit through this handle failed part-way, so that
+    /// it takes no more writes (reopening recovers). A long-lived process
+    /// (a server) drops such a handle.
+    fn is_poisoned(&self) -> bool {
+        false
+    }
+
     /// The end of the log read fresh from the backend: another writer's
     /// commits are seen. The ledger reads it before it checks and seals a
     /// batch. The default is [`Store::head`], right for a single-writer backend.
@@ -210,3 +217,47 @@ pub trait Store: Send + Sync {
 pub mod conformance;
 #[cfg(any(test, feature = "testing"))]
 pub mod faulty;
+
+/// A boxed store is a store: the front ends hold `Ledger<Box<dyn Store>>`
+/// and choose the backend when they open it.
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn head(&self) -> Head {
+        (**self).head()
+    }
+    fn is_poisoned(&self) -> bool {
+        (**self).is_poisoned()
+    }
+    fn read_head(&self) -> Result<Head> {
+        (**self).read_head()
+    }
+    fn commit(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
+        (**self).commit(expected, records)
+    }
+    fn get(&self, seq: u64) -> Result<Option<Record>> {
+        (**self).get(seq)
+    }
+    fn scan(&self, from_seq: u64) -> Box<dyn Iterator<Item = Result<Record>> + '_> {
+        (**self).scan(from_seq)
+    }
+    fn seq_of_event(&self, id: Uuid) -> Result<Option<u64>> {
+        (**self).seq_of_event(id)
+    }
+    fn event_ids_in(&self, range: IdRange, limit: usize) -> Result<Vec<Uuid>> {
+        (**self).event_ids_in(range, limit)
+    }
+    fn claim_ids_in(&self, range: IdRange, limit: usize) -> Result<Vec<Uuid>> {
+        (**self).claim_ids_in(range, limit)
+    }
+    fn claim_entries(&self, claim: Uuid) -> Result<Vec<(u64, Role)>> {
+        (**self).claim_entries(claim)
+    }
+    fn story_claims(&self, story: &str) -> Result<Vec<(Uuid, u64)>> {
+        (**self).story_claims(story)
+    }
+    fn stories(&self) -> Result<Vec<String>> {
+        (**self).stories()
+    }
+    fn seqs_by_valid_to(&self, lo: Time, hi: Time) -> Result<Vec<u64>> {
+        (**self).seqs_by_valid_to(lo, hi)
+    }
+}

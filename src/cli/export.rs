@@ -2,8 +2,7 @@
 
 use std::io::Write;
 
-use claims_core::event::Body;
-use claims_core::{Error, Result, Store};
+use claims_core::{Error, Result};
 
 use super::Ctx;
 
@@ -22,31 +21,8 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let ledger = ctx.open_read()?;
     let mut out = std::io::BufWriter::with_capacity(64 << 10, ctx.io().stdout());
-    let mut keep: Option<std::collections::HashSet<uuid::Uuid>> = None;
-    if let Some(story) = &args.story {
-        let mut seqs = std::collections::HashSet::new();
-        for (claim, _) in ledger.store().story_claims(story)? {
-            for (seq, _) in ledger.store().claim_entries(claim)? {
-                seqs.insert(seq);
-            }
-        }
-        let mut ids = std::collections::HashSet::new();
-        for seq in seqs {
-            if let Some(r) = ledger.store().get(seq)? {
-                ids.insert(r.event.id);
-            }
-        }
-        keep = Some(ids);
-    }
-    for r in ledger.store().scan(1) {
+    for r in ledger.export_entries(args.story.as_deref())? {
         let r = r?;
-        if let Some(keep) = &keep {
-            let wanted = keep.contains(&r.event.id)
-                || matches!(&r.event.body, Body::Voided(v) if keep.contains(&v.target));
-            if !wanted {
-                continue;
-            }
-        }
         let line = r.to_line();
         if let Err(e) = writeln!(out, "{line}") {
             if e.kind() == std::io::ErrorKind::BrokenPipe {

@@ -5,6 +5,7 @@
 mod append;
 mod assert;
 mod audit;
+mod backend;
 #[cfg(unix)]
 mod client;
 mod completions;
@@ -38,10 +39,9 @@ use chrono::Utc;
 use chrono_tz::Tz;
 use clap::{Parser, Subcommand};
 
+use backend::AnyLedger;
 use claims_core::time::{parse_query, parse_zone, Time};
-use claims_core::{Error, Ledger, Result};
-use claims_store_sled::OpenOptions;
-use claims_store_sled::SledStore;
+use claims_core::{Error, Result};
 
 /// An event-sourced, hash-chained ledger of the claims in news stories.
 ///
@@ -111,20 +111,20 @@ pub struct Ctx<'a> {
     /// Set when this command opened the ledger itself.
     opened: Cell<bool>,
     /// The ledger, when it is already open (in the ledger server).
-    held: RefCell<Option<Ledger<SledStore>>>,
+    held: RefCell<Option<AnyLedger>>,
     io: Box<dyn streams::Streams + 'a>,
 }
 
 /// An open ledger: this command's own, or the server's, lent for the command.
 pub enum LedgerRef<'a> {
     /// Opened by this command.
-    Own(Box<Ledger<SledStore>>),
+    Own(Box<AnyLedger>),
     /// Held by the server.
-    Lent(RefMut<'a, Ledger<SledStore>>),
+    Lent(RefMut<'a, AnyLedger>),
 }
 
 impl Deref for LedgerRef<'_> {
-    type Target = Ledger<SledStore>;
+    type Target = AnyLedger;
     fn deref(&self) -> &Self::Target {
         match self {
             LedgerRef::Own(l) => l,
@@ -173,15 +173,7 @@ impl Ctx<'_> {
         if !self.created.get() {
             return;
         }
-        let opts = OpenOptions {
-            create: false,
-            lock_wait: Duration::ZERO,
-            ..OpenOptions::default()
-        };
-        let empty = match SledStore::open(&self.db, &opts) {
-            Ok(store) => claims_core::Store::head(&store).seq == 0,
-            Err(_) => false,
-        };
+        let empty = backend::is_empty_ledger(&self.db);
         if empty {
             let _ = std::fs::remove_dir_all(&self.db);
         }
@@ -196,18 +188,17 @@ impl Ctx<'_> {
         let ledger = match RefMut::filter_map(self.held.borrow_mut(), Option::as_mut) {
             Ok(held) => LedgerRef::Lent(held),
             Err(_) => {
-                let opts = OpenOptions {
+                let how = backend::Open {
                     create,
                     lock_wait: self.lock_wait,
-                    on_locked: release_hook(),
-                    ..OpenOptions::default()
+                    evict_server: true,
                 };
-                let store = SledStore::open(&self.db, &opts)?;
+                let ledger = backend::open(&self.db, how)?;
                 self.opened.set(true);
-                LedgerRef::Own(Box::new(Ledger::new(store)))
+                LedgerRef::Own(Box::new(ledger))
             }
         };
-        if let Some(last) = claims_core::Store::head(ledger.store()).recorded_at {
+        if let Some(last) = ledger.store().head().recorded_at {
             if last > self.now.get() {
                 self.now.set(last);
             }
@@ -400,18 +391,5 @@ impl Progress {
     /// Removes the bar.
     pub fn finish(self) {
         self.bar.finish_and_clear();
-    }
-}
-
-/// While a ledger is locked, ask the ledger server holding it (if it is one)
-/// to let go: see `protocol::ask_release`.
-fn release_hook() -> Option<claims_store_sled::LockedHook> {
-    #[cfg(unix)]
-    {
-        Some(std::sync::Arc::new(protocol::ask_release))
-    }
-    #[cfg(not(unix))]
-    {
-        None
     }
 }

@@ -28,11 +28,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+use super::backend::{self, AnyLedger};
 use crate::cli::protocol::{self as server, Request, Status};
 use claims_core::time::parse_zone;
-use claims_core::{Error, ErrorKind, Ledger, Result};
-use claims_store_sled::OpenOptions;
-use claims_store_sled::SledStore;
+use claims_core::{Error, ErrorKind, Result};
 
 use super::{client, streams::Streams, Cli, Command, Ctx};
 
@@ -161,13 +160,13 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
     let ino = socket_ino(&sock);
     let listener = with_accept_timeout(listener, TICK)
         .map_err(|e| Error::io(format!("listening on {}", sock.display()), e))?;
-    let opts = OpenOptions {
+    let how = backend::Open {
         create: false,
         lock_wait: ctx.lock_wait,
-        ..OpenOptions::default()
+        evict_server: false,
     };
-    let mut ledger = match SledStore::open(&db, &opts) {
-        Ok(store) => Some(Ledger::new(store)),
+    let mut ledger = match backend::open(&db, how) {
+        Ok(ledger) => Some(ledger),
         Err(e) => {
             leave(&sock, ino, listener);
             if !lock_existed {
@@ -270,7 +269,7 @@ fn with_accept_timeout(listener: UnixListener, timeout: Duration) -> io::Result<
 fn handle(
     db: &Path,
     mut stream: UnixStream,
-    ledger: &mut Option<Ledger<SledStore>>,
+    ledger: &mut Option<AnyLedger>,
     build: &str,
     served: &mut u64,
     parser: &mut clap::Command,
@@ -352,7 +351,7 @@ fn run_request(
     stream: &UnixStream,
     request: Request,
     stdin: Option<Vec<u8>>,
-    ledger: &mut Option<Ledger<SledStore>>,
+    ledger: &mut Option<AnyLedger>,
     parser: &mut clap::Command,
 ) -> std::result::Result<u8, u8> {
     let remote = Remote {
@@ -410,7 +409,7 @@ impl<'a> Ctx<'a> {
     fn remote(
         db: &Path,
         tz: chrono_tz::Tz,
-        ledger: Option<Ledger<SledStore>>,
+        ledger: Option<AnyLedger>,
         io: Box<dyn Streams + 'a>,
     ) -> Ctx<'a> {
         Ctx {

@@ -37,6 +37,7 @@
 pub mod error;
 pub mod event;
 pub mod ledger;
+pub mod listing;
 pub mod projection;
 pub mod query;
 pub mod record;

@@ -5,7 +5,7 @@
 //! zone; and an interval `A/B` of any two of those. Everything is stored in UTC.
 
 use chrono::{
-    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc,
+    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, SecondsFormat, TimeZone, Utc,
 };
 use chrono_tz::Tz;
 
@@ -56,16 +56,47 @@ pub fn parse_zone(name: &str) -> Result<Tz> {
     })
 }
 
-/// The last representable instant of a day (its end, inclusive).
+/// A day in a zone as the interval `[start, end]` of instants whose wall
+/// clock shows that date: `start` is the first instant of the day, `end` the
+/// last nanosecond before the next day starts. Works for every day of every
+/// IANA zone: a day whose midnight the clocks skip starts when the clocks
+/// jump; a day the zone skipped whole (Samoa, 2011-12-30) is the one instant
+/// before the next day starts.
 fn day_bounds(date: NaiveDate, tz: &Tz) -> Result<(Time, Time)> {
-    let start = local_to_utc(date.and_hms_opt(0, 0, 0).expect("midnight exists"), tz)
-        .or_else(|_| local_to_utc(date.and_hms_opt(1, 0, 0).expect("01:00 exists"), tz))?;
+    let start = day_start(date, tz)?;
     let next = date
         .succ_opt()
         .ok_or_else(|| Error::invalid(format!("{date} is out of range")))?;
-    let next_start = local_to_utc(next.and_hms_opt(0, 0, 0).expect("midnight exists"), tz)
-        .or_else(|_| local_to_utc(next.and_hms_opt(1, 0, 0).expect("01:00 exists"), tz))?;
-    Ok((start, next_start - Duration::nanoseconds(1)))
+    let end = day_start(next, tz)? - Duration::nanoseconds(1);
+    Ok((start.min(end), end))
+}
+
+/// The first instant at which the wall clock in `tz` shows `date` or later.
+fn day_start(date: NaiveDate, tz: &Tz) -> Result<Time> {
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight is a time");
+    match tz.from_local_datetime(&midnight) {
+        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(a, _) => Ok(a.with_timezone(&Utc)),
+        LocalResult::None => {
+            // Midnight falls in a gap: the day starts when the clocks jump
+            // over it, which is midnight read at the offset in force just
+            // before the gap. Find that offset at the nearest wall time
+            // before midnight that exists (gaps last hours, not days).
+            for back in 1..=72 {
+                let earlier = midnight - Duration::hours(back);
+                let offset = match tz.from_local_datetime(&earlier) {
+                    LocalResult::Single(t) => t.offset().fix(),
+                    LocalResult::Ambiguous(_, later) => later.offset().fix(),
+                    LocalResult::None => continue,
+                };
+                let utc = midnight - Duration::seconds(offset.local_minus_utc() as i64);
+                return Ok(Utc.from_utc_datetime(&utc));
+            }
+            Err(Error::invalid(format!(
+                "{date} has no wall-clock time in {tz} that the ledger can find"
+            )))
+        }
+    }
 }
 
 fn local_to_utc(naive: NaiveDateTime, tz: &Tz) -> Result<Time> {
@@ -91,12 +122,15 @@ const OFFSET_FORMATS: &[&str] = &["%Y-%m-%dT%H:%M%:z", "%Y-%m-%d %H:%M%:z"];
 
 /// One side of a time expression: a point, or a whole day.
 fn parse_part(s: &str, tz: &Tz) -> Result<(Time, Time)> {
-    let s = s.trim();
+    // One rule for letter case everywhere: `t` and `z` are `T` and `Z`, as
+    // RFC 3339 allows and as `append` reads them.
+    let given = s.trim();
+    let upper = given.to_ascii_uppercase();
+    let s = upper.as_str();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         let t = t.with_timezone(&Utc);
         return Ok((t, t));
     }
-    let upper = s.replace('z', "Z");
     if upper.ends_with('Z') {
         let with_offset = format!("{}+00:00", &upper[..upper.len() - 1]);
         for f in OFFSET_FORMATS {
@@ -121,7 +155,7 @@ fn parse_part(s: &str, tz: &Tz) -> Result<(Time, Time)> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return day_bounds(d, tz);
     }
-    Err(unparsable(s))
+    Err(unparsable(given))
 }
 
 fn unparsable(s: &str) -> Error {
@@ -187,7 +221,9 @@ pub fn parse_query(s: &str, tz: &Tz, now: Time) -> Result<Time> {
     if s.is_empty() {
         return Err(unparsable(s));
     }
-    parse_part(s, tz).map(|(_, to)| to)
+    // The same limits as a valid time: a query time the ledger could not
+    // store is one it cannot write back in RFC 3339 either.
+    parse_part(s, tz).and_then(|(_, to)| storable(to, s))
 }
 
 /// Parses an RFC 3339 time with an offset, as events in NDJSON carry them.
@@ -205,6 +241,110 @@ pub fn parse_rfc3339(s: &str) -> Result<Time> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn z(s: &str) -> Time {
+        parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn a_day_that_samoa_skipped_still_has_an_end() {
+        // Samoa moved across the date line: 2011-12-29 (UTC-10) was followed
+        // by 2011-12-31 (UTC+14).
+        let apia: Tz = "Pacific/Apia".parse().unwrap();
+        let now = z("2026-01-01T00:00:00Z");
+        let end_29 = parse_query("2011-12-29", &apia, now).unwrap();
+        assert_eq!(fmt_time(&end_29), "2011-12-30T09:59:59.999999999Z");
+        assert_eq!(parse_query("2011-12-30", &apia, now).unwrap(), end_29);
+        let (from, to) = parse_valid("2011-12-29", &apia).unwrap();
+        assert_eq!(fmt_time(&from), "2011-12-29T10:00:00Z");
+        assert_eq!(to, end_29);
+        // The skipped day is the one instant before the 31st starts.
+        let (from, to) = parse_valid("2011-12-30", &apia).unwrap();
+        assert_eq!((from, to), (end_29, end_29));
+        let (from, _) = parse_valid("2011-12-31", &apia).unwrap();
+        assert_eq!(fmt_time(&from), "2011-12-30T10:00:00Z");
+    }
+
+    #[test]
+    fn a_day_whose_midnight_is_skipped_starts_when_the_clocks_jump() {
+        // São Paulo began DST at midnight: 2018-11-04 00:00 became 01:00.
+        let sp: Tz = "America/Sao_Paulo".parse().unwrap();
+        let (from, to) = parse_valid("2018-11-04", &sp).unwrap();
+        assert_eq!(fmt_time(&from), "2018-11-04T03:00:00Z");
+        assert_eq!(fmt_time(&to), "2018-11-05T01:59:59.999999999Z");
+        // And the day before ends just before the jump (23 hours later).
+        let end = parse_query("2018-11-03", &sp, z("2026-01-01T00:00:00Z")).unwrap();
+        assert_eq!(fmt_time(&end), "2018-11-04T02:59:59.999999999Z");
+    }
+
+    #[test]
+    fn every_day_of_many_zones_has_bounds_in_order() {
+        let zones = [
+            "Pacific/Apia",
+            "Pacific/Kiritimati",
+            "America/Sao_Paulo",
+            "America/Havana",
+            "Asia/Tehran",
+            "Europe/Oslo",
+            "America/New_York",
+            "Australia/Lord_Howe",
+            "Antarctica/Troll",
+            "Africa/Casablanca",
+        ];
+        let mut day = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let last = NaiveDate::from_ymd_opt(2037, 12, 31).unwrap();
+        while day <= last {
+            for name in zones {
+                let tz: Tz = name.parse().unwrap();
+                let (from, to) =
+                    day_bounds(day, &tz).unwrap_or_else(|e| panic!("{name} {day}: {e}"));
+                assert!(from <= to, "{name} {day}");
+                // Days tile the time line: the next starts right after
+                // this one ends (or, skipped, is the instant this one ends).
+                let (next_from, _) = day_bounds(day.succ_opt().unwrap(), &tz).unwrap();
+                let one = Duration::nanoseconds(1);
+                assert!(next_from == to + one || next_from == to, "{name} {day}");
+                // A day that is not skipped starts on its own date.
+                if from < to {
+                    assert_eq!(from.with_timezone(&tz).date_naive(), day, "{name} {day}");
+                    assert_eq!(to.with_timezone(&tz).date_naive(), day, "{name} {day}");
+                }
+            }
+            day = day.succ_opt().unwrap();
+        }
+    }
+
+    #[test]
+    fn query_times_keep_the_limits_of_valid_times() {
+        let now = z("2026-01-01T00:00:00Z");
+        let e = parse_query("2016-06-30T12:00:60Z", &Tz::UTC, now).unwrap_err();
+        assert!(e.message().contains("second 60"), "{e}");
+        let e = parse_query("0000-01-01T00:00+01:00", &Tz::UTC, now).unwrap_err();
+        assert!(e.message().contains("0000 to 9999"), "{e}");
+        // A real leap second is a query time like any other.
+        parse_query("2016-12-31T23:59:60Z", &Tz::UTC, now).unwrap();
+    }
+
+    #[test]
+    fn letter_case_is_one_rule_for_every_time() {
+        let now = z("2026-01-01T00:00:00Z");
+        let want = z("2020-07-10T15:00:00Z");
+        for s in [
+            "2020-07-10t15:00:00z",
+            "2020-07-10t15:00z",
+            "2020-07-10T15:00Z",
+        ] {
+            assert_eq!(parse_query(s, &Tz::UTC, now).unwrap(), want, "{s}");
+            assert_eq!(parse_valid(s, &Tz::UTC).unwrap().0, want, "{s}");
+        }
+        assert_eq!(
+            parse_query("2020-07-10t15:00", &Tz::UTC, now).unwrap(),
+            want
+        );
+        // Errors show what the user typed.
+        let e = parse_query("2020-07-10t25:00", &Tz::UTC, now).unwrap_err();
+        assert!(e.message().contains("`2020-07-10t25:00`"), "{e}");
+    }
 
     fn utc(s: &str) -> Time {
         parse_rfc3339(s).unwrap()

@@ -21,9 +21,19 @@ pub struct Args {
     pub file: String,
 }
 
-/// The longest line read: far past any real event, so a runaway line is
-/// refused before it is parsed.
-const MAX_LINE: usize = 16 << 20;
+/// The longest event line `append` reads: far past any real event, so a
+/// runaway line is refused before it is parsed.
+pub const MAX_EVENT_LINE: usize = 16 << 20;
+
+/// The longest line `import` reads: an event of [`MAX_EVENT_LINE`] bytes
+/// plus what its export adds (`seq`, `recorded_at`, `hash`, a defaulted
+/// `valid.to`: a few hundred bytes; serde_json never writes a string longer
+/// than the shortest JSON that reads as it). So every event that `append`
+/// takes comes back through `export` and `import`.
+pub const MAX_EXPORT_LINE: usize = MAX_EVENT_LINE + (64 << 10);
+
+/// A UTF-8 byte-order mark, which some editors put at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Reads a whole file, or standard input for `-`.
 fn read_input(ctx: &Ctx, file: &str) -> Result<Vec<u8>> {
@@ -51,10 +61,20 @@ fn read_input(ctx: &Ctx, file: &str) -> Result<Vec<u8>> {
 }
 
 /// Parses one line's JSON (line number `n`, 1-based).
-fn parse_line(n: usize, line: &[u8]) -> Result<Option<Value>> {
-    if line.len() > MAX_LINE {
+fn parse_line(n: usize, line: &[u8], max: usize) -> Result<Option<Value>> {
+    if line.len() > max {
         return Err(Error::invalid(format!(
-            "line {n}: the line is longer than 16 MiB, the most one event may take"
+            "line {n}: the line is longer than {}, the most one {} may take",
+            if max == MAX_EVENT_LINE {
+                "16 MiB"
+            } else {
+                "16 MiB and 64 KiB"
+            },
+            if max == MAX_EVENT_LINE {
+                "event"
+            } else {
+                "exported entry"
+            },
         ))
         .with_hint("keep long documents outside the ledger and cite them in `source`"));
     }
@@ -71,32 +91,35 @@ fn parse_line(n: usize, line: &[u8]) -> Result<Option<Value>> {
 
 /// Reads NDJSON from a file or `-` and turns each non-blank line into a `T`
 /// with `convert` (given the 1-based line number), on every core, keeping no
-/// more than one parsed JSON value per core at a time. The error reported is
-/// the one of the earliest bad line.
+/// more than one parsed JSON value per core at a time. Lines longer than
+/// `max_line` are refused. The error reported is the one of the earliest bad
+/// line. A UTF-8 byte-order mark at the start is skipped. Memory is the
+/// input and what it converts to: blank lines cost nothing.
 pub fn read_ndjson<T: Send>(
     ctx: &Ctx,
     file: &str,
+    max_line: usize,
     progress: &mut Progress,
     convert: impl Fn(usize, &Value) -> Result<T> + Sync,
 ) -> Result<Vec<T>> {
     let bytes = read_input(ctx, file)?;
-    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    let body = bytes.strip_prefix(BOM).unwrap_or(&bytes);
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let chunk = lines.len().div_ceil(workers).max(1);
+    let parts = split_at_lines(body, workers);
+    let total_lines = memchr_count(body) as u64 + 1;
     let done = AtomicU64::new(0);
     let results: Vec<Result<Vec<T>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = lines
-            .chunks(chunk)
-            .enumerate()
-            .map(|(c, part)| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|&(first_line, part)| {
                 let (convert, done) = (&convert, &done);
                 scope.spawn(move || {
-                    let mut out = Vec::with_capacity(part.len());
-                    for (i, line) in part.iter().enumerate() {
-                        let n = c * chunk + i + 1;
-                        if let Some(v) = parse_line(n, line)? {
+                    let mut out = Vec::new();
+                    for (i, line) in part.split(|b| *b == b'\n').enumerate() {
+                        let n = first_line + i;
+                        if let Some(v) = parse_line(n, line, max_line)? {
                             out.push(convert(n, &v).map_err(|e| e.context(format!("line {n}")))?);
                         }
                         if i % 4096 == 4095 {
@@ -107,7 +130,7 @@ pub fn read_ndjson<T: Send>(
                 })
             })
             .collect();
-        progress.set_len(lines.len() as u64);
+        progress.set_len(total_lines);
         while handles.iter().any(|h| !h.is_finished()) {
             progress.set(done.load(Ordering::Relaxed));
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -117,16 +140,56 @@ pub fn read_ndjson<T: Send>(
             .map(|h| h.join().expect("a parsing thread panicked"))
             .collect()
     });
-    let mut out = Vec::with_capacity(lines.len());
+    let mut parsed = Vec::with_capacity(results.len());
     for r in results {
-        out.extend(r?);
+        parsed.push(r?);
+    }
+    let mut out = Vec::with_capacity(parsed.iter().map(Vec::len).sum());
+    for part in parsed {
+        out.extend(part);
     }
     Ok(out)
 }
 
+/// Splits `body` into about `n` pieces that end at line ends, each with the
+/// 1-based number of its first line.
+fn split_at_lines(body: &[u8], n: usize) -> Vec<(usize, &[u8])> {
+    let mut parts = Vec::with_capacity(n);
+    let (mut start, mut line) = (0, 1);
+    for k in 1..=n {
+        let target = (body.len() * k / n).max(start);
+        let end = if k == n {
+            body.len()
+        } else {
+            match body[target..].iter().position(|b| *b == b'\n') {
+                Some(p) => target + p + 1,
+                None => body.len(),
+            }
+        };
+        if end > start || parts.is_empty() {
+            let piece = &body[start..end];
+            // A piece that ends with its line's `\n` would split into one
+            // more, empty, line: it belongs to the next piece.
+            let piece = piece.strip_suffix(b"\n").unwrap_or(piece);
+            parts.push((line, piece));
+            line += memchr_count(&body[start..end]);
+            start = end;
+        }
+        if start == body.len() {
+            break;
+        }
+    }
+    parts
+}
+
+/// The number of line ends in `bytes`.
+fn memchr_count(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| **b == b'\n').count()
+}
+
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut progress = Progress::new(ctx, 0, "reading");
-    let batch = read_ndjson(ctx, &args.file, &mut progress, |n, v| {
+    let batch = read_ndjson(ctx, &args.file, MAX_EVENT_LINE, &mut progress, |n, v| {
         Event::from_json(v, &[]).map(|event| Incoming {
             line: Some(n),
             event,
@@ -145,6 +208,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let mut msg = format!("appended {n} event{}", if n == 1 { "" } else { "s" });
     if report.unchanged > 0 {
         msg.push_str(&format!("; {} already in the ledger", report.unchanged));
+    }
+    if report.repeated > 0 {
+        msg.push_str(&match report.repeated {
+            1 => "; 1 line repeated an earlier one".to_string(),
+            r => format!("; {r} lines repeated earlier ones"),
+        });
     }
     if let Some(last) = report.appended.last() {
         msg.push_str(&format!(" (seq {}..{})", report.appended[0].seq, last.seq));

@@ -61,6 +61,9 @@ pub fn hint_words(hint: &Hint) -> Cow<'_, str> {
         Hint::TimeForms => {
             "write RFC 3339 (2020-07-10T15:00:00-04:00), a date-time in --tz (2020-07-10T15:00), a date (2020-07-10) or an interval A/B"
         }
+        Hint::AcceptFutureTimes => {
+            "check the clock of the machine that wrote the file; if the times are right, pass --accept-future-times"
+        }
         // A hint this build does not know how to say is left out.
         _ => return Cow::Borrowed(""),
     })

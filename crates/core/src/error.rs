@@ -128,6 +128,9 @@ pub enum Hint {
     ListStories,
     /// The time forms the parser takes.
     TimeForms,
+    /// Recorded times lie in the future: check the clock that wrote them, or
+    /// accept them explicitly.
+    AcceptFutureTimes,
 }
 
 impl From<&str> for Hint {

@@ -32,6 +32,22 @@ pub struct AppendReport {
     pub appended: Vec<Record>,
     /// Events already in the ledger with identical content (idempotent retries).
     pub unchanged: usize,
+    /// Events that appeared earlier in the same batch with identical content.
+    pub repeated: usize,
+}
+
+/// How far ahead of the importing machine's clock an imported entry's
+/// recorded time may be (two machines' clocks differ a little).
+pub const CLOCK_SKEW_SECONDS: i64 = 5 * 60;
+
+/// How [`Ledger::import`] treats recorded times.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The importing machine's clock.
+    pub now: Time,
+    /// Take entries recorded later than `now` plus [`CLOCK_SKEW_SECONDS`]
+    /// (otherwise refused: each later entry would be stamped that late).
+    pub accept_future_times: bool,
 }
 
 /// What an import did.
@@ -181,7 +197,7 @@ impl<S: Store> Ledger<S> {
     fn append_at(&mut self, batch: &[Incoming], head: Head, now: Time) -> Result<AppendReport> {
         let mut overlay = Overlay::default();
         let mut keep = Vec::with_capacity(batch.len());
-        let mut unchanged = 0;
+        let (mut unchanged, mut repeated) = (0, 0);
         for item in batch {
             match self
                 .check(&item.event, &overlay)
@@ -189,6 +205,10 @@ impl<S: Store> Ledger<S> {
             {
                 Check::Duplicate => {
                     unchanged += 1;
+                    keep.push(false);
+                }
+                Check::Repeated => {
+                    repeated += 1;
                     keep.push(false);
                 }
                 Check::New => {
@@ -217,6 +237,7 @@ impl<S: Store> Ledger<S> {
         Ok(AppendReport {
             appended: records,
             unchanged,
+            repeated,
         })
     }
 
@@ -246,7 +267,11 @@ impl<S: Store> Ledger<S> {
         event.validate()?;
         if let Some(existing) = self.lookup_event(event.id, overlay)? {
             if *existing == *event {
-                return Ok(Check::Duplicate);
+                return Ok(if overlay.events.contains_key(&event.id) {
+                    Check::Repeated
+                } else {
+                    Check::Duplicate
+                });
             }
             return Err(Error::new(
                 ErrorKind::Conflict,
@@ -325,7 +350,11 @@ impl<S: Store> Ledger<S> {
     /// Restores an export: into an empty ledger, or resuming a ledger whose
     /// log is a prefix of `records`. Checks seq, hash chain, recorded times and
     /// every append rule; all-or-nothing.
-    pub fn import(&mut self, records: Vec<(usize, Record)>) -> Result<ImportReport> {
+    pub fn import(
+        &mut self,
+        records: Vec<(usize, Record)>,
+        opts: &ImportOptions,
+    ) -> Result<ImportReport> {
         let head = self.store.read_head()?;
         let mut prev = GENESIS;
         let mut last_recorded: Option<Time> = None;
@@ -352,6 +381,21 @@ impl<S: Store> Ledger<S> {
             }
             last_recorded = Some(r.recorded_at);
             prev = r.hash;
+        }
+        if !opts.accept_future_times {
+            let latest = opts.now + chrono::Duration::seconds(CLOCK_SKEW_SECONDS);
+            if let Some((line, r)) = records.iter().find(|(_, r)| r.recorded_at > latest) {
+                return Err(at_line(
+                    Some(*line),
+                    Error::invalid(format!(
+                        "field `recorded_at` is {}, later than now ({}) by more than the {} minutes of clock difference allowed, and every later entry would be stamped that late",
+                        crate::record::fmt_recorded(&r.recorded_at),
+                        crate::record::fmt_recorded(&opts.now),
+                        CLOCK_SKEW_SECONDS / 60
+                    )),
+                )
+                .with_hint(Hint::AcceptFutureTimes));
+            }
         }
         let file_len = records.len() as u64;
         if file_len < head.seq {
@@ -392,7 +436,7 @@ impl<S: Store> Ledger<S> {
                 .check(&r.event, &overlay)
                 .map_err(|e| at_line(Some(*line), e))?
             {
-                Check::Duplicate => {
+                Check::Duplicate | Check::Repeated => {
                     return Err(at_line(
                         Some(*line),
                         Error::invalid(format!("field `id`: event {} appears twice", r.event.id)),
@@ -488,7 +532,10 @@ impl<S: Store> Ledger<S> {
 
 enum Check {
     New,
+    /// Already in the ledger with identical content.
     Duplicate,
+    /// Earlier in the same batch with identical content.
+    Repeated,
 }
 
 /// The id range a prefix stands for. Dashes are ignored.

@@ -46,7 +46,7 @@ pub mod time;
 
 pub use error::{Error, ErrorKind, Result};
 pub use event::{Event, Kind};
-pub use ledger::{Incoming, Ledger};
+pub use ledger::{ImportOptions, Incoming, Ledger};
 pub use projection::{ClaimHistory, Status, View};
 pub use record::Record;
 pub use store::{MemStore, Store};

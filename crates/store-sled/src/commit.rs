@@ -1,0 +1,166 @@
+//! The commit protocols (docs/format.md, "Commit protocol"): a small commit
+//! is one sled transaction then a sync; a large one writes and syncs the log
+//! blocks, then the head (the commit point), then the index chunks, then the
+//! `indexed` mark.
+
+use sled::Transactional;
+
+use claims_core::error::{Error, Hint, Result};
+use claims_core::record::Record;
+use claims_core::store::Head;
+
+use crate::keys::{head_bytes, seq_key, u64_at, LOG_HEAD, META_INDEXED};
+use crate::packed::{Block, BLOCK_TAG, BLOCK_TARGET};
+use crate::{from_sled, SledStore, SMALL_COMMIT};
+
+impl SledStore {
+    /// [`Store::commit`](claims_core::Store::commit): the head check, then
+    /// the commit; a handle whose commit failed part-way takes no more.
+    pub(crate) fn commit_checked(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
+        if self.poisoned {
+            return Err(Error::damaged(
+                "an earlier write through this handle failed part-way, so it takes no more writes",
+            )
+            .with_hint(Hint::Reopen));
+        }
+        // A refusal before anything is written leaves the handle usable.
+        claims_core::store::check_continues(expected, &self.head, records)?;
+        self.poisoned = true;
+        self.commit_inner(records)?;
+        self.poisoned = false;
+        Ok(())
+    }
+
+    /// The commit without the poison check.
+    fn commit_inner(&mut self, records: &[Record]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let last = records.last().expect("not empty");
+        let head = Head {
+            seq: last.seq,
+            hash: last.hash,
+            recorded_at: Some(last.recorded_at),
+        };
+        if records.len() <= SMALL_COMMIT && self.applied == self.head.seq {
+            // Everything in one transaction: log, head, indexes and their mark.
+            let blocks = self.pack_blocks(records)?;
+            self.forget_blocks(&blocks);
+            let entries = self.derive(records)?;
+            let index = self.index_writes(&entries, true)?;
+            let head_bytes = head_bytes(&head);
+            let mark = head.seq.to_be_bytes();
+            let trees = [
+                &self.log,
+                &self.meta,
+                &self.ids,
+                &self.claims,
+                &self.stories,
+                &self.valid,
+            ];
+            trees
+                .as_slice()
+                .transaction(|tx| {
+                    for (k, v) in &blocks {
+                        tx[0].insert(&seq_key(*k)[..], v.as_slice())?;
+                    }
+                    tx[0].insert(&LOG_HEAD[..], head_bytes.as_slice())?;
+                    tx[1].insert(META_INDEXED, &mark[..])?;
+                    for (t, ws) in index.iter().enumerate() {
+                        for (k, v) in ws {
+                            match v {
+                                Some(v) => tx[2 + t].insert(k.as_slice(), v.as_slice())?,
+                                None => tx[2 + t].remove(k.as_slice())?,
+                            };
+                        }
+                    }
+                    Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+                })
+                .map_err(|e| match e {
+                    sled::transaction::TransactionError::Storage(e) => from_sled(e),
+                    sled::transaction::TransactionError::Abort(()) => {
+                        Error::damaged("a commit was aborted")
+                    }
+                })?;
+            self.sync()?;
+            self.head = head;
+            self.applied = head.seq;
+            return Ok(());
+        }
+        // A large commit: the blocks (invisible past the head until it moves),
+        // the head, then the indexes. The index writes are worked out on a
+        // second thread while the blocks are packed, written and synced; if
+        // that fails, the head has not moved and nothing is committed.
+        let index = std::thread::scope(|s| -> Result<_> {
+            let derive = || {
+                self.derive(records)
+                    .and_then(|e| self.index_writes(&e, true))
+            };
+            let worker = std::thread::Builder::new().spawn_scoped(s, derive);
+            let blocks = self.pack_blocks(records)?;
+            self.forget_blocks(&blocks);
+            for group in blocks.chunks(256) {
+                let mut batch = sled::Batch::default();
+                for (k, v) in group {
+                    batch.insert(&seq_key(*k), v.as_slice());
+                }
+                self.log.apply_batch(batch).map_err(from_sled)?;
+            }
+            self.sync()?;
+            match worker {
+                Ok(w) => w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                // No second thread to be had: work them out here.
+                Err(_) => derive(),
+            }
+        })?;
+        self.log
+            .insert(LOG_HEAD, head_bytes(&head))
+            .map_err(from_sled)?;
+        self.sync()?;
+        self.head = head;
+        self.write_index(index)?;
+        self.applied = head.seq;
+        self.sync()?;
+        // Not synced: if it is lost, the next open derives the indexes again.
+        self.meta
+            .insert(META_INDEXED, &head.seq.to_be_bytes())
+            .map_err(from_sled)?;
+        Ok(())
+    }
+
+    /// The log values that append `records` (contiguous after the head): the
+    /// last block is continued while it has room, then new blocks follow.
+    fn pack_blocks(&self, records: &[Record]) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut out = Vec::new();
+        let mut key = records.first().map_or(0, |r| r.seq);
+        let mut cur = Block::default();
+        let mut size = 0usize;
+        if let Some((k, v)) = self.log.last().map_err(from_sled)? {
+            if k.as_ref() != LOG_HEAD && v.first() == Some(&BLOCK_TAG) {
+                let k = u64_at(&k, 0)?;
+                let b = Block::decode(k, &v)?;
+                let len = b.raw_len();
+                if len < BLOCK_TARGET && b.entries.last().map(|e| e.0) == Some(self.head.seq) {
+                    key = k;
+                    size = len;
+                    cur = b;
+                }
+            }
+        }
+        for r in records {
+            if size >= BLOCK_TARGET {
+                out.push((key, cur.encode(key)));
+                cur = Block::default();
+                size = 0;
+                key = r.seq;
+            }
+            let bytes = r.encode_compact();
+            size += bytes.len() + 4;
+            cur.entries.push((r.seq, bytes));
+        }
+        if !cur.entries.is_empty() {
+            out.push((key, cur.encode(key)));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,142 @@
+//! Byte layouts of the keys (docs/format.md, "Trees" and "Elements"): the
+//! `log` keys, the `meta` names, the index elements of the four index trees,
+//! and the head record.
+
+use chrono::DateTime;
+use uuid::Uuid;
+
+use claims_core::error::{Error, Result};
+use claims_core::record::Hash;
+use claims_core::store::{Head, Role};
+use claims_core::time::Time;
+
+/// The `log` key of the head record (seq 0, which no entry has).
+pub(crate) const LOG_HEAD: [u8; 8] = [0; 8];
+
+pub(crate) const META_FORMAT: &[u8] = b"format";
+pub(crate) const META_HEAD: &[u8] = b"head";
+pub(crate) const META_INDEXED: &[u8] = b"indexed";
+
+/// `log` key: the seq, big-endian.
+pub(crate) fn seq_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// `ids` element: event id (16 bytes) then seq (8, big-endian).
+pub(crate) fn id_element(id: Uuid, seq: u64) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..16].copy_from_slice(id.as_bytes());
+    k[16..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// `claims` key: claim id (16 bytes) then seq (8, big-endian).
+pub(crate) fn claim_key(claim: Uuid, seq: u64) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..16].copy_from_slice(claim.as_bytes());
+    k[16..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// `claims` element: [`claim_key`] then the role byte.
+pub(crate) fn claim_element(claim: Uuid, seq: u64, role: Role) -> [u8; 25] {
+    let mut k = [0u8; 25];
+    k[..24].copy_from_slice(&claim_key(claim, seq));
+    k[24] = role as u8;
+    k
+}
+
+/// `stories` key: the slug's UTF-8, a 0 byte, then the claim id.
+pub(crate) fn story_key(story: &str, claim: Uuid) -> Vec<u8> {
+    let mut k = Vec::with_capacity(story.len() + 25);
+    k.extend_from_slice(story.as_bytes());
+    k.push(0);
+    k.extend_from_slice(claim.as_bytes());
+    k
+}
+
+/// `stories` element: [`story_key`] then the seq of the claim's assertion.
+pub(crate) fn story_element(story: &str, claim: Uuid, seq: u64) -> Vec<u8> {
+    let mut k = story_key(story, claim);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// `valid` key: seconds since the epoch with the sign bit flipped (so negative
+/// times sort first), nanoseconds, then the seq; all big-endian.
+pub(crate) fn valid_key(t: &Time, seq: u64) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    let secs = (t.timestamp() as u64) ^ (1 << 63);
+    k[..8].copy_from_slice(&secs.to_be_bytes());
+    k[8..12].copy_from_slice(&t.timestamp_subsec_nanos().to_be_bytes());
+    k[12..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// The big-endian u64 at `at` of a stored key.
+pub(crate) fn u64_at(bytes: &[u8], at: usize) -> Result<u64> {
+    bytes
+        .get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| Error::damaged("an index key of the ledger is damaged"))
+}
+
+/// The last 8 bytes of an index element of length `len`, as a seq.
+pub(crate) fn tail_seq(e: &[u8], len: usize) -> Option<u64> {
+    (e.len() == len).then(|| u64::from_be_bytes(e[len - 8..].try_into().expect("8 bytes")))
+}
+
+/// The 48 bytes of the head record: seq, hash, recorded_at (µs).
+pub(crate) fn head_bytes(head: &Head) -> Vec<u8> {
+    let mut v = Vec::with_capacity(48);
+    v.extend_from_slice(&head.seq.to_be_bytes());
+    v.extend_from_slice(&head.hash);
+    let micros = head.recorded_at.map(|t| t.timestamp_micros()).unwrap_or(0);
+    v.extend_from_slice(&micros.to_be_bytes());
+    v
+}
+
+/// Reads a head record; `None` if it is not 48 bytes.
+pub(crate) fn decode_head(v: &[u8]) -> Option<Head> {
+    if v.len() != 48 {
+        return None;
+    }
+    let seq = u64::from_be_bytes(v[0..8].try_into().expect("8 bytes"));
+    let hash: Hash = v[8..40].try_into().expect("32 bytes");
+    let micros = i64::from_be_bytes(v[40..48].try_into().expect("8 bytes"));
+    Some(Head {
+        seq,
+        hash,
+        recorded_at: DateTime::from_timestamp_micros(micros),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_keys_sort_by_time_then_seq() {
+        let t = |s| claims_core::time::parse_rfc3339(s).unwrap();
+        let a = valid_key(&t("1960-01-01T00:00:00Z"), 9);
+        let b = valid_key(&t("2020-07-10T00:00:00Z"), 1);
+        let c = valid_key(&t("2020-07-10T00:00:00.5Z"), 0);
+        let d = valid_key(&t("2020-07-10T00:00:00.5Z"), 1);
+        assert!(a < b && b < c && c < d);
+    }
+
+    #[test]
+    fn claim_keys_group_by_claim_then_seq() {
+        let a = Uuid::from_u128(1);
+        let b = Uuid::from_u128(2);
+        assert!(claim_key(a, u64::MAX) < claim_key(b, 0));
+        assert!(claim_key(a, 1) < claim_key(a, 256));
+    }
+
+    #[test]
+    fn story_keys_do_not_mix_slugs_that_prefix_each_other() {
+        let c = Uuid::max();
+        assert!(story_key("ab", c) < story_key("ab-c", Uuid::nil()));
+    }
+}

@@ -1,0 +1,315 @@
+//! Opening a ledger: the path checks, the refusal of foreign data, the wait
+//! for sled's lock, the format check and the in-place upgrade of a format-1
+//! ledger. Crash recovery, the last step of an open, is in `recovery.rs`.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use claims_core::error::{Error, ErrorKind, Hint, Result};
+use claims_core::store::Head;
+
+use crate::keys::{LOG_HEAD, META_FORMAT, META_HEAD, META_INDEXED};
+use crate::{from_sled, SledStore, FORMAT_VERSION};
+
+/// Called while the ledger is locked by another process, with the ledger's
+/// path, how long to wait for someone to take a request (`ready`) and how
+/// long is left of the lock wait (`left`). It returns `true` when whoever held
+/// the lock has let go, so that the open is tried again at once. The command
+/// line uses it to ask its own ledger server to close the ledger; the store
+/// knows nothing of servers.
+pub type LockedHook = std::sync::Arc<dyn Fn(&Path, Duration, Duration) -> bool + Send + Sync>;
+
+/// How to open a sled ledger.
+#[derive(Clone)]
+pub struct OpenOptions {
+    /// Create the ledger if the path does not exist.
+    pub create: bool,
+    /// How long to wait for another process to release the ledger.
+    pub lock_wait: Duration,
+    /// sled's page cache, in bytes.
+    pub cache_bytes: u64,
+    /// What to do while the ledger is locked, besides waiting (see [`LockedHook`]).
+    pub on_locked: Option<LockedHook>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            create: true,
+            lock_wait: Duration::from_secs(10),
+            cache_bytes: 256 * 1024 * 1024,
+            on_locked: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("create", &self.create)
+            .field("lock_wait", &self.lock_wait)
+            .field("cache_bytes", &self.cache_bytes)
+            .field("on_locked", &self.on_locked.is_some())
+            .finish()
+    }
+}
+
+fn looks_like_sled(dir: &Path) -> bool {
+    dir.join("conf").is_file() && dir.join("db").is_file()
+        || fs::read_dir(dir)
+            .is_ok_and(|entries| entries.flatten().all(|e| set_up_leftover(&e.path())))
+}
+
+/// Whether the directory holds some of sled's files (`conf`, `db`, `snap.*`)
+/// without being whole: a damaged ledger rather than another program's files.
+fn looks_half_sled(dir: &Path) -> bool {
+    let conf = dir.join("conf").is_file();
+    let db = dir.join("db").is_file();
+    let snap = fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("snap."))
+    });
+    (conf || db || snap) && !(conf && db)
+}
+
+/// What a first open killed inside sled's set-up leaves (sled makes `blobs/`,
+/// then writes `conf`, then creates `db`): nothing was stored yet.
+fn set_up_leftover(path: &Path) -> bool {
+    match path.file_name().and_then(|n| n.to_str()) {
+        Some("blobs") => fs::read_dir(path).is_ok_and(|mut d| d.next().is_none()),
+        Some("conf") => {
+            fs::read(path).is_ok_and(|b| b.is_empty() || b.starts_with(b"segment_size: "))
+        }
+        _ => false,
+    }
+}
+
+impl SledStore {
+    /// Opens (or, with `create`, makes) the ledger at `path`, waiting up to
+    /// `lock_wait` for another process to let go of it, and recovers from any
+    /// crash of an earlier writer.
+    pub fn open(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<SledStore> {
+        let path = path.as_ref().to_path_buf();
+        let shown = path.display();
+        match fs::metadata(&path) {
+            Ok(m) if m.is_file() => {
+                return Err(Error::damaged(format!(
+                    "{shown} is a file, not a claims ledger (a ledger is a directory)"
+                ))
+                .with_hint(Hint::NameLedgerDirectory))
+            }
+            Ok(_) => {
+                let empty = fs::read_dir(&path)
+                    .map_err(|e| Error::io(format!("reading {shown}"), e))?
+                    .next()
+                    .is_none();
+                if !empty && !looks_like_sled(&path) && looks_half_sled(&path) {
+                    return Err(Error::damaged(format!(
+                        "the ledger at {shown} is damaged: sled's `conf` or `db` file is missing"
+                    ))
+                    .with_hint(Hint::RestoreIntoNewLedger));
+                }
+                if !empty && !looks_like_sled(&path) {
+                    return Err(Error::damaged(format!(
+                        "{shown} is not a claims ledger: the directory holds other files"
+                    ))
+                    .with_hint(Hint::NameLedgerDirectory));
+                }
+                if empty && !opts.create {
+                    return Err(no_ledger(&path));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !opts.create {
+                    return Err(no_ledger(&path));
+                }
+            }
+            Err(e) => return Err(Error::io(format!("reading {shown}"), e)),
+        }
+        let existed = path.exists();
+        let db = open_with_lock_wait(&path, opts)?;
+        if !existed {
+            // Make the new directory's own entry durable too.
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::File::open(parent)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| Error::io(format!("syncing {}", parent.display()), e))?;
+            }
+        }
+        refuse_foreign(&db, &path)?;
+        let tree = |name: &str| db.open_tree(name);
+        let mut store = SledStore {
+            log: tree("log").map_err(from_sled)?,
+            meta: tree("meta").map_err(from_sled)?,
+            ids: tree("ids").map_err(from_sled)?,
+            claims: tree("claims").map_err(from_sled)?,
+            stories: tree("stories").map_err(from_sled)?,
+            valid: tree("valid").map_err(from_sled)?,
+            db,
+            path,
+            head: Head::EMPTY,
+            applied: 0,
+            poisoned: false,
+            blocks: Default::default(),
+        };
+        if store.check_format()? == 1 {
+            store.upgrade_from_1()?;
+        }
+        store.head = store.read_head()?;
+        store.recover()?;
+        Ok(store)
+    }
+
+    /// Checks (or, for a new ledger, writes) the format version; returns it.
+    fn check_format(&mut self) -> Result<u32> {
+        match self.meta.get(META_FORMAT).map_err(from_sled)? {
+            Some(v) => {
+                let version = u32::from_be_bytes(v.as_ref().try_into().map_err(|_| {
+                    Error::damaged(format!(
+                        "{} has an unreadable format version",
+                        self.path.display()
+                    ))
+                })?);
+                if version > FORMAT_VERSION {
+                    return Err(Error::new(
+                        ErrorKind::Damaged,
+                        format!(
+                            "{} was written by a newer claims (format {version}; this build reads up to {FORMAT_VERSION})",
+                            self.path.display()
+                        ),
+                    )
+                    .with_hint(Hint::NewerFormat));
+                }
+                if version == 0 {
+                    return Err(Error::damaged(format!(
+                        "{} has format version 0, which no claims ever wrote",
+                        self.path.display()
+                    )));
+                }
+                Ok(version)
+            }
+            None => {
+                if !self.log.is_empty() || self.meta.get(META_HEAD).map_err(from_sled)?.is_some() {
+                    return Err(Error::damaged(format!(
+                        "{} is a sled database without a claims format version",
+                        self.path.display()
+                    ))
+                    .with_hint(Hint::NameLedger));
+                }
+                self.meta
+                    .insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())
+                    .map_err(from_sled)?;
+                self.sync()?;
+                Ok(FORMAT_VERSION)
+            }
+        }
+    }
+
+    /// Upgrades a format-1 ledger in place (see the crate docs). Each step
+    /// is synced before the next, and the version is switched last, so a
+    /// crash leaves a format-1 ledger that the next open upgrades again.
+    fn upgrade_from_1(&mut self) -> Result<()> {
+        match self.meta.get(META_HEAD).map_err(from_sled)? {
+            Some(h) => self.log.insert(LOG_HEAD, h).map_err(from_sled)?,
+            None => self.log.remove(LOG_HEAD).map_err(from_sled)?,
+        };
+        for t in self.index_trees() {
+            t.clear().map_err(from_sled)?;
+        }
+        self.meta
+            .insert(META_INDEXED, &0u64.to_be_bytes())
+            .map_err(from_sled)?;
+        self.sync()?;
+        let mut b = sled::Batch::default();
+        b.insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes());
+        b.remove(META_HEAD);
+        self.meta.apply_batch(b).map_err(from_sled)?;
+        self.sync()
+    }
+}
+
+const TREES: [&[u8]; 7] = [
+    b"__sled__default",
+    b"log",
+    b"meta",
+    b"ids",
+    b"claims",
+    b"stories",
+    b"valid",
+];
+
+/// Refuses, before creating any tree in it, a sled database that another
+/// program wrote.
+fn refuse_foreign(db: &sled::Db, path: &Path) -> Result<()> {
+    let names = db.tree_names();
+    let foreign_tree = names.iter().any(|n| !TREES.contains(&n.as_ref()));
+    let has_meta = names.iter().any(|n| n.as_ref() == b"meta");
+    let non_empty = !db.is_empty() || names.len() > 1;
+    if foreign_tree || (!has_meta && non_empty) {
+        return Err(Error::damaged(format!(
+            "{} is a sled database of another program, not a claims ledger",
+            path.display()
+        ))
+        .with_hint(Hint::NameLedger));
+    }
+    Ok(())
+}
+
+fn no_ledger(path: &Path) -> Error {
+    Error::not_found(format!("there is no ledger at {}", path.display()))
+        .with_hint(Hint::CreateLedger)
+}
+
+fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let cfg = sled::Config::new()
+            .path(path)
+            .cache_capacity(opts.cache_bytes);
+        match cfg.open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= opts.lock_wait {
+                    return Err(Error::new(
+                        ErrorKind::Locked,
+                        format!(
+                            "the ledger at {} is in use by another process (waited {:.1} s)",
+                            path.display(),
+                            opts.lock_wait.as_secs_f64()
+                        ),
+                    )
+                    .with_hint(Hint::TryAgainLater));
+                }
+                if let Some(hook) = &opts.on_locked {
+                    let left = opts.lock_wait.saturating_sub(started.elapsed());
+                    let ready = left.min(Duration::from_millis(250));
+                    if hook(path, ready, left) {
+                        continue;
+                    }
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(sled::Error::Io(e)) => {
+                return Err(Error::io(
+                    format!("opening the ledger at {}", path.display()),
+                    e,
+                ))
+            }
+            Err(e) => {
+                let why = match e {
+                    sled::Error::Corruption { .. } => "its sled files are corrupted".to_string(),
+                    e => e.to_string(),
+                };
+                return Err(Error::damaged(format!(
+                    "the ledger at {} cannot be opened: {why}",
+                    path.display()
+                ))
+                .with_hint(Hint::RestoreFromExport));
+            }
+        }
+    }
+}

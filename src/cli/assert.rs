@@ -37,13 +37,14 @@ pub struct Args {
     pub supersedes: Option<String>,
 }
 
-/// Builds the valid time from `--at` and `--said`.
+/// Builds the valid time from `--at` and `--said` (a blank `--said` is
+/// refused, as every blank text is).
 pub fn valid_of(ctx: &Ctx, at: &str, said: Option<String>) -> Result<Valid> {
     let (from, to) = parse_valid(at, ctx.tz()).map_err(|e| e.context("--at"))?;
     Ok(Valid {
         from,
         to,
-        text: said.filter(|s| !s.trim().is_empty()),
+        text: optional("--said", said)?,
     })
 }
 

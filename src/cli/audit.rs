@@ -145,14 +145,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         };
         t.add_row(vec![
             when,
-            format!("{}\n{}", text, short[&row.claim]),
+            format!("{}\n{}", render::clean(text), short[&row.claim]),
             format!(
                 "{} → {}",
                 render::status(row.t.from),
                 render::status(row.t.to)
             ),
             format!("{} (seq {})", r.event.kind().as_str(), r.seq),
-            format!("{}{via}", r.event.by().unwrap_or("ledger")),
+            render::clean(&format!("{}{via}", r.event.by().unwrap_or("ledger"))).into_owned(),
         ]);
     }
     if rows.is_empty() {

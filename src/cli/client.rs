@@ -30,16 +30,11 @@ pub enum Mode {
 impl Mode {
     /// From `CLAIMS_SERVER` (`auto`, the default, or `off`).
     pub fn from_env() -> Result<Mode, String> {
-        match std::env::var("CLAIMS_SERVER") {
-            Err(_) => Ok(Mode::Auto),
-            Ok(v) => match v.trim() {
-                "" | "auto" => Ok(Mode::Auto),
-                "off" => Ok(Mode::Off),
-                other => Err(format!(
-                    "CLAIMS_SERVER must be `auto` or `off`, not `{other}`"
-                )),
-            },
-        }
+        Ok(if super::settings::server_mode_value()? {
+            Mode::Auto
+        } else {
+            Mode::Off
+        })
     }
 }
 
@@ -67,11 +62,7 @@ pub fn build_id() -> String {
 
 /// Seconds a server started here waits for the next command.
 fn idle_secs() -> f64 {
-    std::env::var("CLAIMS_SERVER_IDLE")
-        .ok()
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .unwrap_or(30.0)
+    super::settings::server_idle().as_secs_f64()
 }
 
 /// What `claims` would take for `--db` and the subcommand, read from the

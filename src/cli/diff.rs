@@ -81,7 +81,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     for c in &changes {
         t.add_row(vec![
             short[&c.claim].clone(),
-            c.text.clone(),
+            render::clean(&c.text).into_owned(),
             render::status(c.before).to_string(),
             render::status(c.after).to_string(),
         ]);

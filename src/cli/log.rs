@@ -5,7 +5,7 @@ use std::io::Write;
 use claims_core::record::fmt_recorded;
 use claims_core::{Error, Result, Store};
 
-use super::Ctx;
+use super::{render, Ctx};
 
 /// The raw log in seq order: every entry as the ledger recorded it.
 #[derive(Debug, clap::Args)]
@@ -61,8 +61,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 r.event.kind().as_str(),
                 r.event.id,
                 subject,
-                r.event.by().unwrap_or("ledger"),
-                about
+                render::clean(r.event.by().unwrap_or("ledger")),
+                render::clean(about)
             )?;
         }
         if args.json {

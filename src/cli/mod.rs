@@ -20,6 +20,7 @@ mod render;
 mod report;
 #[cfg(unix)]
 mod serve;
+mod settings;
 mod show;
 mod state;
 mod stories;
@@ -235,8 +236,11 @@ impl Ctx<'_> {
     }
 
     /// Writes to standard output; a closed pipe (`claims log | head`) ends
-    /// quietly.
+    /// quietly. Control characters other than line ends are shown escaped
+    /// (`render::clean_lines`): ledger text never drives the terminal. JSON
+    /// passes unchanged (it holds none: serde_json escapes them).
     pub fn out(&self, text: &str) -> Result<()> {
+        let text = render::clean_lines(text);
         let mut o = self.io.stdout();
         match o.write_all(text.as_bytes()).and_then(|_| o.flush()) {
             Ok(()) => Ok(()),
@@ -256,6 +260,10 @@ impl Ctx<'_> {
 /// Runs the command line and returns the exit code: 0 success, 1 error,
 /// 2 usage (from clap).
 pub fn main() -> ExitCode {
+    if let Err(msg) = settings::check() {
+        eprintln!("error: {msg}");
+        return ExitCode::from(1);
+    }
     #[cfg(unix)]
     let mode = match client::Mode::from_env() {
         Ok(mode) => mode,
@@ -302,12 +310,7 @@ fn execute(ctx: &Ctx, command: Command) -> u8 {
 }
 
 fn lock_wait() -> Duration {
-    std::env::var("CLAIMS_LOCK_WAIT")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(10))
+    settings::lock_wait()
 }
 
 fn run(ctx: &Ctx, command: Command) -> Result<()> {

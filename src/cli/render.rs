@@ -1,5 +1,6 @@
 //! Shared pieces of the human-readable output: tables and times in `--tz`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::Timelike;
@@ -9,6 +10,41 @@ use uuid::Uuid;
 
 use claims_core::projection::Status;
 use claims_core::time::{Time, Valid};
+
+/// Ledger text made safe for a terminal: every control character (C0, DEL
+/// and C1, which could drive the terminal or break a line) is shown escaped:
+/// `\n`, `\t`, `\r`, or `\u{1b}` for the others. `--json` and exports keep
+/// text exact; this is for what people read.
+pub fn clean(s: &str) -> Cow<'_, str> {
+    escape_controls(s, false)
+}
+
+/// Like [`clean`], but keeps line ends: for whole lines of output, whose
+/// `\n`s are the output's own.
+pub fn clean_lines(s: &str) -> Cow<'_, str> {
+    escape_controls(s, true)
+}
+
+fn escape_controls(s: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let bad = |c: char| c.is_control() && !(keep_newlines && c == '\n');
+    if !s.chars().any(bad) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !bad(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// A table in the house style.
 pub fn table(ctx: &super::Ctx, header: &[&str]) -> Table {
@@ -75,7 +111,7 @@ pub fn valid(v: &Valid, tz: &Tz) -> String {
         format!("{} – {}", time(&v.from, tz), time(&v.to, tz))
     };
     if let Some(text) = &v.text {
-        s.push_str(&format!(" (“{text}”)"));
+        s.push_str(&format!(" (“{}”)", clean(text)));
     }
     s
 }
@@ -90,4 +126,27 @@ pub fn json(v: &serde_json::Value) -> String {
     let mut s = serde_json::to_string_pretty(v).expect("JSON");
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(clean("a\u{1b}[31mred\u{7}"), "a\\u{1b}[31mred\\u{7}");
+        assert_eq!(clean("two\nlines\tand\r"), "two\\nlines\\tand\\r");
+        assert_eq!(
+            clean("C1 \u{9b}31m, DEL \u{7f}"),
+            "C1 \\u{9b}31m, DEL \\u{7f}"
+        );
+        assert_eq!(
+            clean_lines("keeps\nline ends\u{1b}\n"),
+            "keeps\nline ends\\u{1b}\n"
+        );
+        assert!(matches!(
+            clean("Amazon e-post: «slett TikTok»"),
+            Cow::Borrowed(_)
+        ));
+    }
 }

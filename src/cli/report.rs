@@ -17,8 +17,10 @@ pub fn error_line(e: &Error) -> String {
     }
 }
 
+/// One line, with every control character shown escaped (the message may
+/// quote the user's input or the ledger's text).
 fn one_line(s: &str) -> String {
-    s.replace('\r', "\\r").replace('\n', "\\n")
+    super::render::clean(s).into_owned()
 }
 
 /// A hint in the command line's words.

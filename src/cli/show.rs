@@ -40,7 +40,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let a = h.assertion().expect("resolved claims are asserted");
     let mut s = format!(
         "claim   {claim}\nstory   {}\nby      {}\ntext    {}\n",
-        a.story, a.by, a.text
+        a.story,
+        render::clean(&a.by),
+        render::clean(&a.text)
     );
     let status = match h.state(&view) {
         Standing::Present(st) => format!(
@@ -67,7 +69,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             "at --at",
         ],
     );
-    let mut all: Vec<_> = h.asserted.iter().chain(h.others.iter()).collect();
+    // What the ledger had recorded by --as-of, as the JSON lists it.
+    let mut all: Vec<_> = h
+        .asserted
+        .iter()
+        .chain(h.others.iter())
+        .filter(|r| r.recorded_at <= view.as_of)
+        .collect();
     all.sort_by_key(|r| r.seq);
     for r in all {
         let json = r.event.to_json();
@@ -88,12 +96,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         t.add_row(vec![
             r.seq.to_string(),
             r.event.kind().as_str().to_string(),
-            r.event.by().unwrap_or("").to_string(),
+            render::clean(r.event.by().unwrap_or("")).into_owned(),
             r.event
                 .valid()
                 .map(|v| render::valid(v, tz))
                 .unwrap_or_default(),
-            detail.join("; "),
+            render::clean(&detail.join("; ")).into_owned(),
             standing_name(h.entry_standing(r, &view)).to_string(),
         ]);
     }

@@ -88,7 +88,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                     format!(
                         "{} ({})",
                         r.event.kind().as_str(),
-                        r.event.by().unwrap_or("")
+                        render::clean(r.event.by().unwrap_or(""))
                     )
                 })
                 .collect();
@@ -96,8 +96,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 short[&h.claim].clone(),
                 st.status.as_str().to_string(),
                 render::time(&st.since, tz),
-                a.by.clone(),
-                a.text.clone(),
+                render::clean(&a.by).into_owned(),
+                render::clean(&a.text).into_owned(),
                 pending.join(", "),
             ]);
         }
@@ -110,8 +110,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             s.push_str(&format!(
                 "  {}  {}: {}  [{}]\n",
                 short[&h.claim],
-                a.by,
-                a.text,
+                render::clean(&a.by),
+                render::clean(&a.text),
                 render::valid(&a.valid, tz)
             ));
         }

@@ -33,9 +33,14 @@ pub struct Args {
     /// like --as-of: a bare date means the end of that day in --tz.
     #[arg(long, value_name = "TIME=LABEL")]
     pub mark: Vec<String>,
-    /// Where to write the picture: FILE.svg or FILE.html.
+    /// Where to write the picture: FILE.svg or FILE.html. An existing file
+    /// (or a symbolic link) there is refused unless --force.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+    /// Replace an existing FILE (a symbolic link is replaced itself; the file
+    /// it points to is left alone).
+    #[arg(long)]
+    pub force: bool,
 }
 
 enum Format {
@@ -86,6 +91,7 @@ fn parse_mark(ctx: &Ctx, s: &str) -> Result<Mark> {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let format = format_of(&args.output)?;
+    refuse_existing(&ctx.path(&args.output), &args.output, args.force)?;
     let ledger = ctx.open_read()?;
     let as_of = ctx
         .query_time(args.as_of.as_deref())
@@ -120,8 +126,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         Format::Svg => timeline.svg(),
         Format::Html => timeline.html(),
     };
-    std::fs::write(ctx.path(&args.output), text)
-        .map_err(|e| Error::io(format!("writing {}", args.output.display()), e))?;
+    write_output(
+        &ctx.path(&args.output),
+        &args.output,
+        text.as_bytes(),
+        args.force,
+    )?;
     let events: usize = timeline.lanes().iter().map(|l| l.events.len()).sum();
     let n = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     ctx.out(&format!(
@@ -130,4 +140,58 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         n(timeline.lanes().len(), "claim"),
         n(events, "event")
     ))
+}
+
+/// Refuses an existing `path` (a file, a link, anything) unless `force`.
+fn refuse_existing(path: &Path, shown: &Path, force: bool) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(Error::invalid(format!(
+            "{} is a directory",
+            shown.display()
+        ))
+        .with_hint("give -o a file name ending in .svg or .html")),
+        Ok(_) if !force => Err(
+            Error::invalid(format!("{} already exists", shown.display()))
+                .with_hint("pass --force to replace it, or choose another name"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `bytes` to a new file at `path`, never through a link: without
+/// `force` the file must not exist (checked by the create itself); with it,
+/// the bytes go to a new file beside `path` that is then renamed over it.
+fn write_output(path: &Path, shown: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    use std::io::Write;
+    refuse_existing(path, shown, force)?;
+    let io = |e| Error::io(format!("writing {}", shown.display()), e);
+    let create = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(p)
+    };
+    if !force {
+        let mut f = create(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                Error::invalid(format!("{} already exists", shown.display()))
+                    .with_hint("pass --force to replace it, or choose another name")
+            }
+            _ => io(e),
+        })?;
+        return f.write_all(bytes).and_then(|_| f.sync_all()).map_err(io);
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.unwrap_or_default(),
+        std::process::id()
+    ));
+    let written = create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map_err(io)
 }

@@ -375,7 +375,7 @@ impl Event {
                     ),
                 ));
             }
-            Ok(())
+            opt("valid.text", &v.text)
         };
         match &self.body {
             Body::Asserted(a) => {
@@ -557,7 +557,10 @@ impl Fields<'_> {
         }
         let text = match obj.get("text") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() => None,
+            // One rule for every optional text: blank is refused, not dropped.
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                return Err(field_err("valid.text", "must not be empty or blank"))
+            }
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => return Err(field_err("valid.text", "must be a string")),
         };

@@ -10,7 +10,7 @@ use claims_core::record::Record;
 use claims_core::store::Head;
 
 use crate::keys::{head_bytes, seq_key, u64_at, LOG_HEAD, META_INDEXED};
-use crate::packed::{Block, BLOCK_TAG, BLOCK_TARGET};
+use crate::packed::{Block, BLOCK_TAG, BLOCK_TARGET, MAX_ENTRY};
 use crate::{from_sled, SledStore, SMALL_COMMIT};
 
 impl SledStore {
@@ -25,13 +25,14 @@ impl SledStore {
         }
         // A refusal before anything is written leaves the handle usable.
         claims_core::store::check_continues(expected, &self.head, records)?;
-        self.poisoned = true;
         self.commit_inner(records)?;
         self.poisoned = false;
         Ok(())
     }
 
-    /// The commit without the poison check.
+    /// The commit without the poison check. It poisons the handle just
+    /// before its first write, so that a refusal before (an entry too long
+    /// to store) leaves the handle usable.
     fn commit_inner(&mut self, records: &[Record]) -> Result<()> {
         if records.is_empty() {
             return Ok(());
@@ -50,6 +51,7 @@ impl SledStore {
             let index = self.index_writes(&entries, true)?;
             let head_bytes = head_bytes(&head);
             let mark = head.seq.to_be_bytes();
+            self.poisoned = true;
             let trees = [
                 &self.log,
                 &self.meta,
@@ -91,6 +93,7 @@ impl SledStore {
         // the head, then the indexes. The index writes are worked out on a
         // second thread while the blocks are packed, written and synced; if
         // that fails, the head has not moved and nothing is committed.
+        let mut writing = false;
         let index = std::thread::scope(|s| -> Result<_> {
             let derive = || {
                 self.derive(records)
@@ -98,6 +101,7 @@ impl SledStore {
             };
             let worker = std::thread::Builder::new().spawn_scoped(s, derive);
             let blocks = self.pack_blocks(records)?;
+            writing = true;
             self.forget_blocks(&blocks);
             for group in blocks.chunks(256) {
                 let mut batch = sled::Batch::default();
@@ -112,7 +116,11 @@ impl SledStore {
                 // No second thread to be had: work them out here.
                 Err(_) => derive(),
             }
-        })?;
+        });
+        // Once the first block is written, only a finished commit (or a
+        // reopen) makes the handle usable again.
+        self.poisoned = writing;
+        let index = index?;
         self.log
             .insert(LOG_HEAD, head_bytes(&head))
             .map_err(from_sled)?;
@@ -155,6 +163,14 @@ impl SledStore {
                 key = r.seq;
             }
             let bytes = r.encode_compact();
+            if bytes.len() > MAX_ENTRY {
+                return Err(Error::invalid(format!(
+                    "the event at seq {} takes {} bytes stored, more than a ledger stores in one entry ({} MiB)",
+                    r.seq,
+                    bytes.len(),
+                    MAX_ENTRY >> 20
+                )));
+            }
             size += bytes.len() + 4;
             cur.entries.push((r.seq, bytes));
         }

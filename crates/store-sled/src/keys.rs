@@ -87,6 +87,19 @@ pub(crate) fn tail_seq(e: &[u8], len: usize) -> Option<u64> {
     (e.len() == len).then(|| u64::from_be_bytes(e[len - 8..].try_into().expect("8 bytes")))
 }
 
+/// The seq that an element of the index tree `tree` (in
+/// `SledStore::index_trees` order: ids, claims, stories, valid) holds;
+/// `None` for an element of the wrong shape.
+pub(crate) fn element_seq(tree: usize, e: &[u8]) -> Option<u64> {
+    match tree {
+        0 => tail_seq(e, 24),
+        1 if e.len() == 25 => Some(u64::from_be_bytes(e[16..24].try_into().ok()?)),
+        2 if e.len() >= 25 => tail_seq(e, e.len()),
+        3 => tail_seq(e, 20),
+        _ => None,
+    }
+}
+
 /// The 48 bytes of the head record: seq, hash, recorded_at (µs).
 pub(crate) fn head_bytes(head: &Head) -> Vec<u8> {
     let mut v = Vec::with_capacity(48);

@@ -19,7 +19,8 @@
 //! removed with any index entries derived from them, and index entries for
 //! `(indexed, head]` are derived again from the log. `indexed` is only written
 //! together with, or after a sync of, the index entries it covers, so no crash
-//! can leave an index that disagrees with the log.
+//! can leave an index that disagrees with the log. What recovery did is kept
+//! as a [`Recovery`] report ([`SledStore::recovery`]).
 //!
 //! A format-1 ledger (one log key per entry, head in `meta`, one index key per
 //! entry) is upgraded in place on open: its log values stay as they are (a
@@ -30,7 +31,7 @@
 //! - `open.rs`: path checks, foreign-data refusal, the lock wait, the format
 //!   check and the format-1 upgrade;
 //! - `recovery.rs`: rolling back entries past the head, deriving the indexes
-//!   after `indexed`;
+//!   after `indexed`, and the [`Recovery`] report;
 //! - `commit.rs`: the small and large commit protocols and packing records
 //!   into blocks;
 //! - `index.rs`: deriving index elements from records and planning the chunk
@@ -60,6 +61,7 @@ use claims_core::error::{Error, Hint, Result};
 use claims_core::store::Head;
 
 pub use open::{LockedHook, OpenOptions};
+pub use recovery::Recovery;
 
 /// The on-disk format version this build writes (docs/format.md).
 pub const FORMAT_VERSION: u32 = 2;
@@ -67,15 +69,82 @@ pub const FORMAT_VERSION: u32 = 2;
 /// Commits of at most this many entries are one atomic sled transaction.
 pub const SMALL_COMMIT: usize = 4096;
 
-/// A sled failure as the ledger's error: I/O stays I/O, anything else means
-/// the files are damaged.
+/// A sled failure as the ledger's error: I/O stays I/O (through
+/// [`Error::io`], which keeps the `std::io::Error` as the source), anything
+/// else means the files are damaged. A `sled::Error` is never put into a
+/// message with its own `Display`: sled's clones of an I/O error carry the
+/// original's `Debug` text (`Os { code: 28, kind: StorageFull, … }`).
 pub(crate) fn from_sled(err: sled::Error) -> Error {
     match err {
-        sled::Error::Io(e) => Error::io("a ledger read or write", e),
+        sled::Error::Io(e) => Error::io("a ledger read or write", plain_io(e)),
         sled::Error::Corruption { .. } => Error::damaged("the ledger's sled files are corrupted")
             .with_hint(Hint::RestoreIntoNewLedger),
-        other => Error::damaged(format!("the ledger's storage failed: {other}")),
+        other => Error::damaged(format!(
+            "the ledger's storage failed: {}",
+            sled_failure(&other)
+        )),
     }
+}
+
+/// What a sled failure other than I/O says, in words for a message.
+pub(crate) fn sled_failure(err: &sled::Error) -> String {
+    match err {
+        sled::Error::Io(e) => plain_io_ref(e).to_string(),
+        sled::Error::Corruption { .. } => "its sled files are corrupted".to_string(),
+        sled::Error::CollectionNotFound(_) => "one of its sled trees is missing".to_string(),
+        sled::Error::Unsupported(why) => format!("sled does not support this ({why})"),
+        sled::Error::ReportableBug(what) => format!("sled failed inside ({what})"),
+        #[allow(unreachable_patterns)]
+        _ => "sled failed".to_string(),
+    }
+}
+
+/// An I/O error from sled as the operating system gave it. sled hands out
+/// clones of an error it has kept (a failed background write, then every
+/// later flush), and a clone keeps the kind but replaces the error by the
+/// original's `Debug` text. The OS error is rebuilt from the kind where only
+/// one error number gives that kind (ENOSPC for [`std::io::ErrorKind::StorageFull`]),
+/// else the kind alone is kept; an OS error or a bare kind is kept as it is.
+pub(crate) fn plain_io(e: std::io::Error) -> std::io::Error {
+    if e.raw_os_error().is_some() || e.get_ref().is_none() {
+        return e;
+    }
+    match errno_of(e.kind()) {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::from(e.kind()),
+    }
+}
+
+fn plain_io_ref(e: &std::io::Error) -> std::io::Error {
+    match e.raw_os_error().or_else(|| errno_of(e.kind())) {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::from(e.kind()),
+    }
+}
+
+/// The error number that alone gives `kind` (Linux numbers; a unit test
+/// checks each against the standard library's own decoding).
+fn errno_of(kind: std::io::ErrorKind) -> Option<i32> {
+    use std::io::ErrorKind as K;
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    Some(match kind {
+        K::NotFound => 2,
+        K::Interrupted => 4,
+        K::OutOfMemory => 12,
+        K::ResourceBusy => 16,
+        K::AlreadyExists => 17,
+        K::NotADirectory => 20,
+        K::IsADirectory => 21,
+        K::FileTooLarge => 27,
+        K::StorageFull => 28,
+        K::ReadOnlyFilesystem => 30,
+        K::DirectoryNotEmpty => 39,
+        K::StaleNetworkFileHandle => 116,
+        K::QuotaExceeded => 122,
+        _ => return None,
+    })
 }
 
 /// A ledger in a sled database directory.
@@ -97,6 +166,8 @@ pub struct SledStore {
     /// Recently read log blocks, decompressed, for look-ups by seq. A commit
     /// drops the blocks it rewrites before writing them.
     blocks: std::sync::Mutex<cache::BlockCache>,
+    /// What the open did to recover the ledger.
+    recovery: Recovery,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -159,5 +230,7 @@ impl Drop for SledStore {
     }
 }
 
+#[cfg(test)]
+mod alloc_probe;
 #[cfg(test)]
 mod tests;

@@ -6,11 +6,11 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use claims_core::error::{Error, ErrorKind, Hint, Result};
+use claims_core::error::{Detail, Error, ErrorKind, Hint, Result};
 use claims_core::store::Head;
 
 use crate::keys::{LOG_HEAD, META_FORMAT, META_HEAD, META_INDEXED};
-use crate::{from_sled, SledStore, FORMAT_VERSION};
+use crate::{from_sled, Recovery, SledStore, FORMAT_VERSION};
 
 /// Called while the ledger is locked by another process, with the ledger's
 /// path, how long to wait for someone to take a request (`ready`) and how
@@ -153,9 +153,11 @@ impl SledStore {
             applied: 0,
             poisoned: false,
             blocks: Default::default(),
+            recovery: Recovery::default(),
         };
         if store.check_format()? == 1 {
             store.upgrade_from_1()?;
+            store.recovery.upgraded_from = Some(1);
         }
         store.head = store.read_head()?;
         store.recover()?;
@@ -262,16 +264,42 @@ fn no_ledger(path: &Path) -> Error {
         .with_hint(Hint::CreateLedger)
 }
 
+/// Whether another process (or another handle in this one) holds sled's
+/// lock on the ledger: sled takes an exclusive `flock` on the `db` file for
+/// as long as the database is open (fs2's `try_lock_exclusive`), and
+/// `File::try_lock` is the same `flock` on Unix. Taking the lock here and
+/// dropping it at once tells a held lock apart from any other I/O failure
+/// without reading sled's message.
+pub(crate) fn lock_held(path: &Path) -> bool {
+    match fs::File::open(path.join("db")) {
+        Ok(f) => matches!(f.try_lock(), Err(fs::TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
+}
+
 fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(5);
+    // An I/O failure while the lock is free is tried once more: the holder
+    // may have let go between sled's attempt and the check.
+    let mut retried = false;
     loop {
         let cfg = sled::Config::new()
             .path(path)
             .cache_capacity(opts.cache_bytes);
         match cfg.open() {
             Ok(db) => return Ok(db),
-            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+            Err(sled::Error::Io(e)) => {
+                if !lock_held(path) {
+                    if !retried {
+                        retried = true;
+                        continue;
+                    }
+                    return Err(Error::io(
+                        format!("opening the ledger at {}", path.display()),
+                        crate::plain_io(e),
+                    ));
+                }
                 if started.elapsed() >= opts.lock_wait {
                     return Err(Error::new(
                         ErrorKind::Locked,
@@ -281,7 +309,11 @@ fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
                             opts.lock_wait.as_secs_f64()
                         ),
                     )
-                    .with_hint(Hint::TryAgainLater));
+                    .with_hint(Hint::TryAgainLater)
+                    .with_detail(Detail::Locked {
+                        path: path.to_path_buf(),
+                        waited_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    }));
                 }
                 if let Some(hook) = &opts.on_locked {
                     let left = opts.lock_wait.saturating_sub(started.elapsed());
@@ -293,20 +325,11 @@ fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(100));
             }
-            Err(sled::Error::Io(e)) => {
-                return Err(Error::io(
-                    format!("opening the ledger at {}", path.display()),
-                    e,
-                ))
-            }
             Err(e) => {
-                let why = match e {
-                    sled::Error::Corruption { .. } => "its sled files are corrupted".to_string(),
-                    e => e.to_string(),
-                };
                 return Err(Error::damaged(format!(
-                    "the ledger at {} cannot be opened: {why}",
-                    path.display()
+                    "the ledger at {} cannot be opened: {}",
+                    path.display(),
+                    crate::sled_failure(&e)
                 ))
                 .with_hint(Hint::RestoreFromExport));
             }

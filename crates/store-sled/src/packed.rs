@@ -27,6 +27,24 @@ const LZ4: u8 = 1;
 /// default segment size; a leaf past it becomes a file of its own.
 pub const BLOCK_TARGET: usize = 10 * 1024;
 
+/// The longest entry (encoded, tag byte included) that a commit stores; a
+/// longer one is refused before anything is written. Twice SPEC's longest
+/// event line (16 MiB), whose compact encoding is never longer than the line.
+pub const MAX_ENTRY: usize = 32 << 20;
+
+/// The longest payload a block can hold: a block is closed once its entries
+/// reach [`BLOCK_TARGET`] (counting 4 bytes of framing an entry, which covers
+/// the two varints of an entry below that size), so only its last entry goes
+/// past it, by at most [`MAX_ENTRY`] and that entry's varints. The reader
+/// refuses a block that claims more (it can only be damaged) before it
+/// allocates anything.
+pub const MAX_PAYLOAD: usize = BLOCK_TARGET + MAX_ENTRY + 32;
+
+/// LZ4 cannot expand its input more than this many times (a match adds at
+/// most 255 bytes of output for each byte of input), so a block claiming a
+/// larger ratio is damaged.
+const LZ4_MAX_RATIO: usize = 255;
+
 pub fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push(v as u8 | 0x80);
@@ -51,6 +69,16 @@ fn read_varint(b: &[u8], at: &mut usize) -> Option<u64> {
 fn damaged_block(key: u64) -> Error {
     Error::damaged(format!("the log block at seq {key} is damaged"))
         .with_hint(Hint::VerifyThenRestore)
+}
+
+/// The decompressed size that an LZ4 body (`u32` little-endian size, then
+/// the compressed bytes) claims, if a block can hold that much and the
+/// compressed bytes can expand to it.
+fn lz4_size(body: &[u8]) -> Option<usize> {
+    let size = u32::from_le_bytes(body.get(..4)?.try_into().ok()?);
+    let size = usize::try_from(size).ok()?;
+    let most = (body.len() - 4).saturating_mul(LZ4_MAX_RATIO);
+    (size <= MAX_PAYLOAD && size <= most).then_some(size)
 }
 
 /// One log value decoded: `(seq, entry bytes)` in seq order. Entry bytes are
@@ -121,9 +149,13 @@ impl BlockView {
         match (value.first(), value.get(1)) {
             (Some(&BLOCK_TAG), Some(&PLAIN)) => Ok(std::borrow::Cow::Borrowed(&value[2..])),
             (Some(&BLOCK_TAG), Some(&LZ4)) => {
-                lz4_flex::block::decompress_size_prepended(&value[2..])
-                    .map(std::borrow::Cow::Owned)
-                    .map_err(|_| damaged_block(key))
+                let size = lz4_size(&value[2..]).ok_or_else(|| damaged_block(key))?;
+                let body = &value[6..];
+                let mut out = vec![0u8; size];
+                match lz4_flex::block::decompress_into(body, &mut out) {
+                    Ok(n) if n == size => Ok(std::borrow::Cow::Owned(out)),
+                    _ => Err(damaged_block(key)),
+                }
             }
             _ => Err(damaged_block(key)),
         }
@@ -195,18 +227,31 @@ pub fn walk_chunk(value: &[u8], mut f: impl FnMut(&[u8]) -> bool) -> Result<()> 
     let mut at = 0;
     let n = read_varint(value, &mut at).ok_or_else(damaged_index)?;
     let mut cur: Vec<u8> = Vec::with_capacity(64);
-    for _ in 0..n {
-        let shared = read_varint(value, &mut at).ok_or_else(damaged_index)? as usize;
-        let len = read_varint(value, &mut at).ok_or_else(damaged_index)? as usize;
-        if shared > cur.len() || at + len > value.len() {
+    for i in 0..n {
+        let shared = read_varint(value, &mut at).and_then(|v| usize::try_from(v).ok());
+        let len = read_varint(value, &mut at).and_then(|v| usize::try_from(v).ok());
+        let (Some(shared), Some(len)) = (shared, len) else {
+            return Err(damaged_index());
+        };
+        let suffix = at
+            .checked_add(len)
+            .and_then(|end| value.get(at..end))
+            .ok_or_else(damaged_index)?;
+        let prev_rest = cur.get(shared..).ok_or_else(damaged_index)?;
+        // Elements strictly increase: past the shared prefix, the new suffix
+        // sorts after the rest of the previous element.
+        if i > 0 && suffix <= prev_rest {
             return Err(damaged_index());
         }
         cur.truncate(shared);
-        cur.extend_from_slice(&value[at..at + len]);
+        cur.extend_from_slice(suffix);
         at += len;
         if !f(&cur) {
             return Ok(());
         }
+    }
+    if at != value.len() {
+        return Err(damaged_index());
     }
     Ok(())
 }
@@ -434,6 +479,90 @@ mod tests {
             vec![(3, legacy.to_vec())]
         );
         assert!(Block::decode(5, &v[..v.len() - 1]).is_err());
+    }
+
+    fn damaged(r: Result<impl std::fmt::Debug>) -> Error {
+        let e = r.expect_err("damaged bytes must be refused");
+        assert_eq!(e.kind(), claims_core::ErrorKind::Damaged, "{e:?}");
+        assert!(e.hint().is_some(), "a damaged value has a hint: {e:?}");
+        e
+    }
+
+    #[test]
+    fn a_chunk_whose_suffix_length_overflows_is_damaged_not_a_panic() {
+        // One element, shared 0, suffix length u64::MAX: `at + len` used to
+        // overflow (a panic in debug builds, a slice panic in release).
+        let mut v = vec![1, 0];
+        varint(&mut v, u64::MAX);
+        v.extend_from_slice(b"abc");
+        damaged(decode_chunk(&v));
+        // A length that fits but runs past the value, and a shared prefix
+        // longer than the element before.
+        damaged(decode_chunk(&[1, 0, 9, b'a']));
+        damaged(decode_chunk(&[2, 0, 1, b'a', 5, 1, b'b']));
+    }
+
+    #[test]
+    fn a_chunk_out_of_order_or_with_trailing_bytes_is_damaged() {
+        let good = encode_chunk(&[b"ab".to_vec(), b"ac".to_vec(), b"b".to_vec()]);
+        assert_eq!(decode_chunk(&good).unwrap().len(), 3);
+        let mut trailing = good.clone();
+        trailing.push(0);
+        damaged(decode_chunk(&trailing));
+        // "ac" then "ab", and a repeated element.
+        damaged(decode_chunk(&[2, 0, 2, b'a', b'c', 1, 1, b'b']));
+        damaged(decode_chunk(&[2, 0, 1, b'a', 0, 1, b'a']));
+        // A walk that stops early does not read the rest.
+        let mut first = None;
+        walk_chunk(&trailing, |e| {
+            first = Some(e.to_vec());
+            false
+        })
+        .unwrap();
+        assert_eq!(first.as_deref(), Some(&b"ab"[..]));
+    }
+
+    #[test]
+    fn a_block_claiming_a_huge_decompressed_size_is_refused_before_allocating() {
+        // An LZ4 block whose size prefix claims 4 GiB - 1.
+        let mut v = vec![BLOCK_TAG, LZ4, 0xFF, 0xFF, 0xFF, 0xFF];
+        v.extend_from_slice(&[0x10, b'x']);
+        let started = std::time::Instant::now();
+        let (r, largest) = crate::alloc_probe::largest_allocation(|| Block::decode(1, &v));
+        damaged(r);
+        assert!(largest < 4096, "asked for {largest} bytes");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Within the block bound, but more than 3 compressed bytes can give.
+        let mut v = vec![BLOCK_TAG, LZ4];
+        v.extend_from_slice(&(1u32 << 20).to_le_bytes());
+        v.extend_from_slice(&[0x10, b'x', 0]);
+        let (r, largest) = crate::alloc_probe::largest_allocation(|| Block::decode(1, &v));
+        damaged(r);
+        assert!(largest < 4096, "asked for {largest} bytes");
+        // A size that is not the payload's is damaged either way.
+        let b = Block {
+            entries: (1..30u64).map(|s| (s, vec![2; 100])).collect(),
+        };
+        let mut v = b.encode(1);
+        assert_eq!(v[1], LZ4);
+        let size = u32::from_le_bytes(v[2..6].try_into().unwrap());
+        v[2..6].copy_from_slice(&(size + 1).to_le_bytes());
+        damaged(Block::decode(1, &v));
+        v[2..6].copy_from_slice(&(size - 1).to_le_bytes());
+        damaged(Block::decode(1, &v));
+    }
+
+    #[test]
+    fn the_largest_entry_a_commit_stores_fits_the_block_bound() {
+        // A block one short of closing, then the largest entry.
+        let small = BLOCK_TARGET - 4 - 1;
+        let b = Block {
+            entries: vec![(1, vec![7; small]), (2, vec![9; MAX_ENTRY])],
+        };
+        let v = b.encode(1);
+        assert_eq!(Block::decode(1, &v).unwrap().entries, b.entries);
+        let payload = BlockView::unpack(1, &v).unwrap();
+        assert!(payload.len() <= MAX_PAYLOAD, "{}", payload.len());
     }
 
     #[test]

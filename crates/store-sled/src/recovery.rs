@@ -1,14 +1,47 @@
 //! Crash recovery, the last step of every open (docs/format.md, "Recovery on
 //! open"): entries past the head are rolled back with any index elements
 //! derived from them, and the index elements of `(indexed, head]` are derived
-//! again from the log.
+//! again from the log. What it did is kept as a [`Recovery`] report.
+
+use std::ops::RangeInclusive;
 
 use claims_core::error::{Error, Hint, Result};
 use claims_core::record::Record;
 
-use crate::keys::{seq_key, u64_at, META_INDEXED};
-use crate::packed::Block;
+use crate::keys::{element_seq, seq_key, u64_at, META_INDEXED};
+use crate::packed::{self, Block};
 use crate::{from_sled, SledStore};
+
+/// What an open did to bring the ledger back to its last commit: nothing,
+/// for a ledger that was closed cleanly. A front end can tell the user
+/// ([`SledStore::recovery`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recovery {
+    /// The format version the ledger was upgraded from (1), if it was.
+    pub upgraded_from: Option<u32>,
+    /// How many entries past the head (written by a commit that did not
+    /// reach its commit point) were taken out of the log.
+    pub rolled_back: u64,
+    /// The lowest and highest seq of those entries.
+    pub rolled_back_seqs: Option<RangeInclusive<u64>>,
+    /// The seqs of rolled-back entries whose bytes did not decode, so that
+    /// the index elements derived from them could not be worked out; every
+    /// index element past the head was removed instead.
+    pub undecodable: Vec<u64>,
+    /// How many index elements past the head that sweep removed.
+    pub stale_index_elements: u64,
+    /// The seqs whose index elements were derived again from the log (the
+    /// index writes after `meta/indexed` had not all been made durable).
+    pub reindexed: Option<RangeInclusive<u64>>,
+}
+
+impl Recovery {
+    /// Whether the open found the ledger as it was left by a clean close.
+    pub fn is_clean(&self) -> bool {
+        *self == Recovery::default()
+    }
+}
 
 impl SledStore {
     /// Brings the store back to its commit point after a crash.
@@ -31,12 +64,29 @@ impl SledStore {
             }
             let (keep, gone): (Vec<_>, Vec<_>) =
                 block.entries.into_iter().partition(|(s, _)| *s <= head);
-            leftovers.extend(gone.iter().filter_map(|(_, b)| Record::decode(b).ok()));
+            for (seq, bytes) in &gone {
+                let report = &mut self.recovery;
+                report.rolled_back += 1;
+                report.rolled_back_seqs = Some(match report.rolled_back_seqs.take() {
+                    Some(r) => *r.start().min(seq)..=*r.end().max(seq),
+                    None => *seq..=*seq,
+                });
+                match Record::decode(bytes) {
+                    Ok(r) => leftovers.push(r),
+                    Err(_) => report.undecodable.push(*seq),
+                }
+            }
             rewrites.push((key, Block { entries: keep }));
         }
         if !rewrites.is_empty() {
             let entries = self.derive(&leftovers)?;
             self.apply_index(&entries, false)?;
+            if !self.recovery.undecodable.is_empty() {
+                // Their index elements (if any were written) are unknown:
+                // take out every element past the head, so that none is
+                // found again once a later commit reuses those seqs.
+                self.recovery.stale_index_elements = self.remove_index_past(head)?;
+            }
             let mut batch = sled::Batch::default();
             for (key, keep) in rewrites {
                 if keep.entries.is_empty() {
@@ -51,6 +101,7 @@ impl SledStore {
         // 2. Indexes behind the head are derived again (inserts are idempotent).
         let indexed = self.indexed()?.min(head);
         if indexed < head {
+            self.recovery.reindexed = Some(indexed + 1..=head);
             let mut from = indexed + 1;
             while from <= head {
                 let to = (from + 50_000 - 1).min(head);
@@ -77,5 +128,36 @@ impl SledStore {
         }
         self.applied = head;
         Ok(())
+    }
+
+    /// Removes every index element whose seq is past `head`; returns how
+    /// many. It reads every chunk, so it runs only when recovery cannot
+    /// tell which elements the rolled-back entries had.
+    fn remove_index_past(&self, head: u64) -> Result<u64> {
+        let mut removed = 0;
+        let mut writes: [Vec<packed::Write>; 4] = Default::default();
+        for (i, tree) in self.index_trees().into_iter().enumerate() {
+            let mut stale: Vec<Vec<u8>> = Vec::new();
+            for kv in tree.iter() {
+                let (_, v) = kv.map_err(from_sled)?;
+                packed::walk_chunk(&v, |e| {
+                    if element_seq(i, e).is_some_and(|seq| seq > head) {
+                        stale.push(e.to_vec());
+                    }
+                    true
+                })?;
+            }
+            removed += stale.len() as u64;
+            if !stale.is_empty() {
+                writes[i] = packed::plan(tree, &[], &stale)?;
+            }
+        }
+        self.write_index(writes)?;
+        Ok(removed)
+    }
+
+    /// What the open that made this handle did to recover the ledger.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
     }
 }

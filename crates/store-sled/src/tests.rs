@@ -196,3 +196,209 @@ fn opening_a_missing_ledger_without_create_says_so() {
     assert_eq!(e.kind(), claims_core::ErrorKind::NotFound);
     assert!(!dir.path().join("nope").exists());
 }
+
+fn opts_waiting(ms: u64) -> OpenOptions {
+    OpenOptions {
+        lock_wait: std::time::Duration::from_millis(ms),
+        ..OpenOptions::default()
+    }
+}
+
+#[test]
+fn an_entry_longer_than_a_block_can_hold_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let mut s = open(&path);
+    fill(&mut s);
+    let mut e = asserted(5, 300, "c", "2020-07-11T00:00:00Z", None);
+    if let claims_core::event::Body::Asserted(a) = &mut e.body {
+        a.text = "x".repeat(crate::packed::MAX_ENTRY);
+    }
+    let big = seal(&s, vec![e]);
+    let err = s.commit(&s.head(), &big).unwrap_err();
+    assert_eq!(err.kind(), claims_core::ErrorKind::InvalidInput, "{err}");
+    // Nothing was written, so the handle still takes commits.
+    assert!(!s.is_poisoned());
+    assert_eq!(s.head().seq, 4);
+    let more = seal(&s, vec![followup(5, 200, "2020-07-12T00:00:00Z")]);
+    s.commit(&s.head(), &more).unwrap();
+    drop(s);
+    claims_core::Ledger::new(open(&path))
+        .verify(|_| {})
+        .unwrap();
+}
+
+#[test]
+fn a_locked_ledger_is_found_by_flock_on_db_not_by_sleds_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    fill(&mut open(&path));
+    assert!(!crate::open::lock_held(&path));
+    // Hold the lock the way sled does (flock on `db`) without sled.
+    let f = std::fs::File::open(path.join("db")).unwrap();
+    f.try_lock().unwrap();
+    assert!(crate::open::lock_held(&path));
+    let started = std::time::Instant::now();
+    let e = SledStore::open(&path, &opts_waiting(150)).unwrap_err();
+    assert_eq!(e.kind(), claims_core::ErrorKind::Locked, "{e}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    match e.detail() {
+        claims_core::error::Detail::Locked { path: p, waited_ms } => {
+            assert_eq!(p, &path);
+            assert!(*waited_ms >= 150, "{waited_ms}");
+        }
+        d => panic!("no Locked detail: {d:?}"),
+    }
+    drop(f);
+    assert!(!crate::open::lock_held(&path));
+    // And a handle of this process holds it the same way.
+    let held = open(&path);
+    let e = SledStore::open(&path, &opts_waiting(50)).unwrap_err();
+    assert_eq!(e.kind(), claims_core::ErrorKind::Locked, "{e}");
+    drop(held);
+    open(&path);
+}
+
+#[test]
+fn an_io_failure_on_open_is_reported_at_once_not_waited_on_as_a_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    fill(&mut open(&path));
+    // sled cannot make its `blobs` directory where a file stands.
+    std::fs::remove_dir_all(path.join("blobs")).unwrap();
+    std::fs::write(path.join("blobs"), b"").unwrap();
+    let started = std::time::Instant::now();
+    let e = SledStore::open(&path, &opts_waiting(5_000)).unwrap_err();
+    assert_eq!(e.kind(), claims_core::ErrorKind::Io, "{e}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "waited {:?} as if locked",
+        started.elapsed()
+    );
+    assert!(e.message().contains("(os error"), "{e}");
+}
+
+#[test]
+fn a_clean_open_reports_no_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    fill(&mut open(&path));
+    let s = open(&path);
+    assert!(s.recovery().is_clean(), "{:?}", s.recovery());
+}
+
+#[test]
+fn recovery_reports_rolled_back_entries_and_derived_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let mut s = open(&path);
+        fill(&mut s);
+        let leftover = seal(
+            &s,
+            vec![
+                asserted(5, 300, "c", "2020-07-11T00:00:00Z", None),
+                followup(6, 300, "2020-07-12T00:00:00Z"),
+            ],
+        );
+        for r in &leftover {
+            s.raw_log_put(r.seq, &r.encode()).unwrap();
+        }
+        s.raw_forget_indexes(2).unwrap();
+    }
+    let s = open(&path);
+    let r = s.recovery();
+    assert_eq!(r.rolled_back, 2);
+    assert_eq!(r.rolled_back_seqs, Some(5..=6));
+    assert!(r.undecodable.is_empty());
+    assert_eq!(r.reindexed, Some(3..=4));
+    assert!(!r.is_clean());
+}
+
+#[test]
+fn an_undecodable_leftover_past_the_head_is_reported_and_leaves_no_stale_index_elements() {
+    use claims_core::store::IndexEntry;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let mut s = open(&path);
+        fill(&mut s);
+        // A leftover at seq 5 that does not decode, whose index elements
+        // (here: event 5 at seq 5, a story element) were written.
+        s.raw_log_put(5, b"\x02not an entry").unwrap();
+        s.apply_index(
+            &[
+                IndexEntry::EventId(id(5), 5),
+                IndexEntry::Story("c".into(), id(300), 5),
+            ],
+            true,
+        )
+        .unwrap();
+        s.sync().unwrap();
+    }
+    let mut s = open(&path);
+    let r = s.recovery().clone();
+    assert_eq!(r.rolled_back, 1);
+    assert_eq!(r.undecodable, vec![5]);
+    assert_eq!(r.stale_index_elements, 2);
+    // Seq 5 is used again by another event: nothing of the old one is found.
+    let more = seal(&s, vec![followup(55, 200, "2020-07-12T00:00:00Z")]);
+    s.commit(&s.head(), &more).unwrap();
+    assert_eq!(s.seq_of_event(id(5)).unwrap(), None);
+    assert_eq!(s.seq_of_event(id(55)).unwrap(), Some(5));
+    assert!(s.story_claims("c").unwrap().is_empty());
+    claims_core::Ledger::new(s).verify(|_| {}).unwrap();
+}
+
+#[test]
+fn a_disk_full_error_from_sled_reads_as_the_os_sentence() {
+    use std::error::Error as _;
+    let original = sled::Error::Io(std::io::Error::from_raw_os_error(28));
+    // sled hands out clones of an error it kept, whose text is the Debug dump.
+    let clone = original.clone();
+    assert!(clone.to_string().contains("Os {"), "{clone}");
+    for err in [original, clone] {
+        let e = crate::from_sled(err);
+        assert_eq!(e.kind(), claims_core::ErrorKind::Io);
+        assert!(
+            e.message()
+                .ends_with("No space left on device (os error 28)"),
+            "{}",
+            e.message()
+        );
+        assert!(!e.message().contains("Os {"), "{}", e.message());
+        assert_eq!(
+            e.source().unwrap().to_string(),
+            "No space left on device (os error 28)"
+        );
+        assert_eq!(
+            e.detail(),
+            &claims_core::error::Detail::Io {
+                kind: std::io::ErrorKind::StorageFull
+            }
+        );
+    }
+}
+
+#[test]
+fn each_rebuilt_error_number_decodes_to_its_kind() {
+    for code in 1..200 {
+        let e = std::io::Error::from_raw_os_error(code);
+        let clone = sled::Error::Io(std::io::Error::from_raw_os_error(code)).clone();
+        let sled::Error::Io(clone) = clone else {
+            unreachable!()
+        };
+        let plain = crate::plain_io(clone);
+        assert_eq!(plain.kind(), e.kind(), "errno {code}");
+        if let Some(back) = plain.raw_os_error() {
+            // Rebuilt only where this number alone gives the kind.
+            assert_eq!(
+                back,
+                code,
+                "errno {code} ({:?}) rebuilt as {back}",
+                e.kind()
+            );
+        }
+        assert!(!plain.to_string().contains('{'), "{plain}");
+    }
+}

@@ -1790,11 +1790,14 @@ fn forge_export_at(events: &[Value], recorded_at: &str) -> String {
 #[test]
 fn queries_as_of_now_include_entries_recorded_after_the_clock() {
     let l = Ledger::empty();
-    l.import(forge_export_at(
-        &[new_claim(1, 2)],
-        "2999-01-01T00:00:00.000000Z",
-    ))
-    .ok();
+    let forged = forge_export_at(&[new_claim(1, 2)], "2999-01-01T00:00:00.000000Z");
+    // Refused as it is: every later entry would be stamped 2999.
+    let p = l.write("future.ndjson", &forged);
+    l.sh(&format!("import {p}"))
+        .output()
+        .expect_error_line(&["line 1", "`recorded_at`", "--accept-future-times"]);
+    assert!(!l.db().exists(), "the refused import left no ledger behind");
+    l.sh(&format!("import --accept-future-times {p}")).ok();
     let state = l.sh("state --json").output().json();
     assert_eq!(state["claims"].as_array().unwrap().len(), 1, "{state}");
     let claim = id(2);

@@ -959,7 +959,11 @@ fn build(batches: &[Batch]) -> Result<Built, TestCaseError> {
             Some(last) if last > now => last,
             _ => now,
         };
-        prop_assert_eq!(report.unchanged, retries, "idempotent retries");
+        prop_assert_eq!(
+            report.unchanged + report.repeated,
+            retries,
+            "idempotent retries"
+        );
         total_retries += retries;
         let got: Vec<(u64, Uuid, Time)> = report
             .appended

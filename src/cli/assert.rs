@@ -118,9 +118,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 .map_err(|e| e.context("--supersedes"))
         })
         .transpose()?;
-    let claim = Uuid::now_v7();
+    let claim = Uuid::new_v4();
     let event = Event {
-        id: Uuid::now_v7(),
+        id: Uuid::new_v4(),
         body: Body::Asserted(Asserted {
             claim,
             story,

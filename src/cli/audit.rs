@@ -5,6 +5,7 @@ use serde_json::Value;
 use claims_core::query::{AuditOptions, Scope};
 use claims_core::Result;
 
+use super::table::Col;
 use super::{render, Ctx};
 
 /// Every status change: which claim moved from which status to which, when,
@@ -85,32 +86,27 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return ctx.out(&render::json(&v));
     }
     let tz = ctx.tz();
+    if rows.is_empty() {
+        return ctx.out("No status changes.\n");
+    }
     let mut texts = std::collections::HashMap::new();
-    let short = render::short_ids(&rows.iter().map(|r| r.claim).collect::<Vec<_>>());
-    let mut t = render::table(
-        ctx,
-        &[
+    let short = render::short_ids(&ledger, &rows.iter().map(|r| r.claim).collect::<Vec<_>>())?;
+    let mut t = ctx.table(vec![
+        Col::fit_min(
             if args.recorded {
                 "recorded"
             } else {
                 "valid time"
             },
-            "claim",
-            "change",
-            "event",
-            "by / via",
-        ],
-    );
-    {
-        use comfy_table::{ColumnConstraint::*, Width::Fixed};
-        t.set_constraints(vec![
-            UpperBoundary(Fixed(26)),
-            LowerBoundary(Fixed(30)),
-            ContentWidth,
-            ContentWidth,
-            UpperBoundary(Fixed(28)),
-        ]);
-    }
+            21,
+            44,
+        ),
+        Col::fit_min("claim", 8, 36),
+        Col::flex("claim text", 12),
+        Col::fit_min("change", 12, 27),
+        Col::fit_min("event", 8, 24),
+        Col::fit_min("by / via", 8, 28),
+    ]);
     for row in &rows {
         let r = &row.t.record;
         let text = match texts.get(&row.claim) {
@@ -143,20 +139,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             }
             _ => String::new(),
         };
-        t.add_row(vec![
+        t.add(vec![
             when,
-            format!("{}\n{}", render::clean(text), short[&row.claim]),
+            short[&row.claim].clone(),
+            text.clone(),
             format!(
                 "{} → {}",
                 render::status(row.t.from),
                 render::status(row.t.to)
             ),
             format!("{} (seq {})", r.event.kind().as_str(), r.seq),
-            render::clean(&format!("{}{via}", r.event.by().unwrap_or("ledger"))).into_owned(),
-        ]);
+            format!("{}{via}", r.event.by().unwrap_or("ledger")),
+        ])?;
     }
-    if rows.is_empty() {
-        return ctx.out("No status changes.\n");
-    }
-    ctx.out(&format!("{t}\n"))
+    ctx.end_table(t)
 }

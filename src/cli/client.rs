@@ -116,6 +116,20 @@ fn quick_scan(args: &[String], env_db: Result<String, std::env::VarError>) -> Op
     Some(PathBuf::from(db))
 }
 
+/// The subcommand a command line names: its first word that is not an
+/// option or the value of `--db` or `--tz`.
+fn subcommand(args: &[String]) -> Option<&str> {
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--db" | "--tz" => i += 2,
+            a if a.starts_with('-') => i += 1,
+            a => return Some(a),
+        }
+    }
+    None
+}
+
 /// What became of a command offered to the server.
 pub enum Outcome {
     /// The server ran it; this is the exit code.
@@ -237,7 +251,7 @@ fn offer(
         // The server went away before it had the whole request: it ran nothing.
         return Offered::Declined(stdin);
     }
-    match relay(stream, db) {
+    match relay(stream, db, argv) {
         Relayed::Exit(code) => Offered::Served(code),
         Relayed::Retry => Offered::Declined(stdin),
         Relayed::WantsStdin => Offered::WantsStdin,
@@ -252,9 +266,18 @@ enum Relayed {
 }
 
 /// Copies the server's output to this process's streams until the exit code.
-fn relay(stream: &mut UnixStream, db: &Path) -> Relayed {
+fn relay(stream: &mut UnixStream, db: &Path, argv: &[String]) -> Relayed {
     let mut first = true;
-    let mut stdout = std::io::stdout().lock();
+    // The pager runs here, on the client's terminal, as for a direct run.
+    let paged = subcommand(argv).is_some_and(|s| super::pager::PAGED.contains(&s));
+    let mut pager = super::pager::wanted(argv.iter().any(|a| a == "--no-pager"))
+        .filter(|_| paged)
+        .and_then(|cmd| super::pager::Pager::start(&cmd));
+    let mut plain = std::io::stdout().lock();
+    let stdout: &mut dyn Write = match pager.as_mut() {
+        Some(p) => p.input(),
+        None => &mut plain,
+    };
     loop {
         match server::read_frame(stream) {
             Ok(Some((server::RETRY, _))) if first => return Relayed::Retry,

@@ -5,6 +5,7 @@ use claims_core::projection::View;
 use claims_core::query::{diff_json, Scope};
 use claims_core::Result;
 
+use super::table::Col;
 use super::{render, Ctx};
 
 /// Claims whose status differs between two times.
@@ -76,16 +77,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         s.push_str("No claim changed.\n");
         return ctx.out(&s);
     }
-    let short = render::short_ids(&changes.iter().map(|c| c.claim).collect::<Vec<_>>());
-    let mut t = render::table(ctx, &["claim", "claim text", "before", "after"]);
+    ctx.out(&s)?;
+    let short = render::short_ids(
+        &ledger,
+        &changes.iter().map(|c| c.claim).collect::<Vec<_>>(),
+    )?;
+    let mut t = ctx.table(vec![
+        Col::fit_min("claim", 8, 36),
+        Col::flex("claim text", 12),
+        Col::fit_min("before", 6, 12),
+        Col::fit_min("after", 6, 12),
+    ]);
     for c in &changes {
-        t.add_row(vec![
+        t.add(vec![
             short[&c.claim].clone(),
-            render::clean(&c.text).into_owned(),
+            c.text.clone(),
             render::status(c.before).to_string(),
             render::status(c.after).to_string(),
-        ]);
+        ])?;
     }
-    s.push_str(&format!("{t}\n"));
-    ctx.out(&s)
+    ctx.end_table(t)
 }

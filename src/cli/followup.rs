@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, kind: FollowUpKind, args: Args) -> Result<()> {
         FollowUpKind::Corroborated => (None, reason),
         _ => (reason, None),
     };
-    let id = Uuid::now_v7();
+    let id = Uuid::new_v4();
     let event = Event {
         id,
         body: Body::FollowedUp(FollowUp {

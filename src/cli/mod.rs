@@ -14,6 +14,7 @@ mod export;
 mod followup;
 mod import;
 mod log;
+mod pager;
 #[cfg(unix)]
 pub(crate) mod protocol;
 mod render;
@@ -25,6 +26,7 @@ mod show;
 mod state;
 mod stories;
 mod streams;
+mod table;
 mod timeline;
 mod verify;
 mod void;
@@ -70,6 +72,17 @@ pub struct Cli {
     #[arg(long, global = true, default_value = "UTC", value_name = "ZONE")]
     tz: String,
 
+    /// Tables on a terminal: wrap long cells onto more lines instead of
+    /// cutting each row to the terminal's width.
+    #[arg(long, global = true)]
+    wide: bool,
+
+    /// Never send the output through a pager ($CLAIMS_PAGER, $PAGER or
+    /// `less -FRX`, used when standard output is a terminal). Setting
+    /// CLAIMS_PAGER to nothing does the same.
+    #[arg(long, global = true)]
+    no_pager: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -98,6 +111,34 @@ enum Command {
     Completions(completions::Args),
 }
 
+impl Command {
+    /// The subcommand's name, as typed.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Assert(_) => "assert",
+            Command::Corroborate(_) => "corroborate",
+            Command::Dispute(_) => "dispute",
+            Command::Refute(_) => "refute",
+            Command::Retract(_) => "retract",
+            Command::Void(_) => "void",
+            Command::Append(_) => "append",
+            Command::Export(_) => "export",
+            Command::Import(_) => "import",
+            Command::State(_) => "state",
+            Command::Show(_) => "show",
+            Command::Audit(_) => "audit",
+            Command::Diff(_) => "diff",
+            Command::Log(_) => "log",
+            Command::Stories(_) => "stories",
+            Command::Verify(_) => "verify",
+            Command::Timeline(_) => "timeline",
+            #[cfg(unix)]
+            Command::Serve(_) => "serve",
+            Command::Completions(_) => "completions",
+        }
+    }
+}
+
 /// What every command gets: where the ledger is, the zone, "now", and where
 /// its input and output go.
 pub struct Ctx<'a> {
@@ -113,6 +154,8 @@ pub struct Ctx<'a> {
     opened: Cell<bool>,
     /// The ledger, when it is already open (in the ledger server).
     held: RefCell<Option<AnyLedger>>,
+    /// `--wide`: tables wrap instead of cutting.
+    wide: bool,
     io: Box<dyn streams::Streams + 'a>,
 }
 
@@ -143,9 +186,14 @@ impl DerefMut for LedgerRef<'_> {
     }
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     /// A context for one command run by this process on its own streams.
-    fn local(db: PathBuf, tz: Tz, stdin: Option<Vec<u8>>) -> Ctx<'static> {
+    fn local(
+        db: PathBuf,
+        tz: Tz,
+        stdin: Option<Vec<u8>>,
+        pager: Option<pager::Pager>,
+    ) -> Ctx<'static> {
         Ctx {
             db,
             tz,
@@ -154,8 +202,10 @@ impl Ctx<'_> {
             created: Cell::new(false),
             opened: Cell::new(false),
             held: RefCell::new(None),
+            wide: false,
             io: Box::new(streams::Local {
                 stdin: RefCell::new(stdin),
+                pager: RefCell::new(pager),
             }),
         }
     }
@@ -251,9 +301,57 @@ impl Ctx<'_> {
         }
     }
 
+    /// A table for this command's output: on a terminal, one line a row cut
+    /// to its width (wrapped with `--wide`); piped, every cell whole.
+    pub fn table(
+        &self,
+        cols: Vec<table::Col>,
+    ) -> table::Table<std::io::BufWriter<OutWriter<'_, 'a>>> {
+        let fit = match self.io.width() {
+            Some(w) if self.wide => table::Fit::Wrap(w as usize),
+            Some(w) => table::Fit::Cut(w as usize),
+            None => table::Fit::Full,
+        };
+        table::Table::new(
+            std::io::BufWriter::with_capacity(64 << 10, OutWriter(self)),
+            cols,
+            fit,
+        )
+    }
+
+    /// Writes a finished table (and what is still held back of it).
+    pub fn end_table<W: Write>(&self, t: table::Table<W>) -> Result<()> {
+        t.finish()
+            .map(drop)
+            .map_err(|e| Error::io("writing to standard output", e))
+    }
+
     /// Prints an error as one line: `error: message; hint`.
     fn report(&self, e: &Error) {
         self.io.error_line(&report::error_line(e));
+    }
+}
+
+/// Standard output as a writer, through [`Ctx::out`].
+pub struct OutWriter<'c, 'a>(&'c Ctx<'a>);
+
+impl Write for OutWriter<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = match std::str::from_utf8(buf) {
+            Ok(t) => t,
+            // A character cut in two by the buffer: take the part before it.
+            Err(e) if e.valid_up_to() > 0 => {
+                std::str::from_utf8(&buf[..e.valid_up_to()]).expect("valid")
+            }
+            Err(_) => return Err(std::io::ErrorKind::InvalidData.into()),
+        };
+        self.0
+            .out(text)
+            .map_err(|e| std::io::Error::other(e.message().to_string()))?;
+        Ok(text.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -283,11 +381,15 @@ pub fn main() -> ExitCode {
     let tz = match parse_zone(&cli.tz) {
         Ok(tz) => tz,
         Err(e) => {
-            Ctx::local(cli.db.clone(), Tz::UTC, None).report(&e.context("--tz"));
+            Ctx::local(cli.db.clone(), Tz::UTC, None, None).report(&e.context("--tz"));
             return ExitCode::from(1);
         }
     };
-    let ctx = Ctx::local(cli.db.clone(), tz, stdin);
+    let pager = pager::wanted(cli.no_pager)
+        .filter(|_| pager::PAGED.contains(&cli.command.name()))
+        .and_then(|cmd| pager::Pager::start(&cmd));
+    let mut ctx = Ctx::local(cli.db.clone(), tz, stdin, pager);
+    ctx.wide = cli.wide;
     let code = execute(&ctx, cli.command);
     #[cfg(unix)]
     if code == 0 && ctx.opened.get() {

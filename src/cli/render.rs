@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use chrono::Timelike;
 use chrono_tz::Tz;
-use comfy_table::{presets, ContentArrangement, Table};
 use uuid::Uuid;
 
 use claims_core::projection::Status;
@@ -46,44 +45,35 @@ fn escape_controls(s: &str, keep_newlines: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A table in the house style.
-pub fn table(ctx: &super::Ctx, header: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.iter().copied())
-        // The user's terminal; not a terminal: a width that still reads well
-        // in a file.
-        .set_width(ctx.io().width().unwrap_or(120));
-    t
+/// The shortest prefixes (at least 8 hex digits) that name each claim in
+/// `ids` alone in the ledger, as `claims` accepts them back, in the dashed
+/// form cut after that many digits.
+pub fn short_ids(
+    ledger: &super::backend::AnyLedger,
+    ids: &[Uuid],
+) -> claims_core::Result<HashMap<Uuid, String>> {
+    let digits = ledger.short_claim_digits(ids)?;
+    Ok(digits
+        .into_iter()
+        .map(|(id, n)| (id, dashed_prefix(id, n)))
+        .collect())
 }
 
-/// The shortest prefixes (at least 8 hex digits) that tell `ids` apart, as
-/// `claims` accepts them back.
-pub fn short_ids(ids: &[Uuid]) -> HashMap<Uuid, String> {
-    let hex: Vec<(Uuid, String)> = ids.iter().map(|u| (*u, u.simple().to_string())).collect();
-    let mut out = HashMap::new();
-    for (id, h) in &hex {
-        let mut n = 8;
-        while n < 32 && hex.iter().any(|(o, oh)| o != id && oh[..n] == h[..n]) {
-            n += 1;
-        }
-        let dashed = id.to_string();
-        // Cut the dashed form after n hex digits.
-        let mut digits = 0;
-        let cut = dashed
-            .char_indices()
-            .find(|(_, c)| {
-                if *c != '-' {
-                    digits += 1;
-                }
-                digits > n
-            })
-            .map(|(i, _)| i)
-            .unwrap_or(dashed.len());
-        out.insert(*id, dashed[..cut].trim_end_matches('-').to_string());
-    }
-    out
+/// `id` in its dashed form, cut after `n` hex digits.
+fn dashed_prefix(id: Uuid, n: usize) -> String {
+    let dashed = id.to_string();
+    let mut digits = 0;
+    let cut = dashed
+        .char_indices()
+        .find(|(_, c)| {
+            if *c != '-' {
+                digits += 1;
+            }
+            digits > n
+        })
+        .map(|(i, _)| i)
+        .unwrap_or(dashed.len());
+    dashed[..cut].trim_end_matches('-').to_string()
 }
 
 /// A time in the display zone: `2020-07-10 21:06 CEST`, with seconds when it

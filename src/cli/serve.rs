@@ -392,7 +392,8 @@ fn run_request(
         Ok(tz) => (tz, None),
         Err(e) => (chrono_tz::Tz::UTC, Some(e)),
     };
-    let ctx = Ctx::remote(db, tz, ledger.take(), Box::new(remote));
+    let mut ctx = Ctx::remote(db, tz, ledger.take(), Box::new(remote));
+    ctx.wide = cli.wide;
     let code = match bad_tz {
         Some(e) => {
             ctx.report(&e.context("--tz"));
@@ -420,6 +421,7 @@ impl<'a> Ctx<'a> {
             created: Cell::new(false),
             opened: Cell::new(false),
             held: RefCell::new(ledger),
+            wide: false,
             io,
         }
     }

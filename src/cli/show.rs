@@ -4,6 +4,7 @@ use claims_core::projection::{Standing, View};
 use claims_core::query::{show_json, standing_name};
 use claims_core::Result;
 
+use super::table::Col;
 use super::{render, Ctx};
 
 /// One claim: its state at --at as known at --as-of, and every event on it.
@@ -58,17 +59,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         render::time(&at, tz),
         render::time(&as_of, tz)
     ));
-    let mut t = render::table(
-        ctx,
-        &[
-            "seq",
-            "kind",
-            "by",
-            "valid time",
-            "via / reason / note",
-            "at --at",
-        ],
-    );
+    ctx.out(&s)?;
+    let mut t = ctx.table(vec![
+        Col::fit_min("seq", 3, 10),
+        Col::fit_min("kind", 6, 12),
+        Col::fit_min("by", 6, 24),
+        Col::fit_min("valid time", 21, 44),
+        Col::flex("via / reason / note", 12),
+        Col::fit_min("at --at", 7, 8),
+    ]);
     // What the ledger had recorded by --as-of, as the JSON lists it.
     let mut all: Vec<_> = h
         .asserted
@@ -93,18 +92,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 }
             }
         }
-        t.add_row(vec![
+        t.add(vec![
             r.seq.to_string(),
             r.event.kind().as_str().to_string(),
-            render::clean(r.event.by().unwrap_or("")).into_owned(),
+            r.event.by().unwrap_or("").to_string(),
             r.event
                 .valid()
                 .map(|v| render::valid(v, tz))
                 .unwrap_or_default(),
-            render::clean(&detail.join("; ")).into_owned(),
+            detail.join("; "),
             standing_name(h.entry_standing(r, &view)).to_string(),
-        ]);
+        ])?;
     }
-    s.push_str(&format!("{t}\n"));
-    ctx.out(&s)
+    ctx.end_table(t)
 }

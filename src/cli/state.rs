@@ -4,6 +4,7 @@ use claims_core::projection::{Standing, View};
 use claims_core::query::Scope;
 use claims_core::Result;
 
+use super::table::Col;
 use super::{render, Ctx};
 
 /// The belief state: every claim's status at valid time --at, as the ledger
@@ -45,37 +46,30 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return ctx.out(&render::json(&report.to_json()));
     }
     let tz = ctx.tz();
-    let mut s = format!(
+    ctx.out(&format!(
         "State of {} at {}, as known at {}\n",
         args.story.as_deref().unwrap_or("all stories"),
         render::time(&at, tz),
         render::time(&as_of, tz)
-    );
+    ))?;
     let ids: Vec<_> = report
         .claims
         .iter()
         .chain(&report.pending)
         .map(|h| h.claim)
         .collect();
-    let short = render::short_ids(&ids);
+    let short = render::short_ids(&ledger, &ids)?;
     if report.claims.is_empty() {
-        s.push_str("No claim counts at that time.\n");
+        ctx.out("No claim counts at that time.\n")?;
     } else {
-        let mut t = render::table(
-            ctx,
-            &["claim", "status", "since", "by", "claim text", "pending"],
-        );
-        {
-            use comfy_table::{ColumnConstraint::*, Width::Fixed};
-            t.set_constraints(vec![
-                ContentWidth,
-                ContentWidth,
-                ContentWidth,
-                UpperBoundary(Fixed(24)),
-                LowerBoundary(Fixed(30)),
-                UpperBoundary(Fixed(28)),
-            ]);
-        }
+        let mut t = ctx.table(vec![
+            Col::fit_min("claim", 8, 36),
+            Col::fit_min("status", 8, 12),
+            Col::fit_min("since", 16, 24),
+            Col::fit_min("by", 6, 24),
+            Col::flex("claim text", 12),
+            Col::fit_min("pending", 7, 28),
+        ]);
         for h in &report.claims {
             let a = h.assertion().expect("asserted");
             let Standing::Present(st) = h.state(&report.view) else {
@@ -88,23 +82,23 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                     format!(
                         "{} ({})",
                         r.event.kind().as_str(),
-                        render::clean(r.event.by().unwrap_or(""))
+                        r.event.by().unwrap_or("")
                     )
                 })
                 .collect();
-            t.add_row(vec![
+            t.add(vec![
                 short[&h.claim].clone(),
                 st.status.as_str().to_string(),
                 render::time(&st.since, tz),
-                render::clean(&a.by).into_owned(),
-                render::clean(&a.text).into_owned(),
+                a.by.clone(),
+                a.text.clone(),
                 pending.join(", "),
-            ]);
+            ])?;
         }
-        s.push_str(&format!("{t}\n"));
+        ctx.end_table(t)?;
     }
     if !report.pending.is_empty() {
-        s.push_str("\nPossibly asserted by then, not certainly (pending):\n");
+        let mut s = String::from("\nPossibly asserted by then, not certainly (pending):\n");
         for h in &report.pending {
             let a = h.assertion().expect("asserted");
             s.push_str(&format!(
@@ -115,6 +109,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 render::valid(&a.valid, tz)
             ));
         }
+        ctx.out(&s)?;
     }
-    ctx.out(&s)
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 use claims_core::Result;
 
+use super::table::Col;
 use super::{render, Ctx};
 
 /// Stories in the ledger, with their claim and event counts.
@@ -22,9 +23,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if rows.is_empty() {
         return ctx.out("The ledger holds no stories yet.\n");
     }
-    let mut t = render::table(ctx, &["story", "claims", "events"]);
+    let mut t = ctx.table(vec![
+        Col::flex("story", 12),
+        Col::fit("claims", 12),
+        Col::fit("events", 12),
+    ]);
     for r in rows {
-        t.add_row(vec![r.story, r.claims.to_string(), r.events.to_string()]);
+        t.add(vec![r.story, r.claims.to_string(), r.events.to_string()])?;
     }
-    ctx.out(&format!("{t}\n"))
+    ctx.end_table(t)
 }

@@ -30,11 +30,28 @@ pub trait Streams {
 pub struct Local {
     /// Standard input, when it was read before the command ran.
     pub stdin: std::cell::RefCell<Option<Vec<u8>>>,
+    /// The pager standard output goes through, when one runs.
+    pub pager: std::cell::RefCell<Option<super::pager::Pager>>,
+}
+
+/// Writes into the running pager.
+struct ToPager<'a>(std::cell::RefMut<'a, super::pager::Pager>);
+
+impl Write for ToPager<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.input().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.input().flush()
+    }
 }
 
 impl Streams for Local {
     fn stdout(&self) -> Box<dyn Write + '_> {
-        Box::new(std::io::stdout().lock())
+        match std::cell::RefMut::filter_map(self.pager.borrow_mut(), Option::as_mut) {
+            Ok(pager) => Box::new(ToPager(pager)),
+            Err(_) => Box::new(std::io::stdout().lock()),
+        }
     }
 
     fn read_stdin(&self) -> std::io::Result<Vec<u8>> {

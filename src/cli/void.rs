@@ -26,7 +26,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let reason = required("--reason", args.reason)?;
     let mut ledger = ctx.open_write()?;
     let target = ledger.resolve_event(&args.event)?;
-    let id = Uuid::now_v7();
+    let id = Uuid::new_v4();
     let event = Event {
         id,
         body: Body::Voided(Voided { target, reason }),

@@ -36,6 +36,7 @@
 
 pub mod error;
 pub mod event;
+pub mod ids;
 pub mod ledger;
 pub mod listing;
 pub mod projection;

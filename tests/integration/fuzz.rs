@@ -612,7 +612,10 @@ fn check_against_model<S: Store>(
                     "step {}: other events written",
                     step
                 );
-                prop_assert_eq!(report.unchanged + report.repeated, batch.len() - fresh.len());
+                prop_assert_eq!(
+                    report.unchanged + report.repeated,
+                    batch.len() - fresh.len()
+                );
                 for (i, r) in report.appended.iter().enumerate() {
                     prop_assert_eq!(r.seq, head.seq + 1 + i as u64);
                 }

@@ -7,12 +7,8 @@
 //! stderr. Command lines are written as one string (`l.sh("state --json")`);
 //! '…' quotes an argument with spaces, and '' is an empty argument.
 
-/// The ledger server's wire protocol, shared with the binary (it has no library).
-#[cfg(unix)]
-#[path = "../src/cli/protocol.rs"]
-#[allow(dead_code)]
-mod server;
-
+use crate::harness::{open_options, server};
+use crate::harness::{SEED, SEED_CLAIMS, SEED_EVENTS, STORY};
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -26,14 +22,6 @@ use tempfile::TempDir;
 // ---------------------------------------------------------------------------
 // The seed story (data/amazon-tiktok-2020-07.ndjson): a few fixed ids.
 // ---------------------------------------------------------------------------
-
-const SEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/data/amazon-tiktok-2020-07.ndjson"
-);
-const SEED_EVENTS: usize = 27;
-const SEED_CLAIMS: usize = 20;
-const STORY: &str = "amazon-tiktok-2020-07";
 
 /// Amazon's e-mail: asserted 2020-07-10T09:00Z–19:00Z (line 6), disputed by
 /// TikTok (line 11, 09:00Z–22:05Z) and retracted by the spokesperson (line 16,
@@ -1793,9 +1781,11 @@ fn queries_as_of_now_include_entries_recorded_after_the_clock() {
     let forged = forge_export_at(&[new_claim(1, 2)], "2999-01-01T00:00:00.000000Z");
     // Refused as it is: every later entry would be stamped 2999.
     let p = l.write("future.ndjson", &forged);
-    l.sh(&format!("import {p}"))
-        .output()
-        .expect_error_line(&["line 1", "`recorded_at`", "--accept-future-times"]);
+    l.sh(&format!("import {p}")).output().expect_error_line(&[
+        "line 1",
+        "`recorded_at`",
+        "--accept-future-times",
+    ]);
     assert!(!l.db().exists(), "the refused import left no ledger behind");
     l.sh(&format!("import --accept-future-times {p}")).ok();
     let state = l.sh("state --json").output().json();
@@ -2379,7 +2369,6 @@ fn a_server_of_another_build_hands_over_to_the_new_one() {
 
 #[test]
 fn an_interrupted_client_makes_the_server_run_nothing() {
-    use crate::server;
     use std::os::unix::net::UnixStream;
     let l = Ledger::seeded();
     server_status(&l).expect("a server");
@@ -2501,13 +2490,4 @@ fn serve_options_and_claims_server_are_checked() {
 fn server_status_now(l: &Ledger) -> Option<String> {
     let out = l.sh("serve --status").ok();
     out.starts_with("a ledger server").then_some(out)
-}
-
-/// How the tests open a ledger directly: like the CLI, asking a ledger server
-/// that holds it to let go.
-fn open_options() -> claims_store_sled::OpenOptions {
-    claims_store_sled::OpenOptions {
-        on_locked: Some(std::sync::Arc::new(server::ask_release)),
-        ..claims_store_sled::OpenOptions::default()
-    }
 }

@@ -3,6 +3,7 @@
 //! command refuses a file name it cannot write. The pixel tests (resvg) are
 //! in crates/render/tests/pixels.rs, behind the `pixels` feature.
 
+use crate::harness::{SEED, STORY};
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -17,11 +18,6 @@ use claims_core::time::{parse_rfc3339, Time};
 use claims_core::{ClaimHistory, Event, Incoming, Ledger, MemStore};
 use claims_render::timeline::{choose_tick_step, Mark, Options, TickStep, Timeline};
 
-const SEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/data/amazon-tiktok-2020-07.ndjson"
-);
-const STORY: &str = "amazon-tiktok-2020-07";
 /// Amazon's e-mail ordering staff to remove TikTok: asserted 09:00Z–19:00Z,
 /// disputed by TikTok and retracted by the spokesperson (…–22:05Z).
 const EMAIL: &str = "854a140a-60a0-4347-bd5e-9ce34872d972";

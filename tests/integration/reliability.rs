@@ -19,12 +19,8 @@
 //!
 //! No `claims` process may panic: every run checks its stderr.
 
-/// The ledger server's wire protocol, shared with the binary (it has no library).
-#[cfg(unix)]
-#[path = "../src/cli/protocol.rs"]
-#[allow(dead_code)]
-mod server;
-
+use crate::harness::{open_options, server};
+use crate::harness::{BIN, SEED, SEED_EVENTS};
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -41,13 +37,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use uuid::Uuid;
 
-const BIN: &str = env!("CARGO_BIN_EXE_claims");
-const SEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/data/amazon-tiktok-2020-07.ndjson"
-);
 const HOSTILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/hostile");
-const SEED_EVENTS: usize = 27;
 /// A seed claim asserted from 2020-07-10T09:00Z, and its `asserted` event.
 const SEED_CLAIM: &str = "98613568-7451-4557-9fe9-715b4e736098";
 const SEED_EVENT: &str = "d40a8448-931b-45d4-bf62-af02ee24550e";
@@ -1918,19 +1908,9 @@ fn killing_the_ledger_server_mid_command_leaves_each_command_all_or_nothing() {
 
 /// Whether the ledger's server answers.
 fn server_ready(db: &Path) -> bool {
-    use crate::server;
     let Ok(mut s) = std::os::unix::net::UnixStream::connect(server::socket_path(db)) else {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
     matches!(server::read_frame(&mut s), Ok(Some((server::READY, _))))
-}
-
-/// How the tests open a ledger directly: like the CLI, asking a ledger server
-/// that holds it to let go.
-fn open_options() -> claims_store_sled::OpenOptions {
-    claims_store_sled::OpenOptions {
-        on_locked: Some(std::sync::Arc::new(server::ask_release)),
-        ..claims_store_sled::OpenOptions::default()
-    }
 }

@@ -2,14 +2,13 @@
 //! as golden JSON (regenerate with `UPDATE_GOLDEN=1 cargo test --test seed`
 //! after a deliberate change, and review the diff).
 
+use crate::harness::STORY;
 use std::path::Path;
 
 use claims_core::projection::View;
 use claims_core::query::Scope;
 use claims_core::time::parse_rfc3339;
 use claims_core::{Event, Incoming, Ledger, MemStore};
-
-const STORY: &str = "amazon-tiktok-2020-07";
 
 fn seed() -> Ledger<MemStore> {
     let text = std::fs::read_to_string("data/amazon-tiktok-2020-07.ndjson").unwrap();
@@ -31,7 +30,7 @@ fn seed() -> Ledger<MemStore> {
 }
 
 fn check_golden(name: &str, got: &serde_json::Value) {
-    let path = Path::new("tests/golden").join(name);
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden")).join(name);
     let got = serde_json::to_string_pretty(got).unwrap() + "\n";
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &got).unwrap();

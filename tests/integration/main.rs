@@ -1,0 +1,23 @@
+//! The integration tests: one binary (ripgrep's layout), one module per
+//! area, and one shared harness. They run the real `claims` binary in
+//! temporary directories, and the library over `MemStore` and `SledStore`.
+//!
+//! | module | what |
+//! |---|---|
+//! | `cli` | every command end to end, its output, refusals and exit codes; the ledger server |
+//! | `fuzz` | proptest on the parsers and the append path against a model of the rules |
+//! | `model` | state, diff and audit against a naive reference fold written from SPEC |
+//! | `reliability` | crashes (SIGKILL), locks, hostile files, tampering, damaged ledgers |
+//! | `robustness` | what a year of real use throws at it (issue 11's reproductions) |
+//! | `seed` | the seed story's states at the article's moments, as golden JSON |
+//! | `snapshots` | help, error lines and tables, as insta snapshots |
+//! | `timeline` | the SVG and HTML pictures |
+
+mod harness;
+
+mod cli;
+mod fuzz;
+mod model;
+mod reliability;
+mod seed;
+mod timeline;

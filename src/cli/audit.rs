@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let rows = ledger.audit(&scope, &opts)?;
     if args.json {
         let v = Value::Array(rows.iter().map(|r| r.to_json()).collect());
-        return ctx.out(&render::json(&v));
+        return ctx.out_json(&v);
     }
     let tz = ctx.tz();
     if rows.is_empty() {

@@ -64,7 +64,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     let changes = ledger.diff(before, after, &scope)?;
     if args.json {
-        return ctx.out(&render::json(&diff_json(&t1, &t2, &changes)));
+        return ctx.out_json(&diff_json(&t1, &t2, &changes));
     }
     let tz = ctx.tz();
     let what = if args.recorded { "known at" } else { "at" };

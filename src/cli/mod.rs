@@ -285,12 +285,21 @@ impl<'a> Ctx<'a> {
         self.io.path(name.as_ref())
     }
 
-    /// Writes to standard output; a closed pipe (`claims log | head`) ends
-    /// quietly. Control characters other than line ends are shown escaped
-    /// (`render::clean_lines`): ledger text never drives the terminal. JSON
-    /// passes unchanged (it holds none: serde_json escapes them).
+    /// Writes text for people to standard output; a closed pipe (`claims log
+    /// | head`) ends quietly. Control characters other than line ends are
+    /// shown escaped (`render::clean_lines`): ledger text never drives the
+    /// terminal.
     pub fn out(&self, text: &str) -> Result<()> {
-        let text = render::clean_lines(text);
+        self.write_raw(&render::clean_lines(text))
+    }
+
+    /// Writes JSON to standard output, pretty, exactly as serde_json gives
+    /// it: `--json` keeps ledger text exact.
+    pub fn out_json(&self, v: &serde_json::Value) -> Result<()> {
+        self.write_raw(&render::json(v))
+    }
+
+    fn write_raw(&self, text: &str) -> Result<()> {
         let mut o = self.io.stdout();
         match o.write_all(text.as_bytes()).and_then(|_| o.flush()) {
             Ok(()) => Ok(()),

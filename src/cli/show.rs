@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let h = ledger.history(claim)?;
     let view = View::new(at, as_of);
     if args.json {
-        return ctx.out(&render::json(&show_json(&h, &view)));
+        return ctx.out_json(&show_json(&h, &view));
     }
     let tz = ctx.tz();
     let a = h.assertion().expect("resolved claims are asserted");

@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     let report = ledger.state(View::new(at, as_of), &scope)?;
     if args.json {
-        return ctx.out(&render::json(&report.to_json()));
+        return ctx.out_json(&report.to_json());
     }
     let tz = ctx.tz();
     ctx.out(&format!(

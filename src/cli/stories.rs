@@ -3,7 +3,7 @@
 use claims_core::Result;
 
 use super::table::Col;
-use super::{render, Ctx};
+use super::Ctx;
 
 /// Stories in the ledger, with their claim and event counts.
 #[derive(Debug, clap::Args)]
@@ -18,7 +18,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let rows = ledger.story_summaries()?;
     if args.json {
         let v = serde_json::to_value(&rows).expect("a story summary is JSON");
-        return ctx.out(&render::json(&v));
+        return ctx.out_json(&v);
     }
     if rows.is_empty() {
         return ctx.out("The ledger holds no stories yet.\n");

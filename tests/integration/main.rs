@@ -19,5 +19,6 @@ mod cli;
 mod fuzz;
 mod model;
 mod reliability;
+mod robustness;
 mod seed;
 mod timeline;

@@ -21,4 +21,5 @@ mod model;
 mod reliability;
 mod robustness;
 mod seed;
+mod snapshots;
 mod timeline;

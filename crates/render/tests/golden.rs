@@ -180,7 +180,10 @@ fn cases() -> Vec<(&'static str, Timeline, bool)> {
                     "Europe/Oslo",
                     vec![
                         mark("2016-11-08T12:00:00Z", "a US election"),
-                        mark("2020-07-10T22:00:00Z", "late at night, a long label to the left"),
+                        mark(
+                            "2020-07-10T22:00:00Z",
+                            "late at night, a long label to the left",
+                        ),
                         mark("2020-07-10T22:01:00Z", "a minute later"),
                     ],
                 ),
@@ -254,7 +257,11 @@ fn cases() -> Vec<(&'static str, Timeline, bool)> {
             "staged-voided-utc",
             Timeline::new(
                 &staged,
-                &opts(t("2020-07-11T07:00:00Z") + Duration::hours(1), "UTC", Vec::new()),
+                &opts(
+                    t("2020-07-11T07:00:00Z") + Duration::hours(1),
+                    "UTC",
+                    Vec::new(),
+                ),
             ),
             false,
         ),
@@ -308,10 +315,9 @@ fn outputs_match_the_golden_files() {
             }
             match std::fs::read_to_string(&path) {
                 Ok(expected) if expected == actual => {}
-                Ok(expected) => failures.push(format!(
-                    "{name}: {}",
-                    first_difference(&expected, &actual)
-                )),
+                Ok(expected) => {
+                    failures.push(format!("{name}: {}", first_difference(&expected, &actual)))
+                }
                 Err(e) => failures.push(format!("{name}: cannot read {}: {e}", path.display())),
             }
         }

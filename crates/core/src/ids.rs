@@ -66,7 +66,11 @@ impl<S: Store> Ledger<S> {
         for &id in ids {
             let at = known.partition_point(|k| *k < id);
             let mut digits = MIN_SHOWN_DIGITS;
-            let after = if known.get(at) == Some(&id) { at + 1 } else { at };
+            let after = if known.get(at) == Some(&id) {
+                at + 1
+            } else {
+                at
+            };
             if let Some(next) = known.get(after) {
                 digits = digits.max(lcp_digits(id, *next) + 1);
             }
@@ -125,7 +129,11 @@ mod tests {
         for i in 0..2_500u128 {
             x = x.wrapping_mul(0x2545f4914f6cdd1d).wrapping_add(i);
             // Crowd some ids on one 8-digit prefix.
-            let c = if i % 50 == 0 { (x & !(u128::MAX << 96)) | (0xabcdef01u128 << 96) } else { x };
+            let c = if i % 50 == 0 {
+                (x & !(u128::MAX << 96)) | (0xabcdef01u128 << 96)
+            } else {
+                x
+            };
             claims.push(c);
         }
         claims.sort_unstable();

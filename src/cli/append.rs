@@ -140,12 +140,18 @@ pub fn read_ndjson<T: Send>(
             .map(|h| h.join().expect("a parsing thread panicked"))
             .collect()
     });
-    let mut parsed = Vec::with_capacity(results.len());
+    let mut parts = Vec::with_capacity(results.len());
     for r in results {
-        parsed.push(r?);
+        parts.push(r?);
     }
-    let mut out = Vec::with_capacity(parsed.iter().map(Vec::len).sum());
-    for part in parsed {
+    // Grow the first piece in place (a large allocation is remapped, not
+    // copied) and move the others onto its end, each freed as it goes: the
+    // events are never held twice.
+    let total: usize = parts.iter().map(Vec::len).sum();
+    let mut parts = parts.into_iter();
+    let mut out = parts.next().unwrap_or_default();
+    out.reserve_exact(total - out.len());
+    for part in parts {
         out.extend(part);
     }
     Ok(out)

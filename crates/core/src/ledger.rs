@@ -180,65 +180,100 @@ impl<S: Store> Ledger<S> {
     /// already present with identical content, then seals and commits the rest
     /// in one durable commit recorded at `now`.
     pub fn append(&mut self, batch: Vec<Incoming>, now: Time) -> Result<AppendReport> {
+        let mut batch = batch;
         let mut attempt = 0;
         loop {
             // Read the head fresh, check against the store as of it, seal on
-            // it; if another writer committed in between, do all of it again.
+            // it; if another writer committed in between, do all of it again
+            // (the batch comes back whole: its events are moved, never copied).
             let head = self.store.read_head()?;
-            match self.append_at(&batch, head, now) {
-                Err(e) if e.kind() == ErrorKind::HeadMoved && attempt < MAX_HEAD_RETRIES => {
+            match self.append_at(batch, head, now) {
+                Attempt::Done(result) => return result,
+                Attempt::HeadMoved(back, e) => {
+                    if attempt >= MAX_HEAD_RETRIES {
+                        return Err(e);
+                    }
                     attempt += 1;
+                    batch = back;
                 }
-                other => return other,
             }
         }
     }
 
-    fn append_at(&mut self, batch: &[Incoming], head: Head, now: Time) -> Result<AppendReport> {
-        let mut overlay = Overlay::default();
+    fn append_at(&mut self, batch: Vec<Incoming>, head: Head, now: Time) -> Attempt {
         let mut keep = Vec::with_capacity(batch.len());
         let (mut unchanged, mut repeated) = (0, 0);
-        for item in batch {
-            match self
-                .check(&item.event, &overlay)
-                .map_err(|e| at_line(item.line, e))?
-            {
-                Check::Duplicate => {
-                    unchanged += 1;
-                    keep.push(false);
-                }
-                Check::Repeated => {
-                    repeated += 1;
-                    keep.push(false);
-                }
-                Check::New => {
-                    if let Body::Asserted(a) = &item.event.body {
-                        overlay.claims.insert(a.claim, a.valid.from);
+        {
+            let mut overlay = Overlay::default();
+            for item in &batch {
+                let checked = self
+                    .check(&item.event, &overlay)
+                    .map_err(|e| at_line(item.line, e));
+                match checked {
+                    Err(e) => return Attempt::Done(Err(e)),
+                    Ok(Check::Duplicate) => {
+                        unchanged += 1;
+                        keep.push(false);
                     }
-                    overlay.events.insert(item.event.id, &item.event);
-                    keep.push(true);
+                    Ok(Check::Repeated) => {
+                        repeated += 1;
+                        keep.push(false);
+                    }
+                    Ok(Check::New) => {
+                        if let Body::Asserted(a) = &item.event.body {
+                            overlay.claims.insert(a.claim, a.valid.from);
+                        }
+                        overlay.events.insert(item.event.id, &item.event);
+                        keep.push(true);
+                    }
                 }
             }
         }
-        drop(overlay);
-        let fresh: Vec<Event> = batch
-            .iter()
-            .zip(keep)
-            .filter(|&(_, keep)| keep)
-            .map(|(item, _)| item.event.clone())
-            .collect();
+        let mut fresh = Vec::with_capacity(batch.len() - unchanged - repeated);
+        let mut lines = Vec::with_capacity(fresh.capacity());
+        let mut skipped = Vec::with_capacity(unchanged + repeated);
+        for (item, keep) in batch.into_iter().zip(&keep) {
+            if *keep {
+                lines.push(item.line);
+                fresh.push(item.event);
+            } else {
+                skipped.push(item);
+            }
+        }
         let recorded_at = truncate_micros(match head.recorded_at {
             Some(last) if last > now => last,
             _ => now,
         });
         let records = Record::seal_all(fresh, head.seq + 1, recorded_at, &head.hash);
         self.forget();
-        self.store.commit(&head, &records)?;
-        Ok(AppendReport {
-            appended: records,
-            unchanged,
-            repeated,
-        })
+        match self.store.commit(&head, &records) {
+            Ok(()) => Attempt::Done(Ok(AppendReport {
+                appended: records,
+                unchanged,
+                repeated,
+            })),
+            Err(e) if e.kind() == ErrorKind::HeadMoved => {
+                // The batch as it came, for another try.
+                let mut records = records.into_iter().zip(lines);
+                let mut skipped = skipped.into_iter();
+                let back = keep
+                    .iter()
+                    .map(|k| {
+                        if *k {
+                            let (r, line) = records.next().expect("one record a kept event");
+                            Incoming {
+                                line,
+                                event: r.event,
+                            }
+                        } else {
+                            skipped.next().expect("one item a skipped event")
+                        }
+                    })
+                    .collect();
+                Attempt::HeadMoved(back, e)
+            }
+            Err(e) => Attempt::Done(Err(e)),
+        }
     }
 
     fn lookup_event<'o>(&self, id: Uuid, overlay: &Overlay<'o>) -> Result<Option<Cow<'o, Event>>> {
@@ -528,6 +563,13 @@ impl<S: Store> Ledger<S> {
         let found = self.store.claim_ids_in(range, 6)?;
         pick(prefix, "claim", found)
     }
+}
+
+/// One try at an append: done (well or not), or lost to another writer,
+/// with the batch back.
+enum Attempt {
+    Done(Result<AppendReport>),
+    HeadMoved(Vec<Incoming>, Error),
 }
 
 enum Check {

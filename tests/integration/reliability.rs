@@ -1085,7 +1085,9 @@ fn the_default_lock_wait_is_ten_seconds() {
         .unwrap();
     let took = started.elapsed();
     let line = refused("export of a held ledger", &out);
-    assert!(line.contains("(waited 10.0 s)"), "{line}");
+    // 10.0 s when it waited for the lock itself; a little more when a ledger
+    // server was still opening and it waited for the server instead.
+    assert!(line.contains("(waited 10."), "{line}");
     assert!(
         took >= Duration::from_secs(10) && took < Duration::from_secs(30),
         "gave up after {took:?}"

@@ -53,12 +53,18 @@ pub fn varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
+/// Reads the varint at `at` and moves past it; `None` if it runs past the
+/// end or holds more than 64 bits.
 fn read_varint(b: &[u8], at: &mut usize) -> Option<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let byte = *b.get(*at)?;
         *at += 1;
-        v |= u64::from(byte & 0x7f).checked_shl(shift)?;
+        // The tenth byte holds bit 63 only.
+        if shift == 63 && byte & 0x7e != 0 {
+            return None;
+        }
+        v |= u64::from(byte & 0x7f) << shift;
         if byte & 0x80 == 0 {
             return Some(v);
         }
@@ -458,6 +464,9 @@ pub fn first_from(tree: &Tree, from: &[u8]) -> Result<Option<Vec<u8>>> {
     })?;
     Ok(found)
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

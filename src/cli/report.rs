@@ -63,6 +63,9 @@ pub fn hint_words(hint: &Hint) -> Cow<'_, str> {
         Hint::TimeForms => {
             "write RFC 3339 (2020-07-10T15:00:00-04:00), a date-time in --tz (2020-07-10T15:00), a date (2020-07-10) or an interval A/B"
         }
+        Hint::FreeSpace => {
+            "free some space on the disk that holds the ledger and run the command again (a repeated `append` is a no-op)"
+        }
         Hint::AcceptFutureTimes => {
             "check the clock of the machine that wrote the file; if the times are right, pass --accept-future-times"
         }

@@ -275,3 +275,104 @@ fn a_hundred_claims_made_in_one_second_resolve_by_eight_digits() {
         assert!(table.contains(&full[..8]), "{table}");
     }
 }
+
+#[test]
+fn a_stale_unfinished_snapshot_does_not_make_an_intact_ledger_corrupted() {
+    let l = Ledger::seeded();
+    l.sh("serve --stop").output();
+    // What a full disk during a snapshot leaves: sled's half-written file.
+    std::fs::write(l.db().join("snap.0000000000000001.generating"), b"").unwrap();
+    let out = l.sh("verify").env("CLAIMS_SERVER", "off").ok();
+    assert!(
+        out.starts_with(&format!("ok: {SEED_EVENTS} events")),
+        "{out}"
+    );
+    assert!(!l.db().join("snap.0000000000000001.generating").exists());
+}
+
+/// A small filesystem of our own (tmpfs, as root), unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(dir).unwrap();
+        let st = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("mount runs");
+        assert!(
+            st.success(),
+            "this test fills a small filesystem: it needs to mount a tmpfs (run the tests as root)"
+        );
+        SmallDisk(dir.to_path_buf())
+    }
+
+    fn grow(&self, size: &str) {
+        let st = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_during_an_append_loses_nothing_acknowledged() {
+    let l = Ledger::empty();
+    let disk = SmallDisk::mount(&l.db(), "3m");
+    l.sh(&format!("append {SEED}"))
+        .env("CLAIMS_SERVER", "off")
+        .ok();
+    let before = l.sh("export").env("CLAIMS_SERVER", "off").ok();
+    // About 6 MB of events: more than the disk has left.
+    let big: Vec<Value> = (0..20_000u128)
+        .map(|i| {
+            asserted_with_text(
+                100_000 + i,
+                200_000 + i,
+                &format!("Claim number {i} of a batch too large for the disk"),
+            )
+        })
+        .collect();
+    let p = l.write("big.ndjson", lines_of(&big));
+    let out = l
+        .sh(&format!("append {p}"))
+        .env("CLAIMS_SERVER", "off")
+        .output();
+    out.expect_code(1);
+    out.expect_error_line(&["No space left on device", "free some space"]);
+    assert!(!out.stderr.contains("Os {"), "{}", out.stderr);
+    // Space freed: every acknowledged event is there, the chain verifies,
+    // and the refused batch is there whole or not at all. (Whole when the
+    // disk filled after the commit point, while the index pages were being
+    // written: ARCHITECTURE.md, known gap 9.)
+    disk.grow("64m");
+    let verified = l.sh("verify").env("CLAIMS_SERVER", "off").ok();
+    let whole = format!("ok: {} events", SEED_EVENTS + 20_000);
+    assert!(
+        verified.starts_with(&format!("ok: {SEED_EVENTS} events")) || verified.starts_with(&whole),
+        "{verified}"
+    );
+    let after = l.sh("export").env("CLAIMS_SERVER", "off").ok();
+    assert!(
+        after.starts_with(&before),
+        "the acknowledged entries are unchanged"
+    );
+    // And the same append now goes in whole.
+    l.sh(&format!("append {p}"))
+        .env("CLAIMS_SERVER", "off")
+        .ok();
+    let verified = l.sh("verify").env("CLAIMS_SERVER", "off").ok();
+    assert!(
+        verified.starts_with(&format!("ok: {} events", SEED_EVENTS + 20_000)),
+        "{verified}"
+    );
+}

@@ -128,6 +128,8 @@ pub enum Hint {
     ListStories,
     /// The time forms the parser takes.
     TimeForms,
+    /// The disk is full: free space and run the command again.
+    FreeSpace,
     /// Recorded times lie in the future: check the clock that wrote them, or
     /// accept them explicitly.
     AcceptFutureTimes,
@@ -210,9 +212,14 @@ impl Error {
     /// kind as [`Detail::Io`].
     pub fn io(what: impl fmt::Display, err: std::io::Error) -> Self {
         let kind = err.kind();
-        Self::new(ErrorKind::Io, format!("{what} failed: {err}"))
+        let e = Self::new(ErrorKind::Io, format!("{what} failed: {err}"))
             .with_detail(Detail::Io { kind })
-            .with_source(err)
+            .with_source(err);
+        if kind == std::io::ErrorKind::StorageFull {
+            e.with_hint(Hint::FreeSpace)
+        } else {
+            e
+        }
     }
 
     /// A commit sealed against `expected` found the log's head at `actual`.

@@ -93,6 +93,7 @@ impl SledStore {
     pub fn open(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<SledStore> {
         let path = path.as_ref().to_path_buf();
         let shown = path.display();
+        clear_stale_snapshots(&path)?;
         match fs::metadata(&path) {
             Ok(m) if m.is_file() => {
                 return Err(Error::damaged(format!(
@@ -154,6 +155,8 @@ impl SledStore {
             poisoned: false,
             blocks: Default::default(),
             recovery: Recovery::default(),
+            #[cfg(any(test, feature = "testing"))]
+            faults: Default::default(),
         };
         if store.check_format()? == 1 {
             store.upgrade_from_1()?;
@@ -255,6 +258,33 @@ fn refuse_foreign(db: &sled::Db, path: &Path) -> Result<()> {
             path.display()
         ))
         .with_hint(Hint::NameLedger));
+    }
+    Ok(())
+}
+
+/// Removes `snap.*.generating` files: sled writes a snapshot under that
+/// name and renames it when it is complete, so such a file is always a
+/// snapshot that a crash or a full disk cut short, and sled 0.34 refuses to
+/// open a directory holding one ("corrupted"). Only while nobody holds the
+/// ledger: the `db` file's lock is taken for the removal.
+fn clear_stale_snapshots(path: &Path) -> Result<()> {
+    let Ok(db) = fs::File::open(path.join("db")) else {
+        return Ok(());
+    };
+    if db.try_lock().is_err() {
+        return Ok(());
+    }
+    let Ok(entries) = fs::read_dir(path) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            fs::remove_file(e.path()).map_err(|err| {
+                Error::io(format!("removing the unfinished snapshot {name}"), err)
+            })?;
+        }
     }
     Ok(())
 }

@@ -11,7 +11,66 @@ use claims_core::store::Head;
 
 use crate::keys::{head_bytes, seq_key, u64_at, LOG_HEAD, META_INDEXED};
 use crate::packed::{Block, BLOCK_TAG, BLOCK_TARGET, MAX_ENTRY};
-use crate::{from_sled, SledStore, SMALL_COMMIT};
+use crate::{from_sled, fsync_tree, SledStore, SMALL_COMMIT};
+
+/// The points of the commit protocols where a test can make a commit fail
+/// (feature `testing`: `SledStore::set_fail_point`). A `Sync` stage fails
+/// the fsync itself, after sled's own flush has handed the writes to the
+/// operating system; the others fail just after the step they name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Small commit: everything is worked out, nothing is written.
+    SmallBeforeTransaction,
+    /// Small commit: the transaction is applied, not synced.
+    SmallAfterTransaction,
+    /// Small commit: its fsync.
+    SmallSync,
+    /// Large commit: the log blocks are written, not synced.
+    LargeAfterBlocks,
+    /// Large commit: the fsync of the blocks.
+    LargeBlocksSync,
+    /// Large commit: the blocks are synced, the head is not written.
+    LargeAfterBlocksSync,
+    /// Large commit: the head is written, not synced.
+    LargeAfterHead,
+    /// Large commit: the fsync of the head (the commit point).
+    LargeHeadSync,
+    /// Large commit: the head is synced, the index chunks are not written.
+    LargeAfterHeadSync,
+    /// Large commit: the index chunks are written, not synced.
+    LargeAfterIndex,
+    /// Large commit: the fsync of the index chunks.
+    LargeIndexSync,
+    /// Large commit: the index chunks are synced, `meta/indexed` is not written.
+    LargeBeforeIndexedMark,
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl Stage {
+    /// Every stage, small commit first.
+    pub const ALL: [Stage; 12] = [
+        Stage::SmallBeforeTransaction,
+        Stage::SmallAfterTransaction,
+        Stage::SmallSync,
+        Stage::LargeAfterBlocks,
+        Stage::LargeBlocksSync,
+        Stage::LargeAfterBlocksSync,
+        Stage::LargeAfterHead,
+        Stage::LargeHeadSync,
+        Stage::LargeAfterHeadSync,
+        Stage::LargeAfterIndex,
+        Stage::LargeIndexSync,
+        Stage::LargeBeforeIndexedMark,
+    ];
+
+    /// Whether it is a stage of the large commit.
+    pub fn is_large(self) -> bool {
+        !matches!(
+            self,
+            Stage::SmallBeforeTransaction | Stage::SmallAfterTransaction | Stage::SmallSync
+        )
+    }
+}
 
 impl SledStore {
     /// [`Store::commit`](claims_core::Store::commit): the head check, then
@@ -52,6 +111,7 @@ impl SledStore {
             let head_bytes = head_bytes(&head);
             let mark = head.seq.to_be_bytes();
             self.poisoned = true;
+            self.fail_point(Stage::SmallBeforeTransaction)?;
             let trees = [
                 &self.log,
                 &self.meta,
@@ -84,7 +144,8 @@ impl SledStore {
                         Error::damaged("a commit was aborted")
                     }
                 })?;
-            self.sync()?;
+            self.fail_point(Stage::SmallAfterTransaction)?;
+            self.commit_sync(Stage::SmallSync)?;
             self.head = head;
             self.applied = head.seq;
             return Ok(());
@@ -110,7 +171,9 @@ impl SledStore {
                 }
                 self.log.apply_batch(batch).map_err(from_sled)?;
             }
-            self.sync()?;
+            self.fail_point(Stage::LargeAfterBlocks)?;
+            self.commit_sync(Stage::LargeBlocksSync)?;
+            self.fail_point(Stage::LargeAfterBlocksSync)?;
             match worker {
                 Ok(w) => w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
                 // No second thread to be had: work them out here.
@@ -124,15 +187,34 @@ impl SledStore {
         self.log
             .insert(LOG_HEAD, head_bytes(&head))
             .map_err(from_sled)?;
-        self.sync()?;
+        self.fail_point(Stage::LargeAfterHead)?;
+        self.commit_sync(Stage::LargeHeadSync)?;
         self.head = head;
+        self.fail_point(Stage::LargeAfterHeadSync)?;
         self.write_index(index)?;
         self.applied = head.seq;
-        self.sync()?;
+        self.fail_point(Stage::LargeAfterIndex)?;
+        self.commit_sync(Stage::LargeIndexSync)?;
+        self.fail_point(Stage::LargeBeforeIndexedMark)?;
         // Not synced: if it is lost, the next open derives the indexes again.
         self.meta
             .insert(META_INDEXED, &head.seq.to_be_bytes())
             .map_err(from_sled)?;
+        Ok(())
+    }
+
+    /// [`SledStore::sync`] with the fail point of a `Sync` stage between
+    /// sled's flush and the fsync.
+    fn commit_sync(&self, stage: Stage) -> Result<()> {
+        self.db.flush().map_err(from_sled)?;
+        self.fail_point(stage)?;
+        fsync_tree(&self.path).map_err(|e| Error::io(format!("syncing {}", self.path.display()), e))
+    }
+
+    /// Without the `testing` feature, no fail point ever fires.
+    #[cfg(not(any(test, feature = "testing")))]
+    #[inline(always)]
+    fn fail_point(&self, _stage: Stage) -> Result<()> {
         Ok(())
     }
 

@@ -41,7 +41,8 @@
 //! - `cache.rs`: the cache of decompressed blocks;
 //! - `keys.rs`: the keys of the trees, the index elements and the head record;
 //! - `packed.rs`: the block and chunk encodings;
-//! - `testing.rs` (feature `testing`): the tamper hooks of the tests.
+//! - `testing.rs` (feature `testing`): the tamper hooks and the commit fail
+//!   points of the tests.
 
 mod cache;
 mod commit;
@@ -62,6 +63,11 @@ use claims_core::store::Head;
 
 pub use open::{LockedHook, OpenOptions};
 pub use recovery::Recovery;
+#[cfg(any(test, feature = "testing"))]
+pub use {
+    commit::Stage,
+    testing::{FailPoint, Fault},
+};
 
 /// The on-disk format version this build writes (docs/format.md).
 pub const FORMAT_VERSION: u32 = 2;
@@ -168,6 +174,10 @@ pub struct SledStore {
     blocks: std::sync::Mutex<cache::BlockCache>,
     /// What the open did to recover the ledger.
     recovery: Recovery,
+    /// The fail point of the next commit, and whether one simulated a crash
+    /// (after which the handle writes nothing more, not even in `Drop`).
+    #[cfg(any(test, feature = "testing"))]
+    faults: testing::Faults,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -204,7 +214,7 @@ impl SledStore {
     }
 }
 
-fn fsync_tree(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn fsync_tree(dir: &Path) -> std::io::Result<()> {
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let ty = entry.file_type()?;
@@ -224,6 +234,10 @@ fn fsync_tree(dir: &Path) -> std::io::Result<()> {
 
 impl Drop for SledStore {
     fn drop(&mut self) {
+        #[cfg(any(test, feature = "testing"))]
+        if self.faults.crashed() {
+            return;
+        }
         // Best effort: persists the index high-water mark; correctness never
         // depends on it (see the module docs).
         let _ = self.db.flush();
@@ -232,5 +246,7 @@ impl Drop for SledStore {
 
 #[cfg(test)]
 mod alloc_probe;
+#[cfg(test)]
+mod fault_tests;
 #[cfg(test)]
 mod tests;

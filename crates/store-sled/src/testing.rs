@@ -1,13 +1,142 @@
 //! Test support (feature `testing`, and this crate's own tests): the raw
-//! tamper hooks that damage a ledger the way a crash or an attacker would.
-//! Never used by the `claims` binary.
+//! tamper hooks that damage a ledger the way a crash or an attacker would,
+//! and fail points that stop a commit at any stage of its protocol
+//! ([`Stage`]). Never used by the `claims` binary.
 
-use claims_core::error::Result;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use claims_core::error::{Error, Result};
 use claims_core::record::{Record, ENCODING_COMPACT};
 
+use crate::commit::Stage;
 use crate::keys::{seq_key, META_FORMAT, META_INDEXED};
 use crate::packed::{Block, BlockView};
 use crate::{from_sled, SledStore};
+
+/// What a fail point does when its commit reaches its stage.
+#[derive(Clone)]
+pub enum Fault {
+    /// A crash: the commit returns an error at once, and the handle writes
+    /// nothing more (its `Drop` skips its flush; sled's own drop still hands
+    /// sled's buffers to the operating system, as a process killed after
+    /// those writes would leave them).
+    Crash,
+    /// A crash (as [`Fault::Crash`]) that first copies the ledger directory
+    /// to this path: the copy holds what the files held at that moment, as
+    /// a process killed there leaves them (sled's unwritten buffers lost).
+    Snapshot(PathBuf),
+    /// A crash (as [`Fault::Crash`]) that first runs this, e.g. to shut the
+    /// file system down or to end the process.
+    Run(Arc<dyn Fn(Stage) + Send + Sync>),
+    /// The disk is full: the step fails with ENOSPC as sled reports an
+    /// error it kept (a clone), and the handle goes on (it is poisoned).
+    NoSpace,
+}
+
+impl std::fmt::Debug for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Crash => f.write_str("Crash"),
+            Fault::Snapshot(p) => f.debug_tuple("Snapshot").field(p).finish(),
+            Fault::Run(_) => f.write_str("Run(..)"),
+            Fault::NoSpace => f.write_str("NoSpace"),
+        }
+    }
+}
+
+/// A fault at a stage of the next commit that reaches it; it fires once.
+#[derive(Debug, Clone)]
+pub struct FailPoint {
+    /// Where.
+    pub stage: Stage,
+    /// What.
+    pub fault: Fault,
+}
+
+/// A handle's fail point and whether it crashed.
+#[derive(Default)]
+pub(crate) struct Faults {
+    armed: Mutex<Option<FailPoint>>,
+    crashed: AtomicBool,
+}
+
+impl Faults {
+    pub(crate) fn crashed(&self) -> bool {
+        self.crashed.load(Ordering::SeqCst)
+    }
+}
+
+/// Fail points of the commit protocols.
+#[doc(hidden)]
+impl SledStore {
+    /// Arms (or, with `None`, disarms) the fail point of the next commit.
+    pub fn set_fail_point(&self, point: Option<FailPoint>) {
+        *self.faults.armed.lock().unwrap_or_else(|p| p.into_inner()) = point;
+    }
+
+    /// Whether a fail point simulated a crash on this handle.
+    pub fn crashed(&self) -> bool {
+        self.faults.crashed()
+    }
+
+    /// Fires the armed fail point if it is for `stage`.
+    pub(crate) fn fail_point(&self, stage: Stage) -> Result<()> {
+        let fault = {
+            let mut armed = self.faults.armed.lock().unwrap_or_else(|p| p.into_inner());
+            match armed.as_ref() {
+                Some(p) if p.stage == stage => armed.take().map(|p| p.fault),
+                _ => None,
+            }
+        };
+        let Some(fault) = fault else {
+            return Ok(());
+        };
+        let crash = || {
+            self.faults.crashed.store(true, Ordering::SeqCst);
+            Error::io(
+                format!("a commit at {stage:?}"),
+                std::io::Error::other("simulated crash"),
+            )
+        };
+        match fault {
+            Fault::Crash => Err(crash()),
+            Fault::Snapshot(to) => {
+                copy_tree(&self.path, &to)
+                    .map_err(|e| Error::io(format!("copying the ledger to {}", to.display()), e))?;
+                Err(crash())
+            }
+            Fault::Run(f) => {
+                f(stage);
+                Err(crash())
+            }
+            Fault::NoSpace => {
+                let kept = sled::Error::Io(std::io::Error::from_raw_os_error(28));
+                Err(from_sled(kept.clone()))
+            }
+        }
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            match std::fs::copy(entry.path(), &target) {
+                Ok(_) => {}
+                // sled may remove an old snapshot while we copy.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Raw access for crash, tamper and recovery tests: these bypass every rule
 /// and exist only so tests can damage a ledger the way a crash or an attacker

@@ -340,7 +340,23 @@ pub fn start_server(db: &Path, mode: Mode) {
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     // Not waited for: the server outlives this process, and init reaps it.
     #[allow(clippy::zombie_processes)]
-    let _ = cmd.spawn();
+    if cmd.spawn().is_err() {
+        return;
+    }
+    // But wait (a moment at most) until it has the ledger open: a ledger
+    // deleted right after this command returns must not race a server still
+    // opening it, which would write sled's files back into the deleted
+    // directory.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if let Ok(mut s) = UnixStream::connect(server::socket_path(&db)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            // READY, RETRY or a closed connection: it is past opening.
+            let _ = server::read_frame(&mut s);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 #[cfg(test)]

@@ -192,9 +192,11 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
     let releaser = loop {
         if socket_ino(&sock) != ino {
             // The ledger was moved or deleted, or another server took the
-            // name: nobody can reach this one any more.
+            // name: nobody can reach this one any more. The ledger is not
+            // closed the usual way: sled's last flush would write its files
+            // back into a deleted directory. Every commit is already synced.
             drop(listener);
-            drop(ledger);
+            std::mem::forget(ledger);
             return Ok(());
         }
         if idle.is_some_and(|idle| last.elapsed() >= idle) {

@@ -290,6 +290,31 @@ fn a_stale_unfinished_snapshot_does_not_make_an_intact_ledger_corrupted() {
     assert!(!l.db().join("snap.0000000000000001.generating").exists());
 }
 
+#[test]
+fn a_ledger_deleted_right_after_a_command_is_made_anew_by_the_next() {
+    // The first command starts a ledger server in the background; the
+    // ledger is deleted under it (it used to write sled's files back while
+    // still opening, or on its way out).
+    for round in 0..10 {
+        let l = Ledger::empty();
+        l.sh("assert --story s --by A --text One --at 2020-07-10")
+            .ok();
+        std::fs::remove_dir_all(l.db())
+            .or_else(|_| std::fs::remove_dir_all(l.db()))
+            .ok();
+        let out = l
+            .sh("assert --story s --by A --text Two --at 2020-07-10")
+            .output();
+        out.expect_code(0);
+        let verified = l.sh("verify").ok();
+        assert!(
+            verified.starts_with("ok: 1 events") || verified.starts_with("ok: 2 events"),
+            "round {round}: {verified}"
+        );
+        l.sh("serve --stop").output();
+    }
+}
+
 /// A small filesystem of our own (tmpfs, as root), unmounted when dropped.
 struct SmallDisk(std::path::PathBuf);
 

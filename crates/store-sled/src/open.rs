@@ -314,9 +314,13 @@ fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
     // may have let go between sled's attempt and the check.
     let mut retried = false;
     loop {
+        // No background flusher: every commit flushes and fsyncs itself
+        // (`SledStore::sync`), and a flusher thread would write sled's files
+        // back into a ledger directory deleted under a long-lived process.
         let cfg = sled::Config::new()
             .path(path)
-            .cache_capacity(opts.cache_bytes);
+            .cache_capacity(opts.cache_bytes)
+            .flush_every_ms(None);
         match cfg.open() {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(e)) => {

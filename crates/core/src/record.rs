@@ -495,11 +495,21 @@ mod compact {
         }
 
         fn varint(&mut self) -> Option<u64> {
+            // Exactly as the writer makes them: no bits past 64, and no
+            // padding (a last byte of zero after others), so that no two byte
+            // strings read as the same value.
             let mut v = 0u64;
             for shift in (0..64).step_by(7) {
                 let b = self.byte()?;
-                v |= u64::from(b & 0x7f).checked_shl(shift)?;
+                let part = u64::from(b & 0x7f);
+                if shift == 63 && part > 1 {
+                    return None;
+                }
+                v |= part << shift;
                 if b & 0x80 == 0 {
+                    if shift > 0 && b == 0 {
+                        return None;
+                    }
                     return Some(v);
                 }
             }

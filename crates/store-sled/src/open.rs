@@ -268,6 +268,11 @@ fn refuse_foreign(db: &sled::Db, path: &Path) -> Result<()> {
 /// open a directory holding one ("corrupted"). Only while nobody holds the
 /// ledger: the `db` file's lock is taken for the removal.
 fn clear_stale_snapshots(path: &Path) -> Result<()> {
+    // Only in what looks like a sled directory (another program's files are
+    // refused later, untouched).
+    if !path.join("conf").is_file() {
+        return Ok(());
+    }
     let Ok(db) = fs::File::open(path.join("db")) else {
         return Ok(());
     };

@@ -2,10 +2,11 @@
 //! ledger directory; a PostgreSQL URL or a server address plugs in here, and
 //! the commands, which hold an [`AnyLedger`], do not change.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use claims_core::{Ledger, Result, Store};
+use claims_core::error::Detail;
+use claims_core::{Error, Ledger, Result, Store};
 use claims_store_sled::{OpenOptions, SledStore};
 
 /// A ledger over whichever store `--db` names.
@@ -23,6 +24,76 @@ pub struct Open {
     pub evict_server: bool,
 }
 
+/// A copy of a ledger this process cannot write, made so that it can be read
+/// (sled opens every database read-write). Removed when dropped.
+pub struct TempCopy(PathBuf);
+
+impl Drop for TempCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether an error is the system refusing to write (permissions, or a
+/// read-only file system).
+fn is_read_only(e: &Error) -> bool {
+    matches!(
+        e.detail(),
+        Detail::Io {
+            kind: std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        }
+    )
+}
+
+/// Opens the ledger at `db` for a read. A ledger this user may read but not
+/// write (read-only permissions or file system) is read from a private copy
+/// in the temporary directory, kept while the returned [`TempCopy`] lives.
+pub fn open_for_reading(db: &Path, how: Open) -> Result<(AnyLedger, Option<TempCopy>)> {
+    match open(db, how) {
+        Err(e) if is_read_only(&e) => {
+            let copy = std::env::temp_dir().join(format!(
+                "claims-read-only-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos())
+            ));
+            let guard = TempCopy(copy.clone());
+            copy_dir(db, &copy).map_err(|err| {
+                Error::io(
+                    format!(
+                        "copying the read-only ledger at {} to read it",
+                        db.display()
+                    ),
+                    err,
+                )
+            })?;
+            let how = Open {
+                create: false,
+                evict_server: false,
+                ..how
+            };
+            Ok((open(&copy, how)?, Some(guard)))
+        }
+        other => other.map(|l| (l, None)),
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let ty = entry.file_type()?;
+        let target = to.join(entry.file_name());
+        if ty.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else if ty.is_file() {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
 /// Opens the store at `db`.
 pub fn open(db: &Path, how: Open) -> Result<AnyLedger> {
     let opts = OpenOptions {
@@ -35,7 +106,18 @@ pub fn open(db: &Path, how: Open) -> Result<AnyLedger> {
         },
         ..OpenOptions::default()
     };
-    let store = SledStore::open(db, &opts)?;
+    let store = SledStore::open(db, &opts).map_err(|e| {
+        if how.create && is_read_only(&e) {
+            Error::invalid(format!(
+                "the ledger at {} cannot be written by this user or on this file system ({}), so nothing was recorded",
+                db.display(),
+                e.message()
+            ))
+            .with_hint("ask for write access to its directory; reading it works as it is")
+        } else {
+            e
+        }
+    })?;
     Ok(Ledger::new(Box::new(store)))
 }
 

@@ -156,6 +156,8 @@ pub struct Ctx<'a> {
     held: RefCell<Option<AnyLedger>>,
     /// `--wide`: tables wrap instead of cutting.
     wide: bool,
+    /// Copies of read-only ledgers read by this command (removed with it).
+    copies: RefCell<Vec<backend::TempCopy>>,
     io: Box<dyn streams::Streams + 'a>,
 }
 
@@ -203,6 +205,7 @@ impl<'a> Ctx<'a> {
             opened: Cell::new(false),
             held: RefCell::new(None),
             wide: false,
+            copies: RefCell::new(Vec::new()),
             io: Box::new(streams::Local {
                 stdin: RefCell::new(stdin),
                 pager: RefCell::new(pager),
@@ -244,8 +247,17 @@ impl<'a> Ctx<'a> {
                     lock_wait: self.lock_wait,
                     evict_server: true,
                 };
-                let ledger = backend::open(&self.db, how)?;
-                self.opened.set(true);
+                let ledger = if create {
+                    backend::open(&self.db, how)?
+                } else {
+                    let (ledger, copy) = backend::open_for_reading(&self.db, how)?;
+                    if let Some(copy) = copy {
+                        self.copies.borrow_mut().push(copy);
+                    }
+                    ledger
+                };
+                // A server is started for the ledger itself, not a copy.
+                self.opened.set(self.copies.borrow().is_empty());
                 LedgerRef::Own(Box::new(ledger))
             }
         };

@@ -424,6 +424,7 @@ impl<'a> Ctx<'a> {
             opened: Cell::new(false),
             held: RefCell::new(ledger),
             wide: false,
+            copies: RefCell::new(Vec::new()),
             io,
         }
     }

@@ -343,6 +343,17 @@ impl SmallDisk {
     }
 }
 
+impl SmallDisk {
+    fn read_only(&self) {
+        let st = std::process::Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
 impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount").arg(&self.0).status();
@@ -400,4 +411,42 @@ fn a_full_disk_during_an_append_loses_nothing_acknowledged() {
         verified.starts_with(&format!("ok: {} events", SEED_EVENTS + 20_000)),
         "{verified}"
     );
+}
+
+#[test]
+fn a_read_only_ledger_can_be_read_and_says_why_it_cannot_be_written() {
+    let l = Ledger::empty();
+    let disk = SmallDisk::mount(&l.db(), "16m");
+    l.sh(&format!("append {SEED}"))
+        .env("CLAIMS_SERVER", "off")
+        .ok();
+    let before = l
+        .sh("state --json --at 2030-01-01")
+        .env("CLAIMS_SERVER", "off")
+        .ok();
+    disk.read_only();
+    // Root may write anywhere it has permission bits for; a read-only file
+    // system refuses root too.
+    for line in [
+        "state --json --at 2030-01-01",
+        "verify",
+        "export",
+        "stories",
+    ] {
+        l.sh(line).env("CLAIMS_SERVER", "off").ok();
+    }
+    let after = l
+        .sh("state --json --at 2030-01-01")
+        .env("CLAIMS_SERVER", "off")
+        .ok();
+    assert_eq!(
+        serde_json::from_str::<Value>(&before).unwrap()["claims"],
+        serde_json::from_str::<Value>(&after).unwrap()["claims"]
+    );
+    let out = l
+        .sh("assert --story s --by A --text T --at 2020-07-10")
+        .env("CLAIMS_SERVER", "off")
+        .output();
+    out.expect_code(1);
+    out.expect_error_line(&["cannot be written", "nothing was recorded", "write access"]);
 }

@@ -1223,7 +1223,7 @@ fn import_reads_standard_input() {
     let export = Ledger::seeded().export();
     let b = Ledger::empty();
     b.sh("import -").stdin(export.clone()).ok();
-    assert_eq!(b.export(), export);
+    assert_same_text("the export after the import", b.export(), &export);
 }
 
 #[test]
@@ -1239,11 +1239,11 @@ fn import_resumes_a_ledger_whose_log_is_a_prefix_of_the_file() {
         out,
         "restored 4 entries after the 27 the ledger already had\n"
     );
-    assert_eq!(b.export(), export);
+    assert_same_text("the export after the import", b.export(), &export);
     b.sh("verify").ok();
     // Importing it once more is a resume with nothing left to do.
     b.import(&export).ok();
-    assert_eq!(b.export(), export);
+    assert_same_text("the export after the import", b.export(), &export);
 }
 
 #[test]
@@ -1995,7 +1995,7 @@ fn an_interrupted_client_makes_the_server_run_nothing() {
     drop(send(&request, false));
     // The server is still there, and wrote nothing.
     let (_, served) = server_status(&l).expect("the server still runs");
-    assert_eq!(l.export(), before, "nothing was appended");
+    assert_same_text("nothing was appended", l.export(), &before);
     // A request that names another ledger is not run (`RETRY`: the client
     // runs it itself), nor one that reads standard input without carrying it
     // (`WANT_STDIN`).
@@ -2014,7 +2014,7 @@ fn an_interrupted_client_makes_the_server_run_nothing() {
         let mut s = send(&r, true);
         assert_eq!(server::read_frame(&mut s).unwrap(), Some((tag, vec![])));
     }
-    assert_eq!(l.export(), before, "nothing was appended");
+    assert_same_text("nothing was appended", l.export(), &before);
     // The same request, whole, is run.
     let mut s = send(&request, true);
     let mut frames = Vec::new();

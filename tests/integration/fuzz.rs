@@ -2,7 +2,7 @@
 //! the append path against a model of the append rules.
 //!
 //! The default case counts are modest for CI; `PROPTEST_CASES` raises them
-//! (`scripts/fuzz` runs `PROPTEST_CASES=2000000 cargo test --release --test fuzz`).
+//! (`scripts/fuzz` runs `PROPTEST_CASES=2000000 cargo test --release --test integration fuzz::`).
 //! Every finding is kept below as a named regression test.
 
 use std::collections::HashMap;

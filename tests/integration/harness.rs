@@ -1,6 +1,7 @@
-//! What the test modules share: the seed story, the `claims` binary, the
-//! ledger server's wire protocol (the binary has no library), and how a test
-//! opens a ledger directly.
+//! What the test modules share: the seed story, the `claims` binary (the
+//! `Run`/`Out`/`Ledger` harness, and `claims_at` for a raw `Output`), the
+//! ledger server's wire protocol (the binary has no library), how a test
+//! opens a ledger directly, and a readable text diff for failed comparisons.
 
 #![allow(dead_code)]
 
@@ -58,6 +59,67 @@ pub fn open_options() -> claims_store_sled::OpenOptions {
         on_locked: Some(std::sync::Arc::new(server::ask_release)),
         ..claims_store_sled::OpenOptions::default()
     }
+}
+
+/// The seed story's events, parsed as `append` parses them (a bad line
+/// panics naming its line number).
+pub fn seed_events() -> Vec<claims_core::Event> {
+    std::fs::read_to_string(SEED)
+        .expect("the seed file")
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let v: Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("seed line {}: not JSON: {e}", i + 1));
+            claims_core::Event::from_json(&v, &[])
+                .unwrap_or_else(|e| panic!("seed line {}: {e}", i + 1))
+        })
+        .collect()
+}
+
+/// `claims --db DB` as a plain command (for tests that want the raw
+/// `Output`): a generous lock wait, no inherited `CLAIMS_DB`, and a timeout so
+/// that a hang fails the test instead of stalling it.
+pub fn claims_at(db: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--db")
+        .arg(db)
+        .env_remove("CLAIMS_DB")
+        .env("CLAIMS_LOCK_WAIT", "60")
+        .timeout(Duration::from_secs(300));
+    c
+}
+
+/// Fails unless `got` and `expected` are the same bytes, showing where they
+/// differ as a unified line diff instead of two walls of text.
+#[track_caller]
+pub fn assert_same_text(what: &str, got: impl AsRef<[u8]>, expected: impl AsRef<[u8]>) {
+    let (got, expected) = (got.as_ref(), expected.as_ref());
+    if got != expected {
+        panic!("{what}:\n{}", text_diff(expected, got));
+    }
+}
+
+/// A unified line diff from `expected` to `got` (`-` expected, `+` got).
+pub fn text_diff(expected: &[u8], got: &[u8]) -> String {
+    let (e, g) = (
+        String::from_utf8_lossy(expected),
+        String::from_utf8_lossy(got),
+    );
+    if e == g {
+        return format!(
+            "  they differ only in bytes that are not UTF-8 ({} bytes expected, {} got)",
+            expected.len(),
+            got.len()
+        );
+    }
+    let diff = similar::TextDiff::from_lines(e.as_ref(), g.as_ref())
+        .unified_diff()
+        .context_radius(3)
+        .header("expected", "got")
+        .to_string();
+    indent(&diff)
 }
 
 // ---------------------------------------------------------------------------
@@ -253,8 +315,12 @@ impl Run {
     #[track_caller]
     pub fn output(&self) -> Out {
         let mut cmd = Command::cargo_bin("claims").expect("the claims binary is built");
+        // Nothing of the caller's shell: clap wraps help at $COLUMNS when
+        // stdout is not a terminal.
         cmd.env_remove("CLAIMS_DB")
             .env_remove("CLAIMS_LOCK_WAIT")
+            .env_remove("COLUMNS")
+            .env_remove("LINES")
             .env("NO_COLOR", "1")
             .current_dir(&self.cwd)
             .args(&self.args)
@@ -379,9 +445,8 @@ impl Ledger {
         let after = self.export();
         if before != after {
             out.fail(&format!(
-                "a refused command changed the ledger\n  export before:\n{}\n  export after:\n{}",
-                indent(&before),
-                indent(&after)
+                "a refused command changed the ledger (export before → after):\n{}",
+                text_diff(before.as_bytes(), after.as_bytes())
             ));
         }
         out
@@ -461,3 +526,14 @@ pub fn assert_keys(v: &Value, keys: &[&str], what: &str) {
 // ---------------------------------------------------------------------------
 // 1. Happy paths
 // ---------------------------------------------------------------------------
+
+#[test]
+fn a_text_diff_shows_the_changed_lines() {
+    let d = text_diff(b"one\ntwo\nthree\n", b"one\nTWO\nthree\n");
+    assert!(d.contains("-two") && d.contains("+TWO"), "{d}");
+    assert!(d.contains("--- expected") && d.contains("+++ got"), "{d}");
+    let d = text_diff(b"\xff\n", b"\xfe\n");
+    assert!(d.contains("not UTF-8"), "{d}");
+    let r = std::panic::catch_unwind(|| assert_same_text("same", "x\n", "x\n"));
+    assert!(r.is_ok());
+}

@@ -45,6 +45,7 @@ use claims_core::time::{Time, Valid};
 use claims_core::ErrorKind;
 use proptest::prelude::*;
 use proptest::sample::Index;
+use proptest::test_runner::FileFailurePersistence;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------
@@ -1521,12 +1522,22 @@ fn check_order_independence(
 
 /// 2000 cases per property (about 10 s for both in a debug build), or
 /// `MODEL_CASES` for a longer hunt.
+///
+/// Failures are kept in `model.proptest-regressions` beside this file and
+/// re-run first. proptest's default (`SourceParallel`) would look for
+/// `tests/proptest-regressions/model.txt` instead, since this directory has a
+/// `main.rs`, and silently skip the cases kept here.
 fn config() -> ProptestConfig {
     let cases = std::env::var("MODEL_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
-    ProptestConfig::with_cases(cases)
+    ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::with_cases(cases)
+    }
 }
 
 proptest! {

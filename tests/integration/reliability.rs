@@ -19,8 +19,8 @@
 //!
 //! No `claims` process may panic: every run checks its stderr.
 
+use crate::harness::{assert_same_text, claims_at, BIN, SEED, SEED_EVENTS};
 use crate::harness::{open_options, server};
-use crate::harness::{BIN, SEED, SEED_EVENTS};
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -39,7 +39,7 @@ use uuid::Uuid;
 
 const HOSTILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/hostile");
 /// A seed claim asserted from 2020-07-10T09:00Z, and its `asserted` event.
-const SEED_CLAIM: &str = "98613568-7451-4557-9fe9-715b4e736098";
+use crate::harness::MEDIA_CLAIM as SEED_CLAIM;
 const SEED_EVENT: &str = "d40a8448-931b-45d4-bf62-af02ee24550e";
 /// 2020-07-10T09:00:00Z, when [`SEED_CLAIM`] starts.
 const SEED_CLAIM_FROM: i64 = 1_594_371_600;
@@ -95,18 +95,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
             .unwrap_or_else(|_| panic!("{name}={s:?} is not a whole number")),
         Err(_) => default,
     }
-}
-
-/// `claims --db DB`, with a generous lock wait, no inherited `CLAIMS_DB`, and a
-/// timeout so that a hang fails the test instead of stalling it.
-fn claims(db: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.arg("--db")
-        .arg(db)
-        .env_remove("CLAIMS_DB")
-        .env("CLAIMS_LOCK_WAIT", "60")
-        .timeout(Duration::from_secs(300));
-    c
 }
 
 /// The same, as a child process that can be killed. It writes the ledger
@@ -184,16 +172,16 @@ fn refused(what: &str, out: &Output) -> String {
 fn seeded() -> (TempDir, PathBuf) {
     let tmp = TempDir::new().unwrap();
     let db = tmp.path().join("ledger");
-    ok("seed append", claims(&db).arg("append").arg(SEED));
+    ok("seed append", claims_at(&db).arg("append").arg(SEED));
     (tmp, db)
 }
 
 fn export(db: &Path) -> Vec<u8> {
-    ok("export", claims(db).arg("export")).stdout
+    ok("export", claims_at(db).arg("export")).stdout
 }
 
 fn verify_ok(what: &str, db: &Path) -> String {
-    let out = ok(what, claims(db).arg("verify"));
+    let out = ok(what, claims_at(db).arg("verify"));
     let s = text(&out.stdout);
     assert!(s.starts_with("ok: "), "{what}: verify said {s}");
     s
@@ -418,7 +406,10 @@ struct Known {
 fn read_new(what: &str, db: &Path, known: Known) -> (Known, Vec<Record>) {
     let said = verify_ok(&format!("{what}: verify"), db);
     let since = known.count.saturating_sub(1).to_string();
-    let out = ok(what, claims(db).args(["log", "--json", "--since", &since]));
+    let out = ok(
+        what,
+        claims_at(db).args(["log", "--json", "--since", &since]),
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("log --json is JSON");
     let mut records: Vec<Record> = v
         .as_array()
@@ -598,7 +589,7 @@ fn crash_trials(trials: u64, seed: u64) -> CrashStats {
     let calibration: Vec<(PathBuf, PathBuf)> = (0..streams)
         .map(|i| {
             let db = tmp.path().join(format!("calibration-{i}"));
-            ok("calibration seed", claims(&db).arg("append").arg(SEED));
+            ok("calibration seed", claims_at(&db).arg("append").arg(SEED));
             let (batch, _) = gen_batch(&mut Rng(seed + i), n, "calibration");
             let file = tmp.path().join(format!("calibration-{i}.ndjson"));
             fs::write(&file, batch).unwrap();
@@ -670,7 +661,7 @@ fn crash_stream(
     for (i, &t) in trials.iter().enumerate() {
         if i % TRIALS_PER_LEDGER == 0 {
             db = dir.join(format!("ledger-{t}"));
-            ok("seed append", claims(&db).arg("append").arg(SEED));
+            ok("seed append", claims_at(&db).arg("append").arg(SEED));
             known = read_new(
                 "seed",
                 &db,
@@ -757,7 +748,7 @@ fn crash_stream(
             if retry {
                 stats.retries += 1;
                 let what = format!("trial {t}: the append run again");
-                let out = ok(&what, claims(&db).arg("append").arg(file));
+                let out = ok(&what, claims_at(&db).arg("append").arg(file));
                 let (now, new) = read_new(&what, &db, known);
                 if landed[0] {
                     assert!(new.is_empty(), "{what}: it wrote again");
@@ -819,7 +810,7 @@ fn a_crash_while_creating_a_ledger_leaves_a_path_that_opens() {
         make(&db, conf);
         ok(
             &format!("append into a ledger path left as {name}"),
-            claims(&db).arg("append").arg(SEED),
+            claims_at(&db).arg("append").arg(SEED),
         );
         verify_ok(name, &db);
         assert_eq!(parse_export(name, &export(&db)).len(), SEED_EVENTS);
@@ -856,7 +847,7 @@ fn killing_the_first_command_on_a_new_path_never_strands_it() {
         // Whatever the kill left, the same command run again must work.
         ok(
             &format!("append after killing the first one ({i})"),
-            claims(&db).arg("append").arg(SEED),
+            claims_at(&db).arg("append").arg(SEED),
         );
         verify_ok("after the first append was killed", &db);
         assert_eq!(
@@ -877,7 +868,7 @@ fn reader(db: &Path, json_log: bool, done: &std::sync::atomic::AtomicBool) -> us
     loop {
         let finished = done.load(std::sync::atomic::Ordering::SeqCst);
         let records = if json_log {
-            let out = ok("log --json", claims(db).args(["log", "--json"]));
+            let out = ok("log --json", claims_at(db).args(["log", "--json"]));
             let v: Value = serde_json::from_slice(&out.stdout).expect("log --json is JSON");
             let records: Vec<Record> = v
                 .as_array()
@@ -1055,7 +1046,7 @@ fn the_lock_wait_gives_up_with_one_sentence() {
     let (_tmp, db) = seeded();
     let store = SledStore::open(&db, &open_options()).unwrap();
     let started = Instant::now();
-    let out = claims(&db)
+    let out = claims_at(&db)
         .env("CLAIMS_LOCK_WAIT", "0.5")
         .arg("export")
         .output()
@@ -1078,7 +1069,7 @@ fn the_default_lock_wait_is_ten_seconds() {
     let (_tmp, db) = seeded();
     let store = SledStore::open(&db, &open_options()).unwrap();
     let started = Instant::now();
-    let out = claims(&db)
+    let out = claims_at(&db)
         .env_remove("CLAIMS_LOCK_WAIT")
         .arg("export")
         .output()
@@ -1194,13 +1185,13 @@ fn hostile_corpus_is_refused_and_changes_nothing() {
     for (i, case) in cases.iter().enumerate() {
         let path = Path::new(HOSTILE).join(&case.file);
         let what = format!("{} ({})", case.file, case.why);
-        let out = run(&what, claims(&db).arg("append").arg(&path));
+        let out = run(&what, claims_at(&db).arg("append").arg(&path));
         check_refusal(&what, &out, case.line, case.field.as_deref());
         // Every third case again through standard input.
         if i % 3 == 0 {
             let out = run(
                 &what,
-                claims(&db)
+                claims_at(&db)
                     .args(["append", "-"])
                     .write_stdin(fs::read(&path).unwrap()),
             );
@@ -1226,28 +1217,28 @@ fn hostile_files_that_are_not_files_are_refused() {
     let missing = tmp.path().join("no-such-file.ndjson");
     let msg = refused(
         "missing file",
-        &run("missing", claims(&db).arg("append").arg(&missing)),
+        &run("missing", claims_at(&db).arg("append").arg(&missing)),
     );
     assert!(msg.contains("no-such-file.ndjson"), "{msg}");
     let msg = refused(
         "directory",
-        &run("directory", claims(&db).arg("append").arg(tmp.path())),
+        &run("directory", claims_at(&db).arg("append").arg(tmp.path())),
     );
     assert!(msg.contains("directory"), "{msg}");
     let msg = refused(
         "the ledger itself",
-        &run("ledger as input", claims(&db).arg("append").arg(&db)),
+        &run("ledger as input", claims_at(&db).arg("append").arg(&db)),
     );
     assert!(msg.contains("directory"), "{msg}");
     let msg = refused(
         "empty stdin",
         &run(
             "empty stdin",
-            claims(&db).args(["append", "-"]).write_stdin(""),
+            claims_at(&db).args(["append", "-"]).write_stdin(""),
         ),
     );
     assert!(msg.contains("no events"), "{msg}");
-    assert!(export(&db) == before, "the ledger changed");
+    assert_same_text("the ledger changed", export(&db), &before);
 }
 
 #[test]
@@ -1265,7 +1256,7 @@ fn a_50_mb_line_is_refused_without_trouble() {
         format!("{first}\n{{\"id\":\"0e5e0000-0000-4000-8000-00000000ffff\",\"kind\":\"asserted\",\"text\":\"{big}"),
     )
     .unwrap();
-    let out = run("50 MB broken line", claims(&db).arg("append").arg(&file));
+    let out = run("50 MB broken line", claims_at(&db).arg("append").arg(&file));
     check_refusal("50 MB broken line", &out, Some(2), None);
     assert!(out.stderr.len() < 4096, "the error echoes the input");
 
@@ -1275,10 +1266,10 @@ fn a_50_mb_line_is_refused_without_trouble() {
         "claim": "0e5e0000-0000-4000-8000-00000000fffd", "story": "huge", "by": "Someone",
         "text": big, "valid": {"from": "2020-07-10T10:00:00Z"}});
     fs::write(&file, format!("{first}\n{event}\n")).unwrap();
-    let out = run("50 MB event", claims(&db).arg("append").arg(&file));
+    let out = run("50 MB event", claims_at(&db).arg("append").arg(&file));
     check_refusal("50 MB event", &out, Some(2), None);
     assert!(out.stderr.len() < 4096, "the error echoes the input");
-    assert!(export(&db) == before, "the ledger changed");
+    assert_same_text("the ledger changed", export(&db), &before);
 }
 
 #[test]
@@ -1292,7 +1283,7 @@ fn an_export_line_given_to_append_is_refused() {
         .unwrap();
     let out = run(
         "export line",
-        claims(&db)
+        claims_at(&db)
             .args(["append", "-"])
             .write_stdin(format!("{line}\n")),
     );
@@ -1301,7 +1292,7 @@ fn an_export_line_given_to_append_is_refused() {
         msg.contains("line 1:") && msg.contains("import"),
         "the error should point to `claims import`: {msg}"
     );
-    assert!(export(&db) == before, "the ledger changed");
+    assert_same_text("the ledger changed", export(&db), &before);
 }
 
 // ---------------------------------------------------------------- tampering
@@ -1337,7 +1328,7 @@ fn tampered(what: &str, seq: u64, tamper: impl FnOnce(&SledStore)) {
         let store = open_store(&db);
         tamper(&store);
     }
-    let out = run(what, claims(&db).arg("verify"));
+    let out = run(what, claims_at(&db).arg("verify"));
     let msg = refused(what, &out);
     assert!(
         msg.contains(&format!("seq {seq}:")),
@@ -1457,7 +1448,10 @@ fn verify_catches_an_index_that_disagrees_with_the_log() {
         let store = open_store(&db);
         store.raw_forget_indexes(SEED_EVENTS as u64).unwrap();
     }
-    let msg = refused("emptied indexes", &run("verify", claims(&db).arg("verify")));
+    let msg = refused(
+        "emptied indexes",
+        &run("verify", claims_at(&db).arg("verify")),
+    );
     assert!(msg.contains("index"), "{msg}");
 }
 
@@ -1473,15 +1467,15 @@ fn lost_index_writes_are_rebuilt_on_open() {
         "--as-of",
         "2100-01-01T00:00:00Z",
     ];
-    let state = text(&ok("state", claims(&db).args(state_args)).stdout);
+    let state = text(&ok("state", claims_at(&db).args(state_args)).stdout);
     {
         let store = open_store(&db);
         store.raw_forget_indexes(0).unwrap();
     }
     verify_ok("after lost index writes", &db);
-    assert!(export(&db) == before, "the log changed");
+    assert_same_text("the log changed", export(&db), &before);
     assert_eq!(
-        text(&ok("state", claims(&db).args(state_args)).stdout),
+        text(&ok("state", claims_at(&db).args(state_args)).stdout),
         state,
         "queries through the rebuilt indexes give another state"
     );
@@ -1509,7 +1503,7 @@ fn an_uncommitted_entry_past_the_head_is_dropped_on_open() {
             .unwrap();
     }
     verify_ok("after a leftover entry", &db);
-    assert!(export(&db) == before, "an uncommitted entry became visible");
+    assert_same_text("an uncommitted entry became visible", export(&db), &before);
 }
 
 // ---------------------------------------------------------------- damage
@@ -1521,7 +1515,7 @@ fn clear_error_or_ok(what: &str, db: &Path) -> Vec<Output> {
     for args in [vec!["verify"], vec!["export"], vec!["append", SEED]] {
         let out = run(
             what,
-            claims(db)
+            claims_at(db)
                 .args(&args)
                 .timeout(Duration::from_secs(60))
                 .env("CLAIMS_LOCK_WAIT", "2"),
@@ -1557,7 +1551,7 @@ fn an_unstorable_year_is_refused_and_the_ledger_stays_readable() {
     ] {
         let out = run(
             at,
-            claims(&db).args([
+            claims_at(&db).args([
                 "--tz",
                 tz,
                 "assert",
@@ -1578,12 +1572,12 @@ fn an_unstorable_year_is_refused_and_the_ledger_stays_readable() {
         "valid": {"from": "2020-07-10T00:00:00Z", "to": "9999-12-31T23:59:59-23:59"}});
     let out = run(
         "append",
-        claims(&db)
+        claims_at(&db)
             .args(["append", "-"])
             .write_stdin(format!("{event}\n")),
     );
     check_refusal("year 10000 in UTC", &out, Some(1), Some("valid.to"));
-    assert!(export(&db) == before, "the ledger changed");
+    assert_same_text("the ledger changed", export(&db), &before);
     verify_ok("after unstorable years", &db);
 }
 
@@ -1596,7 +1590,7 @@ fn a_foreign_directory_is_refused_clearly() {
     for args in [vec!["verify"], vec!["export"], vec!["append", SEED]] {
         let msg = refused(
             "foreign directory",
-            &run("foreign", claims(&dir).args(&args)),
+            &run("foreign", claims_at(&dir).args(&args)),
         );
         assert!(msg.contains("not a claims ledger"), "{msg}");
     }
@@ -1608,12 +1602,15 @@ fn a_foreign_directory_is_refused_clearly() {
 
     let file = tmp.path().join("notes.txt");
     fs::write(&file, "hello").unwrap();
-    let msg = refused("a file as --db", &run("file", claims(&file).arg("export")));
+    let msg = refused(
+        "a file as --db",
+        &run("file", claims_at(&file).arg("export")),
+    );
     assert!(msg.contains("is a file"), "{msg}");
 
     let msg = refused(
         "a missing ledger",
-        &run("missing", claims(&tmp.path().join("nope")).arg("export")),
+        &run("missing", claims_at(&tmp.path().join("nope")).arg("export")),
     );
     assert!(msg.contains("no ledger"), "{msg}");
 }
@@ -1647,7 +1644,7 @@ fn a_sled_database_of_another_program_is_refused() {
     ] {
         let msg = refused(
             "foreign sled",
-            &run("foreign sled", claims(&db).args(&args)),
+            &run("foreign sled", claims_at(&db).args(&args)),
         );
         assert!(msg.contains("not a claims ledger"), "{msg}");
     }
@@ -1669,7 +1666,7 @@ fn a_newer_format_version_is_refused_with_what_to_do() {
     for args in [vec!["verify"], vec!["export"], vec!["append", SEED]] {
         let msg = refused(
             "newer format",
-            &run("newer format", claims(&db).args(&args)),
+            &run("newer format", claims_at(&db).args(&args)),
         );
         assert!(
             msg.contains("newer") && msg.contains("upgrade"),
@@ -1825,7 +1822,7 @@ fn killing_the_ledger_server_mid_command_leaves_each_command_all_or_nothing() {
         let db = tmp.path().join("ledger");
         ok(
             "seed",
-            claims(&db)
+            claims_at(&db)
                 .env("CLAIMS_SERVER", "off")
                 .arg("append")
                 .arg(SEED),

@@ -30,7 +30,7 @@ fn an_appended_line_of_exactly_16_mib_round_trips_through_export_and_import() {
     );
     let restored = Ledger::empty();
     restored.import(&export).ok();
-    assert_eq!(restored.export(), export);
+    assert_same_text("the restored export", restored.export(), &export);
     restored.sh("verify").ok();
     // One byte more is refused by append, naming the line.
     let longer = serde_json::to_string(&asserted_with_text(3, 4, &format!("{text}x"))).unwrap();

@@ -1,25 +1,22 @@
 //! The seed story, loaded through the library: its three moments are pinned
-//! as golden JSON (regenerate with `UPDATE_GOLDEN=1 cargo test --test seed`
+//! as golden JSON (regenerate with `UPDATE_GOLDEN=1 cargo test --test integration seed::`
 //! after a deliberate change, and review the diff).
 
-use crate::harness::STORY;
+use crate::harness::{seed_events, SEED, STORY};
 use std::path::Path;
 
 use claims_core::projection::View;
 use claims_core::query::Scope;
 use claims_core::time::parse_rfc3339;
-use claims_core::{Event, Incoming, Ledger, MemStore};
+use claims_core::{Incoming, Ledger, MemStore};
 
 fn seed() -> Ledger<MemStore> {
-    let text = std::fs::read_to_string("data/amazon-tiktok-2020-07.ndjson").unwrap();
-    let batch = text
-        .lines()
+    let batch = seed_events()
+        .into_iter()
         .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| Incoming {
+        .map(|(i, event)| Incoming {
             line: Some(i + 1),
-            event: Event::from_json(&serde_json::from_str(l).unwrap(), &[])
-                .unwrap_or_else(|e| panic!("line {}: {e}", i + 1)),
+            event,
         })
         .collect();
     let mut ledger = Ledger::new(MemStore::new());
@@ -126,10 +123,13 @@ fn at_the_update_the_order_is_retracted() {
 
 #[test]
 fn every_seed_event_carries_quote_translation_and_source() {
-    let text = std::fs::read_to_string("data/amazon-tiktok-2020-07.ndjson").unwrap();
+    let text = std::fs::read_to_string(SEED).unwrap();
     // The article lies in ../shared beside the checkout (as in CI).
-    let article = std::fs::read_to_string("../shared/seed/amazon-tiktok-2020-07.nb.txt")
-        .expect("../shared/seed/amazon-tiktok-2020-07.nb.txt beside the checkout");
+    let article = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/seed/amazon-tiktok-2020-07.nb.txt"
+    ))
+    .expect("../shared/seed/amazon-tiktok-2020-07.nb.txt beside the checkout");
     for (i, line) in text.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         for key in ["quote", "translation", "source", "by"] {

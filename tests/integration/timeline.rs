@@ -3,10 +3,9 @@
 //! command refuses a file name it cannot write. The pixel tests (resvg) are
 //! in crates/render/tests/pixels.rs, behind the `pixels` feature.
 
-use crate::harness::{SEED, STORY};
-use std::path::Path;
+use crate::harness::{claims_at, seed_events, SEED, STORY};
+use crate::harness::{DISPUTED_CLAIM, EMAIL_CLAIM, EMAIL_RETRACTED, MEDIA_CLAIM};
 
-use assert_cmd::Command;
 use chrono::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -18,14 +17,10 @@ use claims_core::time::{parse_rfc3339, Time};
 use claims_core::{ClaimHistory, Event, Incoming, Ledger, MemStore};
 use claims_render::timeline::{choose_tick_step, Mark, Options, TickStep, Timeline};
 
-/// Amazon's e-mail ordering staff to remove TikTok: asserted 09:00Z–19:00Z,
-/// disputed by TikTok and retracted by the spokesperson (…–22:05Z).
-const EMAIL: &str = "854a140a-60a0-4347-bd5e-9ce34872d972";
-const EMAIL_RETRACTED: &str = "d80e1299-12af-4a25-8854-a4a0f2b34313";
-/// "Several US media report that Amazon … sent an e-mail": corroborated.
-const MEDIA: &str = "98613568-7451-4557-9fe9-715b4e736098";
-/// "… went to its roughly 500,000 employees": disputed.
-const REACH: &str = "ce2521f7-3960-44ea-950b-4857c83625b7";
+// The seed's claims drawn here: the e-mail (asserted 09:00Z–19:00Z, disputed
+// by TikTok, retracted by the spokesperson …–22:05Z), "several US media
+// report" (corroborated) and "… roughly 500,000 employees" (disputed) are in
+// the harness; these three only here.
 const INDIA: &str = "1daf5e10-197b-40fb-9ae2-252202f79b11";
 const POMPEO: &str = "8d182e3e-752d-4a19-8fde-01c3b90022a5";
 const HONG_KONG: &str = "ca17fd65-3b61-471a-8883-1aebfe6b9843";
@@ -37,15 +32,6 @@ fn t(s: &str) -> Time {
 /// When the test ledgers record the seed (a fixed time: the picture shows it).
 fn recorded() -> Time {
     t("2020-07-11T06:00:00Z")
-}
-
-fn seed_events() -> Vec<Event> {
-    std::fs::read_to_string(SEED)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| Event::from_json(&serde_json::from_str::<Value>(l).unwrap(), &[]).unwrap())
-        .collect()
 }
 
 fn append(ledger: &mut Ledger<MemStore>, events: Vec<Event>, now: Time) {
@@ -182,21 +168,23 @@ fn svg_is_xml_with_every_lane_status_event_and_mark() {
     // Chronological: India, then Hong Kong and Pompeo, days before the e-mail.
     let pos = |c: &str| lanes.iter().position(|l| *l == c).unwrap();
     assert!(
-        pos(INDIA) < pos(HONG_KONG) && pos(HONG_KONG) < pos(POMPEO) && pos(POMPEO) < pos(EMAIL)
+        pos(INDIA) < pos(HONG_KONG)
+            && pos(HONG_KONG) < pos(POMPEO)
+            && pos(POMPEO) < pos(EMAIL_CLAIM)
     );
 
     // The e-mail: reported once it had certainly been sent (19:00Z), retracted
     // once the spokesperson had certainly spoken (22:05Z, the update).
     assert_eq!(
-        spans(&doc, EMAIL),
+        spans(&doc, EMAIL_CLAIM),
         [
             ("reported".to_string(), "2020-07-10T19:00:00Z".to_string()),
             ("retracted".to_string(), "2020-07-10T22:05:00Z".to_string()),
         ]
     );
     let statuses = |c: &str| -> Vec<String> { spans(&doc, c).into_iter().map(|s| s.0).collect() };
-    assert_eq!(statuses(MEDIA), ["reported", "corroborated"]);
-    assert_eq!(statuses(REACH), ["reported", "disputed"]);
+    assert_eq!(statuses(MEDIA_CLAIM), ["reported", "corroborated"]);
+    assert_eq!(statuses(DISPUTED_CLAIM), ["reported", "disputed"]);
     assert_eq!(
         spans(&doc, INDIA),
         [("reported".to_string(), "2020-07-05T22:00:00Z".to_string())]
@@ -205,7 +193,7 @@ fn svg_is_xml_with_every_lane_status_event_and_mark() {
     // The e-mail lane's events, labelled with who and through whom.
     let events: Vec<roxmltree::Node> = doc
         .descendants()
-        .filter(|n| has_class(n, "lane-events") && n.attribute("data-claim") == Some(EMAIL))
+        .filter(|n| has_class(n, "lane-events") && n.attribute("data-claim") == Some(EMAIL_CLAIM))
         .flat_map(|n| {
             n.children()
                 .filter(|c| has_class(c, "event"))
@@ -317,7 +305,7 @@ fn as_of_draws_what_the_ledger_knew_then() {
     let early = roxmltree::Document::parse(&early).unwrap();
     // TikTok's dispute counts from 22:05Z; the retraction is unknown yet.
     assert_eq!(
-        spans(&early, EMAIL)
+        spans(&early, EMAIL_CLAIM)
             .into_iter()
             .map(|s| s.0)
             .collect::<Vec<_>>(),
@@ -329,7 +317,7 @@ fn as_of_draws_what_the_ledger_knew_then() {
     let late = doc_at(r2);
     let late = roxmltree::Document::parse(&late).unwrap();
     assert_eq!(
-        spans(&late, EMAIL)
+        spans(&late, EMAIL_CLAIM)
             .into_iter()
             .map(|s| s.0)
             .collect::<Vec<_>>(),
@@ -368,7 +356,7 @@ fn voided_events_and_claims_are_left_out() {
     let svg = tl.svg();
     let doc = roxmltree::Document::parse(&svg).unwrap();
     assert_eq!(
-        spans(&doc, EMAIL)
+        spans(&doc, EMAIL_CLAIM)
             .into_iter()
             .map(|s| s.0)
             .collect::<Vec<_>>(),
@@ -500,23 +488,17 @@ fn html_page_is_self_contained_with_hover_details() {
     for k in keys {
         assert!(details[k]["rows"].is_array(), "no details for {k}");
     }
-    assert!(details[EMAIL]["heading"]
+    assert!(details[EMAIL_CLAIM]["heading"]
         .as_str()
         .unwrap()
         .starts_with("Amazon's e-mail tells employees"));
-}
-
-fn claims_cmd(db: &Path) -> Command {
-    let mut c = Command::cargo_bin("claims").unwrap();
-    c.arg("--db").arg(db).env_remove("CLAIMS_DB");
-    c
 }
 
 #[test]
 fn cli_writes_svg_and_html_and_refuses_other_names() {
     let dir = TempDir::new().unwrap();
     let db = dir.path().join("l.db");
-    claims_cmd(&db).arg("append").arg(SEED).assert().success();
+    claims_at(&db).arg("append").arg(SEED).assert().success();
     let marks = [
         "--mark",
         "2020-07-10T21:06+02:00=published",
@@ -525,7 +507,7 @@ fn cli_writes_svg_and_html_and_refuses_other_names() {
     ];
 
     let svg = dir.path().join("t.svg");
-    let out = claims_cmd(&db)
+    let out = claims_at(&db)
         .args(["--tz", "Europe/Oslo", "timeline", "--story", STORY])
         .args(marks)
         .arg("-o")
@@ -547,7 +529,7 @@ fn cli_writes_svg_and_html_and_refuses_other_names() {
     assert!(text.contains("Europe/Oslo"));
 
     let html = dir.path().join("t.HTML");
-    claims_cmd(&db)
+    claims_at(&db)
         .args(["timeline", "--story", STORY, "-o"])
         .arg(&html)
         .assert()
@@ -558,7 +540,7 @@ fn cli_writes_svg_and_html_and_refuses_other_names() {
     // A name it cannot write: one sentence, exit 1, nothing written.
     for name in ["t.png", "t", "t.svg.txt"] {
         let path = dir.path().join(name);
-        let out = claims_cmd(&db)
+        let out = claims_at(&db)
             .args(["timeline", "-o"])
             .arg(&path)
             .assert()
@@ -579,7 +561,7 @@ fn cli_writes_svg_and_html_and_refuses_other_names() {
         vec!["timeline", "--mark", "2020-07-10= ", "-o"],
         vec!["timeline", "--story", "no-such-story", "-o"],
     ] {
-        let out = claims_cmd(&db)
+        let out = claims_at(&db)
             .args(&args)
             .arg(dir.path().join("bad.svg"))
             .assert()
@@ -589,5 +571,5 @@ fn cli_writes_svg_and_html_and_refuses_other_names() {
     }
     assert!(!dir.path().join("bad.svg").exists());
     // -o is required (usage error).
-    claims_cmd(&db).args(["timeline"]).assert().code(2);
+    claims_at(&db).args(["timeline"]).assert().code(2);
 }

@@ -4,4 +4,7 @@
 
 #![warn(missing_docs)]
 
+mod text;
 pub mod timeline;
+
+pub use text::clean;

@@ -1,12 +1,20 @@
 //! What the picture says about things: times in the chosen zone, the
 //! heading, each mark's label, each event's label and heading, and the
 //! detail rows of events and claims (the SVG's titles, the page's tips).
+//!
+//! Every text taken from the ledger (or the options) is passed through
+//! [`clean`] here, before it is cut, wrapped or escaped, so that a control
+//! character in it is shown written out, never raw.
+
+use std::borrow::Cow;
 
 use chrono::Timelike;
 
 use claims_core::event::{Body, Wording};
 use claims_core::record::Record;
 use claims_core::time::{Time, Valid};
+
+use crate::clean;
 
 use super::lanes::{EventMarker, Lane};
 use super::text::truncate;
@@ -21,13 +29,38 @@ pub(super) fn wording(r: &Record) -> Option<&Wording> {
     }
 }
 
+/// A reporting chain as shown, its links joined by `sep`.
+pub(super) fn via_text(via: &[String], sep: &str) -> String {
+    via.iter().map(|v| clean(v)).collect::<Vec<_>>().join(sep)
+}
+
+/// Who made an entry, as shown.
+fn by(r: &Record) -> Cow<'_, str> {
+    clean(r.event.by().unwrap_or(""))
+}
+
 /// Who made an entry, and through whom: `TikTok via Reuters, Bloomberg`.
 fn who(r: &Record) -> String {
-    let by = r.event.by().unwrap_or("");
+    let by = by(r);
     match wording(r) {
-        Some(w) if !w.via.is_empty() => format!("{by} via {}", w.via.join(", ")),
-        _ => by.to_string(),
+        Some(w) if !w.via.is_empty() => format!("{by} via {}", via_text(&w.via, ", ")),
+        _ => by.into_owned(),
     }
+}
+
+/// A claim's text, as shown.
+pub(super) fn claim_text(l: &Lane) -> Cow<'_, str> {
+    clean(&l.text)
+}
+
+/// Who made a claim, as shown.
+pub(super) fn claim_by(l: &Lane) -> Cow<'_, str> {
+    clean(&l.by)
+}
+
+/// A mark's label, as shown (whole).
+pub(super) fn mark_label(m: &Mark) -> Cow<'_, str> {
+    clean(&m.label)
 }
 
 /// The label written beside an event's marker.
@@ -50,7 +83,7 @@ impl Timeline {
         } else {
             local.format("%-d %b %Y").to_string()
         };
-        (truncate(&m.label, 48), when)
+        (truncate(&mark_label(m), 48), when)
     }
 
     /// `t` in the chosen zone, to the minute (to the second when it has
@@ -75,7 +108,7 @@ impl Timeline {
             self.local(&v.from)
         };
         if let Some(w) = &v.text {
-            s.push_str(&format!(" (“{w}”)"));
+            s.push_str(&format!(" (“{}”)", clean(w)));
         }
         s
     }
@@ -89,37 +122,37 @@ impl Timeline {
         if v.is_interval() {
             rows.push(("counts from".into(), self.local(&v.to)));
         }
-        rows.push(("by".into(), r.event.by().unwrap_or("").to_string()));
+        rows.push(("by".into(), by(r).into_owned()));
         match &r.event.body {
             Body::Asserted(a) if m.kind == "superseded" => {
-                rows.push(("new claim".into(), a.text.clone()));
+                rows.push(("new claim".into(), clean(&a.text).into_owned()));
             }
             Body::FollowedUp(f) => {
                 if let Some(x) = &f.reason {
-                    rows.push(("reason".into(), x.clone()));
+                    rows.push(("reason".into(), clean(x).into_owned()));
                 }
                 if let Some(x) = &f.note {
-                    rows.push(("note".into(), x.clone()));
+                    rows.push(("note".into(), clean(x).into_owned()));
                 }
             }
             _ => {}
         }
         if let Some(w) = wording(r) {
             if !w.via.is_empty() {
-                rows.push(("via".into(), w.via.join(" → ")));
+                rows.push(("via".into(), via_text(&w.via, " → ")));
             }
             if let Some(q) = &w.quote {
                 let key = match &w.lang {
-                    Some(l) => format!("quote ({l})"),
+                    Some(l) => format!("quote ({})", clean(l)),
                     None => "quote".into(),
                 };
-                rows.push((key, q.clone()));
+                rows.push((key, clean(q).into_owned()));
             }
             if let Some(x) = &w.translation {
-                rows.push(("translation".into(), x.clone()));
+                rows.push(("translation".into(), clean(x).into_owned()));
             }
             if let Some(x) = &w.source {
-                rows.push(("source".into(), x.clone()));
+                rows.push(("source".into(), clean(x).into_owned()));
             }
         }
         rows.push(("event".into(), format!("{} (seq {})", r.event.id, r.seq)));
@@ -136,7 +169,7 @@ impl Timeline {
 
     /// The details of a claim, as (field, value) rows.
     pub(super) fn claim_details(&self, l: &Lane) -> Vec<(String, String)> {
-        let mut rows = vec![("by".to_string(), l.by.clone())];
+        let mut rows = vec![("by".to_string(), claim_by(l).into_owned())];
         if let Some(a) = l.events.iter().find(|e| e.kind == "asserted") {
             rows.push((
                 "asserted".into(),
@@ -144,7 +177,7 @@ impl Timeline {
             ));
             if let Some(w) = wording(&a.record) {
                 if !w.via.is_empty() {
-                    rows.push(("via".into(), w.via.join(" → ")));
+                    rows.push(("via".into(), via_text(&w.via, " → ")));
                 }
             }
         }
@@ -174,7 +207,7 @@ impl Timeline {
         if self.opts.title.is_empty() {
             "the story".into()
         } else {
-            self.opts.title.clone()
+            clean(&self.opts.title).into_owned()
         }
     }
 }

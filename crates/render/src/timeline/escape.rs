@@ -2,7 +2,8 @@
 //! page around it), and JSON for a `<script>` element.
 
 /// Escapes text for XML content and attributes; drops characters XML 1.0
-/// cannot hold.
+/// cannot hold. Ledger text is passed through [`crate::clean`] first, so
+/// that its control characters are shown written out rather than dropped.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::details::claim_text;
 use super::escape::{esc, script_json};
 use super::style::FONT;
 use super::Timeline;
@@ -23,7 +24,7 @@ impl Timeline {
             }
             details.insert(
                 l.claim.to_string(),
-                details_json(&l.text, &self.claim_details(l)),
+                details_json(&claim_text(l), &self.claim_details(l)),
             );
         }
         let data = script_json(&serde_json::to_string(&Value::Object(details)).expect("JSON"));

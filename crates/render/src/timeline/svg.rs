@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use claims_core::projection::Status;
 use claims_core::time::fmt_time;
 
-use super::details::{marker_label, wording};
+use super::details::{claim_by, claim_text, mark_label, marker_label, via_text, wording};
 use super::escape::esc;
 use super::lanes::Lane;
 use super::layout::{
@@ -266,8 +266,8 @@ impl Timeline {
                 s,
                 r##"<g class="mark" data-time="{}" data-label="{}"><title>{}</title><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#c92a2a" stroke-width="1.5" stroke-dasharray="4 3"/><text x="{:.1}" y="{ly:.1}" text-anchor="{}" fill="#c92a2a"><tspan font-weight="bold">{}</tspan><tspan font-size="10"> {}</tspan></text></g>"##,
                 fmt_time(&m.at),
-                esc(&m.label),
-                esc(&format!("{}: {}", m.label, self.local(&m.at))),
+                esc(&mark_label(m)),
+                esc(&format!("{}: {}", mark_label(m), self.local(&m.at))),
                 ly + 3.0,
                 self.lanes_bottom,
                 if left { x - 4.0 } else { x + 4.0 },
@@ -283,12 +283,13 @@ impl Timeline {
             s,
             r#"<g class="lane" data-claim="{}" data-by="{}">"#,
             l.claim,
-            esc(&l.by)
+            esc(&claim_by(l))
         );
         // The claim's own label on the left.
-        let lines = wrap(&l.text, TEXT_CHARS, 2);
+        let text = claim_text(l);
+        let lines = wrap(&text, TEXT_CHARS, 2);
         let mut y = l.top + LANE_PAD + 11.0;
-        let title = Self::title_text(&l.text, &self.claim_details(l));
+        let title = Self::title_text(&text, &self.claim_details(l));
         let _ = write!(
             s,
             r##"<g class="claim-label" data-claim="{}"><title>{}</title><text x="{MARGIN}" y="{y:.1}" font-size="11.5" fill="#222222">"##,
@@ -305,12 +306,12 @@ impl Timeline {
             .iter()
             .find(|e| e.kind == "asserted")
             .and_then(|e| wording(&e.record))
-            .map(|w| w.via.clone())
+            .map(|w| via_text(&w.via, ", "))
             .unwrap_or_default();
         let by = if via.is_empty() {
-            format!("by {}", l.by)
+            format!("by {}", claim_by(l))
         } else {
-            format!("by {} · via {}", l.by, via.join(", "))
+            format!("by {} · via {via}", claim_by(l))
         };
         let _ = writeln!(
             s,

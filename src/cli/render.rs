@@ -12,37 +12,20 @@ use claims_core::time::{Time, Valid};
 
 /// Ledger text made safe for a terminal: every control character (C0, DEL
 /// and C1, which could drive the terminal or break a line) is shown escaped:
-/// `\n`, `\t`, `\r`, or `\u{1b}` for the others. `--json` and exports keep
-/// text exact; this is for what people read.
+/// `\n`, `\t`, `\r`, or `\u{1b}` for the others. The same function the
+/// pictures use (`claims_render::clean`). `--json` and exports keep text
+/// exact; this is for what people read.
 pub fn clean(s: &str) -> Cow<'_, str> {
-    escape_controls(s, false)
+    claims_render::clean(s)
 }
 
 /// Like [`clean`], but keeps line ends: for whole lines of output, whose
 /// `\n`s are the output's own.
 pub fn clean_lines(s: &str) -> Cow<'_, str> {
-    escape_controls(s, true)
-}
-
-fn escape_controls(s: &str, keep_newlines: bool) -> Cow<'_, str> {
-    let bad = |c: char| c.is_control() && !(keep_newlines && c == '\n');
-    if !s.chars().any(bad) {
+    if !s.chars().any(|c| c.is_control() && c != '\n') {
         return Cow::Borrowed(s);
     }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if !bad(c) {
-            out.push(c);
-            continue;
-        }
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-        }
-    }
-    Cow::Owned(out)
+    Cow::Owned(s.split('\n').map(clean).collect::<Vec<_>>().join("\n"))
 }
 
 /// The shortest prefixes (at least 8 hex digits) that name each claim in

@@ -1,7 +1,7 @@
 //! The commit protocols (docs/format.md, "Commit protocol"): a small commit
 //! is one sled transaction then a sync; a large one writes and syncs the log
-//! blocks, then the head (the commit point), then the index chunks, then the
-//! `indexed` mark.
+//! blocks, then the index chunks and a sync, then the head and a sync (the
+//! commit point), then the `indexed` mark.
 
 use sled::Transactional;
 
@@ -29,19 +29,19 @@ pub enum Stage {
     LargeAfterBlocks,
     /// Large commit: the fsync of the blocks.
     LargeBlocksSync,
-    /// Large commit: the blocks are synced, the head is not written.
+    /// Large commit: the blocks are synced, the index chunks are not written.
     LargeAfterBlocksSync,
+    /// Large commit: the index chunks are written, not synced.
+    LargeAfterIndex,
+    /// Large commit: the fsync of the blocks and index chunks.
+    LargeIndexSync,
     /// Large commit: the head is written, not synced.
     LargeAfterHead,
     /// Large commit: the fsync of the head (the commit point).
     LargeHeadSync,
-    /// Large commit: the head is synced, the index chunks are not written.
+    /// Large commit: the head is synced (committed), `meta/indexed` is not written.
     LargeAfterHeadSync,
-    /// Large commit: the index chunks are written, not synced.
-    LargeAfterIndex,
-    /// Large commit: the fsync of the index chunks.
-    LargeIndexSync,
-    /// Large commit: the index chunks are synced, `meta/indexed` is not written.
+    /// Large commit: just before `meta/indexed` is written.
     LargeBeforeIndexedMark,
 }
 
@@ -55,11 +55,11 @@ impl Stage {
         Stage::LargeAfterBlocks,
         Stage::LargeBlocksSync,
         Stage::LargeAfterBlocksSync,
+        Stage::LargeAfterIndex,
+        Stage::LargeIndexSync,
         Stage::LargeAfterHead,
         Stage::LargeHeadSync,
         Stage::LargeAfterHeadSync,
-        Stage::LargeAfterIndex,
-        Stage::LargeIndexSync,
         Stage::LargeBeforeIndexedMark,
     ];
 
@@ -150,8 +150,8 @@ impl SledStore {
             self.applied = head.seq;
             return Ok(());
         }
-        // A large commit: the blocks (invisible past the head until it moves),
-        // the head, then the indexes. The index writes are worked out on a
+        // A large commit: the blocks and the index elements (invisible past
+        // the head until it moves), then the head. The index writes are worked out on a
         // second thread while the blocks are packed, written and synced; if
         // that fails, the head has not moved and nothing is committed.
         let mut writing = false;
@@ -184,17 +184,22 @@ impl SledStore {
         // reopen) makes the handle usable again.
         self.poisoned = writing;
         let index = index?;
+        // The index elements go in before the head moves: reads ignore
+        // elements past the head, and recovery removes them with the entries
+        // a crash left past it. So every write that can fail for want of
+        // space happens before the commit point, and a failure means nothing
+        // was committed.
+        self.write_index(index)?;
+        self.fail_point(Stage::LargeAfterIndex)?;
+        self.commit_sync(Stage::LargeIndexSync)?;
         self.log
             .insert(LOG_HEAD, head_bytes(&head))
             .map_err(from_sled)?;
         self.fail_point(Stage::LargeAfterHead)?;
         self.commit_sync(Stage::LargeHeadSync)?;
         self.head = head;
-        self.fail_point(Stage::LargeAfterHeadSync)?;
-        self.write_index(index)?;
         self.applied = head.seq;
-        self.fail_point(Stage::LargeAfterIndex)?;
-        self.commit_sync(Stage::LargeIndexSync)?;
+        self.fail_point(Stage::LargeAfterHeadSync)?;
         self.fail_point(Stage::LargeBeforeIndexedMark)?;
         // Not synced: if it is lost, the next open derives the indexes again.
         self.meta

@@ -6,14 +6,14 @@
 //! `recorded_at` never decreases along `seq`.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use uuid::Uuid;
 
 use crate::error::{Error, ErrorKind, Hint, Result};
 use crate::event::{Body, Event, Kind};
 use crate::record::{truncate_micros, Hash, Record, GENESIS};
-use crate::store::{claims_touched, index_entries, Head, IdRange, IndexEntry, Role, Store};
+use crate::store::{Head, IdRange, Role, Store};
 use crate::time::{fmt_time, Time};
 
 /// An event to append and where it came from (its line in a batch file).
@@ -494,62 +494,6 @@ impl<S: Store> Ledger<S> {
         })
     }
 
-    /// Recomputes the hash chain from the first entry, and checks that every
-    /// index agrees with the log. Fails naming the first bad `seq`.
-    pub fn verify(&self, mut progress: impl FnMut(u64)) -> Result<VerifyReport> {
-        let head = self.store.head();
-        let mut prev = GENESIS;
-        let mut count = 0u64;
-        let mut expected = IndexModel::default();
-        for item in self.store.scan(1) {
-            let r = item.map_err(|e| {
-                Error::new(
-                    ErrorKind::Verification,
-                    format!(
-                        "seq {}: the entry cannot be read ({})",
-                        count + 1,
-                        e.message()
-                    ),
-                )
-            })?;
-            let seq = count + 1;
-            if r.seq != seq {
-                return Err(Error::new(
-                    ErrorKind::Verification,
-                    format!("seq {seq}: the entry there says it is seq {}", r.seq),
-                ));
-            }
-            if r.compute_hash(&prev) != r.hash {
-                return Err(Error::new(
-                    ErrorKind::Verification,
-                    format!("seq {seq}: the hash does not match the entry (it was changed, removed or reordered)"),
-                ));
-            }
-            prev = r.hash;
-            count = seq;
-            expected.add(&r)?;
-            progress(count);
-        }
-        if count == head.seq && prev != head.hash {
-            return Err(Error::new(
-                ErrorKind::Verification,
-                format!("seq {count}: the hash does not match the one the ledger's head recorded (the entry was changed or replaced)"),
-            ));
-        }
-        if count != head.seq {
-            return Err(Error::new(
-                ErrorKind::Verification,
-                format!(
-                    "seq {}: the log ends at seq {count} but the ledger's head says {}",
-                    count.min(head.seq) + 1,
-                    head.seq
-                ),
-            ));
-        }
-        expected.compare(&self.store)?;
-        Ok(VerifyReport { count, head: prev })
-    }
-
     /// Resolves an event id or a unique prefix of one (at least 6 hex digits).
     pub fn resolve_event(&self, prefix: &str) -> Result<Uuid> {
         let range = prefix_range(prefix)?;
@@ -620,93 +564,5 @@ fn pick(prefix: &str, what: &'static str, found: Vec<Uuid>) -> Result<Uuid> {
             )
             .with_hint("give more digits of the id"))
         }
-    }
-}
-
-/// The indexes as the log says they must be, for `verify`.
-#[derive(Default)]
-struct IndexModel {
-    ids: BTreeMap<Uuid, u64>,
-    claims: BTreeMap<Uuid, Vec<(u64, Role)>>,
-    stories: BTreeMap<String, Vec<(Uuid, u64)>>,
-    valid: BTreeSet<(Time, u64)>,
-    by_id: HashMap<Uuid, Record>,
-}
-
-impl IndexModel {
-    fn add(&mut self, r: &Record) -> Result<()> {
-        let entries = index_entries(r, |id| Ok(self.by_id.get(&id).cloned()))?;
-        for e in entries {
-            match e {
-                IndexEntry::EventId(id, seq) => {
-                    self.ids.insert(id, seq);
-                }
-                IndexEntry::Claim(c, seq, role) => {
-                    self.claims.entry(c).or_default().push((seq, role))
-                }
-                IndexEntry::Story(s, c, seq) => self.stories.entry(s).or_default().push((c, seq)),
-                IndexEntry::ValidTo(t, seq) => {
-                    self.valid.insert((t, seq));
-                }
-            }
-        }
-        // Only assertions are needed to file later voids.
-        if !claims_touched(r).is_empty() {
-            self.by_id.insert(r.event.id, r.clone());
-        }
-        Ok(())
-    }
-
-    fn compare(mut self, store: &impl Store) -> Result<()> {
-        let bad = |what: &str| {
-            Error::new(
-                ErrorKind::Verification,
-                format!("the {what} index disagrees with the log"),
-            )
-            .with_hint(Hint::RebuildIndexes)
-        };
-        let all = IdRange {
-            lo: Uuid::nil(),
-            hi: Uuid::max(),
-        };
-        let ids = store.event_ids_in(all, usize::MAX)?;
-        if ids.len() != self.ids.len() {
-            return Err(bad("event id"));
-        }
-        for (id, seq) in &self.ids {
-            if store.seq_of_event(*id)? != Some(*seq) {
-                return Err(bad("event id"));
-            }
-        }
-        let claims = store.claim_ids_in(all, usize::MAX)?;
-        let asserted: Vec<Uuid> = self
-            .claims
-            .iter()
-            .filter(|(_, v)| v.iter().any(|(_, r)| *r == Role::Asserted))
-            .map(|(c, _)| *c)
-            .collect();
-        if claims != asserted {
-            return Err(bad("claim"));
-        }
-        for (c, entries) in &mut self.claims {
-            entries.sort();
-            if store.claim_entries(*c)? != *entries {
-                return Err(bad("claim"));
-            }
-        }
-        if store.stories()? != self.stories.keys().cloned().collect::<Vec<_>>() {
-            return Err(bad("story"));
-        }
-        for (s, entries) in &mut self.stories {
-            entries.sort();
-            if store.story_claims(s)? != *entries {
-                return Err(bad("story"));
-            }
-        }
-        let valid: Vec<u64> = self.valid.iter().map(|(_, s)| *s).collect();
-        if store.seqs_by_valid_to(Time::MIN_UTC, Time::MAX_UTC)? != valid {
-            return Err(bad("valid-time"));
-        }
-        Ok(())
     }
 }

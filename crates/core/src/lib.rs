@@ -43,7 +43,9 @@ pub mod projection;
 pub mod query;
 pub mod record;
 pub mod store;
+pub mod summary;
 pub mod time;
+mod verify;
 
 pub use error::{Error, ErrorKind, Result};
 pub use event::{Event, Kind};

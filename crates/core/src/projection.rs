@@ -7,12 +7,11 @@
 //! [`ClaimHistory::state`] then answers for any `(T, R)`; the rule is
 //! order-independent, so the answer does not depend on replay order.
 
-use std::collections::HashSet;
-
 use uuid::Uuid;
 
-use crate::event::{Asserted, Body, FollowUpKind};
+use crate::event::{Asserted, Body};
 use crate::record::Record;
+use crate::summary::{self, Fact, FactStanding, Outcome};
 use crate::time::Time;
 
 /// A claim's status, lowest to highest: the highest that applies wins.
@@ -77,26 +76,6 @@ impl View {
             as_of,
             upto_seq: u64::MAX,
         }
-    }
-
-    fn knows(&self, r: &Record) -> bool {
-        r.recorded_at <= self.as_of && r.seq <= self.upto_seq
-    }
-}
-
-/// Whether a counted event affects the status, and how.
-fn contribution(claim_by: &str, claim: Uuid, r: &Record) -> Option<Status> {
-    match &r.event.body {
-        Body::Asserted(a) if a.claim == claim => Some(Status::Reported),
-        Body::Asserted(a) if a.supersedes == Some(claim) => Some(Status::Superseded),
-        Body::FollowedUp(f) if f.claim == claim => Some(match f.kind {
-            FollowUpKind::Corroborated if same_party(&f.by, claim_by) => return None,
-            FollowUpKind::Corroborated => Status::Corroborated,
-            FollowUpKind::Disputed => Status::Disputed,
-            FollowUpKind::Refuted => Status::Refuted,
-            FollowUpKind::Retracted => Status::Retracted,
-        }),
-        _ => None,
     }
 }
 
@@ -187,164 +166,100 @@ impl ClaimHistory {
         }
     }
 
-    fn voided(&self, view: &View) -> HashSet<Uuid> {
-        self.others
-            .iter()
-            .filter(|r| view.knows(r))
-            .filter_map(|r| match &r.event.body {
-                Body::Voided(v) => Some(v.target),
-                _ => None,
-            })
+    /// Every entry of the history as the status rule sees it
+    /// ([`crate::summary`]), in the order applied.
+    pub fn facts(&self) -> Vec<Fact> {
+        let by = self.assertion().map(|a| a.by.as_str()).unwrap_or("");
+        let all = || self.asserted.iter().chain(self.others.iter());
+        let seq_of = |id: Uuid| all().find(|r| r.event.id == id).map(|r| r.seq);
+        all()
+            .filter_map(|r| Fact::of(r, self.claim, by, seq_of))
             .collect()
+    }
+
+    fn record_at(&self, seq: u64) -> Option<&Record> {
+        self.asserted
+            .iter()
+            .chain(self.others.iter())
+            .find(|r| r.seq == seq)
     }
 
     /// How an entry stands at `view`.
     pub fn entry_standing(&self, r: &Record, view: &View) -> EntryStanding {
-        self.entry_standing_with(r, view, &self.voided(view))
-    }
-
-    fn entry_standing_with(
-        &self,
-        r: &Record,
-        view: &View,
-        voided: &HashSet<Uuid>,
-    ) -> EntryStanding {
-        if !view.knows(r) {
-            return EntryStanding::Unknown;
-        }
-        if voided.contains(&r.event.id) {
-            return EntryStanding::Voided;
-        }
-        match r.event.valid() {
-            None => EntryStanding::Void,
-            Some(v) if v.to <= view.at => EntryStanding::Counts,
-            Some(v) if v.from <= view.at => EntryStanding::Pending,
-            Some(_) => EntryStanding::Later,
+        let facts = self.facts();
+        let voided = summary::voided(&facts, view);
+        match facts.iter().find(|f| f.seq == r.seq) {
+            Some(f) => summary::standing(f, view, &voided).into(),
+            // Not filed under this claim: as known, never counted.
+            None if r.recorded_at > view.as_of || r.seq > view.upto_seq => EntryStanding::Unknown,
+            None => EntryStanding::Later,
         }
     }
 
     /// The claim's standing at `view`.
     pub fn state(&self, view: &View) -> Standing {
-        let Some(asserted) = &self.asserted else {
-            return Standing::Absent;
-        };
-        let a = self.assertion().expect("asserted");
-        let voided = self.voided(view);
-        match self.entry_standing_with(asserted, view, &voided) {
-            EntryStanding::Counts => {}
-            EntryStanding::Pending => return Standing::Pending,
-            _ => return Standing::Absent,
+        match summary::outcome(&self.facts(), view) {
+            Outcome::Absent => Standing::Absent,
+            Outcome::Pending => Standing::Pending,
+            Outcome::Present(v) => Standing::Present(ClaimState {
+                status: v.status,
+                since: v.since,
+                because: v.because,
+                events: v.events,
+                pending: v
+                    .pending
+                    .iter()
+                    .filter_map(|s| self.record_at(*s).cloned())
+                    .collect(),
+            }),
         }
-        let mut best = (Status::Reported, a.valid.to, asserted.event.id);
-        let mut events = 1;
-        let mut pending = Vec::new();
-        for r in &self.others {
-            match self.entry_standing_with(r, view, &voided) {
-                EntryStanding::Counts => {
-                    if r.event.claim() == Some(self.claim) {
-                        events += 1;
-                    }
-                    if let Some(s) = contribution(&a.by, self.claim, r) {
-                        let to = r.event.valid().expect("world event").to;
-                        if s > best.0 || (s == best.0 && to < best.1) {
-                            best = (s, to, r.event.id);
-                        }
-                    }
-                }
-                EntryStanding::Pending if r.event.claim() == Some(self.claim) => {
-                    pending.push(r.clone())
-                }
-                _ => {}
-            }
-        }
-        pending.sort_by_key(|r| r.seq);
-        Standing::Present(ClaimState {
-            status: best.0,
-            since: best.1,
-            because: best.2,
-            events,
-            pending,
-        })
     }
 
     /// The status at `view`, `None` when the claim is absent or pending.
     pub fn status(&self, view: &View) -> Option<Status> {
-        match self.state(view) {
-            Standing::Present(s) => Some(s.status),
-            _ => None,
-        }
+        summary::status(&self.facts(), view)
     }
 
-    /// Every status change over valid time, as known at `as_of`: for each
-    /// distinct `valid.to` among the counting entries, the status just after
-    /// it, reported where it differs from the one before. Each change names the
-    /// entry at that time that gave it.
+    fn transitions(&self, changes: Vec<summary::Change>) -> Vec<Transition> {
+        changes
+            .into_iter()
+            .filter_map(|c| {
+                Some(Transition {
+                    record: self.record_at(c.seq)?.clone(),
+                    from: c.from,
+                    to: c.to,
+                })
+            })
+            .collect()
+    }
+
+    /// Every status change over valid time, as known at `as_of`
+    /// ([`summary::changes_over_valid_time`]).
     pub fn transitions_over_valid_time(&self, as_of: Time) -> Vec<Transition> {
-        let view_end = View::new(Time::MAX_UTC, as_of);
-        let voided = self.voided(&view_end);
-        let mut candidates: Vec<&Record> = self
-            .asserted
-            .iter()
-            .chain(self.others.iter())
-            .filter(|r| r.event.valid().is_some())
-            .filter(|r| self.entry_standing_with(r, &view_end, &voided) == EntryStanding::Counts)
-            .collect();
-        candidates.sort_by_key(|r| (r.event.valid().expect("world").to, r.seq));
-        let mut out = Vec::new();
-        let mut before: Option<Status> = None;
-        let mut i = 0;
-        while i < candidates.len() {
-            let t = candidates[i].event.valid().expect("world").to;
-            let mut j = i;
-            while j < candidates.len() && candidates[j].event.valid().expect("world").to == t {
-                j += 1;
-            }
-            let after = self.status(&View::new(t, as_of));
-            if after != before {
-                let by_ = self.assertion().map(|a| a.by.clone()).unwrap_or_default();
-                let giver = candidates[i..j]
-                    .iter()
-                    .max_by_key(|r| (contribution(&by_, self.claim, r), std::cmp::Reverse(r.seq)))
-                    .expect("non-empty group");
-                out.push(Transition {
-                    record: (*giver).clone(),
-                    from: before,
-                    to: after,
-                });
-                before = after;
-            }
-            i = j;
-        }
-        out
+        self.transitions(summary::changes_over_valid_time(&self.facts(), as_of))
     }
 
     /// Every status change in the order the ledger learned it (voids
     /// included): the status at valid time `at`, known up to each entry.
     pub fn transitions_over_recorded_time(&self, at: Time, as_of: Time) -> Vec<Transition> {
-        let mut entries: Vec<&Record> = self.asserted.iter().chain(self.others.iter()).collect();
-        entries.sort_by_key(|r| r.seq);
-        let mut out = Vec::new();
-        let mut before: Option<Status> = None;
-        for r in entries {
-            if r.recorded_at > as_of {
-                break;
-            }
-            let view = View {
-                at,
-                as_of,
-                upto_seq: r.seq,
-            };
-            let after = self.status(&view);
-            if after != before {
-                out.push(Transition {
-                    record: r.clone(),
-                    from: before,
-                    to: after,
-                });
-                before = after;
-            }
+        self.transitions(summary::changes_over_recorded_time(
+            &self.facts(),
+            at,
+            as_of,
+        ))
+    }
+}
+
+impl From<FactStanding> for EntryStanding {
+    fn from(s: FactStanding) -> Self {
+        match s {
+            FactStanding::Unknown => EntryStanding::Unknown,
+            FactStanding::Voided => EntryStanding::Voided,
+            FactStanding::Counts => EntryStanding::Counts,
+            FactStanding::Pending => EntryStanding::Pending,
+            FactStanding::Later => EntryStanding::Later,
+            FactStanding::Void => EntryStanding::Void,
         }
-        out
     }
 }
 

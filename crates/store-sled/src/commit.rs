@@ -119,6 +119,7 @@ impl SledStore {
                 &self.claims,
                 &self.stories,
                 &self.valid,
+                &self.summary,
             ];
             trees
                 .as_slice()

@@ -2,39 +2,25 @@
 //! records (`claims_core::store::index_entries` in this store's element
 //! layout) and the chunk writes that add or take them out.
 
-use std::collections::HashMap;
-
-use uuid::Uuid;
-
 use claims_core::error::Result;
 use claims_core::record::Record;
-use claims_core::store::{index_entries, IndexEntry, Store};
+use claims_core::store::{index_entries, BatchLookup, IndexEntry};
 
-use crate::keys::{claim_element, id_element, story_element, valid_key};
+use crate::keys::{claim_element, id_element, story_element, summary_element, valid_key};
 use crate::packed;
 use crate::{from_sled, SledStore};
 
 impl SledStore {
-    /// Index entries of `records`, looking targets up in `records` first.
+    /// Index entries of `records`, looking earlier entries up in `records`
+    /// first, then in the committed log.
     pub(crate) fn derive(&self, records: &[Record]) -> Result<Vec<IndexEntry>> {
-        let mut local: HashMap<Uuid, usize> = HashMap::with_capacity(records.len());
-        let mut out = Vec::with_capacity(records.len() * 4);
+        let mut lookup = BatchLookup::new(self, records);
+        let mut out = Vec::with_capacity(records.len() * 5);
         for (i, r) in records.iter().enumerate() {
-            local.insert(r.event.id, i);
-            let entries = index_entries(r, |id| match local.get(&id) {
-                Some(&j) => Ok(Some(records[j].clone())),
-                None => self.find_committed(id),
-            })?;
-            out.extend(entries);
+            out.extend(index_entries(r, &mut lookup)?);
+            lookup.add(i);
         }
         Ok(out)
-    }
-
-    fn find_committed(&self, id: Uuid) -> Result<Option<Record>> {
-        match self.seq_of_event(id)? {
-            Some(seq) => self.get(seq),
-            None => Ok(None),
-        }
     }
 
     /// The chunk writes, per index tree (in [`Self::index_trees`] order), that
@@ -43,18 +29,20 @@ impl SledStore {
         &self,
         entries: &[IndexEntry],
         insert: bool,
-    ) -> Result<[Vec<packed::Write>; 4]> {
+    ) -> Result<[Vec<packed::Write>; 5]> {
         // Fixed-size elements sort as arrays, without an allocation each.
         let mut ids: Vec<[u8; 24]> = Vec::new();
         let mut claims: Vec<[u8; 25]> = Vec::new();
         let mut stories: Vec<Vec<u8>> = Vec::new();
         let mut valid: Vec<[u8; 20]> = Vec::new();
+        let mut summary: Vec<Vec<u8>> = Vec::new();
         for e in entries {
             match e {
                 IndexEntry::EventId(id, seq) => ids.push(id_element(*id, *seq)),
                 IndexEntry::Claim(c, seq, role) => claims.push(claim_element(*c, *seq, *role)),
                 IndexEntry::Story(s, c, seq) => stories.push(story_element(s, *c, *seq)),
                 IndexEntry::ValidTo(t, seq) => valid.push(valid_key(t, *seq)),
+                IndexEntry::Summary(claim_seq, f) => summary.push(summary_element(*claim_seq, f)),
             }
         }
         fn planned<E: AsRef<[u8]> + Ord>(
@@ -78,6 +66,7 @@ impl SledStore {
             planned(&self.claims, claims, insert)?,
             planned(&self.stories, stories, insert)?,
             planned(&self.valid, valid, insert)?,
+            planned(&self.summary, summary, insert)?,
         ])
     }
 
@@ -86,7 +75,7 @@ impl SledStore {
     }
 
     /// Writes chunk writes from [`Self::index_writes`], one sled batch a tree.
-    pub(crate) fn write_index(&self, writes: [Vec<packed::Write>; 4]) -> Result<()> {
+    pub(crate) fn write_index(&self, writes: [Vec<packed::Write>; 5]) -> Result<()> {
         for (tree, ws) in self.index_trees().into_iter().zip(writes) {
             let mut batch = sled::Batch::default();
             for (k, v) in ws {

@@ -1,13 +1,15 @@
 //! Byte layouts of the keys (docs/format.md, "Trees" and "Elements"): the
-//! `log` keys, the `meta` names, the index elements of the four index trees,
+//! `log` keys, the `meta` names, the index elements of the five index trees,
 //! and the head record.
 
 use chrono::DateTime;
 use uuid::Uuid;
 
 use claims_core::error::{Error, Result};
+use claims_core::event::FollowUpKind;
 use claims_core::record::Hash;
 use claims_core::store::{Head, Role};
+use claims_core::summary::{Fact, What};
 use claims_core::time::Time;
 
 /// The `log` key of the head record (seq 0, which no entry has).
@@ -73,6 +75,156 @@ pub(crate) fn valid_key(t: &Time, seq: u64) -> [u8; 20] {
     k
 }
 
+fn put_time(k: &mut Vec<u8>, t: &Time) {
+    let secs = (t.timestamp() as u64) ^ (1 << 63);
+    k.extend_from_slice(&secs.to_be_bytes());
+    k.extend_from_slice(&t.timestamp_subsec_nanos().to_be_bytes());
+}
+
+fn get_time(b: &[u8]) -> Option<Time> {
+    let secs = u64::from_be_bytes(b.get(..8)?.try_into().ok()?) ^ (1 << 63);
+    let nanos = u32::from_be_bytes(b.get(8..12)?.try_into().ok()?);
+    DateTime::from_timestamp(secs as i64, nanos)
+}
+
+/// The time of a `valid` element.
+pub(crate) fn valid_element_time(e: &[u8]) -> Option<Time> {
+    get_time(e)
+}
+
+/// The follow-up kinds as stored in a summary element.
+fn kind_byte(kind: FollowUpKind) -> u8 {
+    match kind {
+        FollowUpKind::Corroborated => 0,
+        FollowUpKind::Disputed => 1,
+        FollowUpKind::Refuted => 2,
+        FollowUpKind::Retracted => 3,
+    }
+}
+
+fn kind_of(b: u8) -> Option<FollowUpKind> {
+    Some(match b {
+        0 => FollowUpKind::Corroborated,
+        1 => FollowUpKind::Disputed,
+        2 => FollowUpKind::Refuted,
+        3 => FollowUpKind::Retracted,
+        _ => return None,
+    })
+}
+
+/// `summary` element: the claim's assertion seq (8, big-endian), the fact's
+/// seq (8), a tag byte, then per tag (docs/format.md, "The summary tree"):
+/// 0 asserted: id 16, recorded µs 8, from 12, to 12;
+/// 1 follow-up: kind 1, other party 1, id 16, recorded 8, from 12, to 12;
+/// 2 superseding: id 16, recorded 8, from 12, to 12;
+/// 3 void: target seq 8, recorded 8.
+pub(crate) fn summary_element(claim_seq: u64, f: &Fact) -> Vec<u8> {
+    let mut k = Vec::with_capacity(64);
+    k.extend_from_slice(&claim_seq.to_be_bytes());
+    k.extend_from_slice(&f.seq.to_be_bytes());
+    let rec = f.recorded_at.timestamp_micros().to_be_bytes();
+    let world = |k: &mut Vec<u8>, from: &Time, to: &Time| {
+        k.extend_from_slice(f.id.as_bytes());
+        k.extend_from_slice(&rec);
+        put_time(k, from);
+        put_time(k, to);
+    };
+    match &f.what {
+        What::Asserted { from, to } => {
+            k.push(0);
+            world(&mut k, from, to);
+        }
+        What::FollowUp {
+            kind,
+            other_party,
+            from,
+            to,
+        } => {
+            k.push(1);
+            k.push(kind_byte(*kind));
+            k.push(u8::from(*other_party));
+            world(&mut k, from, to);
+        }
+        What::Superseding { from, to } => {
+            k.push(2);
+            world(&mut k, from, to);
+        }
+        What::Void { target } => {
+            k.push(3);
+            k.extend_from_slice(&target.to_be_bytes());
+            k.extend_from_slice(&rec);
+        }
+    }
+    k
+}
+
+/// Reads a [`summary_element`]; `None` for one of the wrong shape.
+pub(crate) fn decode_summary(e: &[u8]) -> Option<(u64, Fact)> {
+    let u64_of = |at: usize| -> Option<u64> {
+        Some(u64::from_be_bytes(e.get(at..at + 8)?.try_into().ok()?))
+    };
+    let claim_seq = u64_of(0)?;
+    let seq = u64_of(8)?;
+    let tag = *e.get(16)?;
+    let world = |at: usize| -> Option<(Uuid, Time, Time, Time)> {
+        if e.len() != at + 48 {
+            return None;
+        }
+        let id = Uuid::from_slice(&e[at..at + 16]).ok()?;
+        let rec = DateTime::from_timestamp_micros(i64::from_be_bytes(
+            e[at + 16..at + 24].try_into().ok()?,
+        ))?;
+        Some((id, rec, get_time(&e[at + 24..])?, get_time(&e[at + 36..])?))
+    };
+    let (id, recorded_at, what) = match tag {
+        0 => {
+            let (id, rec, from, to) = world(17)?;
+            (id, rec, What::Asserted { from, to })
+        }
+        1 => {
+            let kind = kind_of(*e.get(17)?)?;
+            let other_party = match *e.get(18)? {
+                0 => false,
+                1 => true,
+                _ => return None,
+            };
+            let (id, rec, from, to) = world(19)?;
+            (
+                id,
+                rec,
+                What::FollowUp {
+                    kind,
+                    other_party,
+                    from,
+                    to,
+                },
+            )
+        }
+        2 => {
+            let (id, rec, from, to) = world(17)?;
+            (id, rec, What::Superseding { from, to })
+        }
+        3 => {
+            if e.len() != 33 {
+                return None;
+            }
+            let target = u64_of(17)?;
+            let rec = DateTime::from_timestamp_micros(u64_of(25)? as i64)?;
+            (Uuid::nil(), rec, What::Void { target })
+        }
+        _ => return None,
+    };
+    Some((
+        claim_seq,
+        Fact {
+            seq,
+            id,
+            recorded_at,
+            what,
+        },
+    ))
+}
+
 /// The big-endian u64 at `at` of a stored key.
 pub(crate) fn u64_at(bytes: &[u8], at: usize) -> Result<u64> {
     bytes
@@ -88,7 +240,7 @@ pub(crate) fn tail_seq(e: &[u8], len: usize) -> Option<u64> {
 }
 
 /// The seq that an element of the index tree `tree` (in
-/// `SledStore::index_trees` order: ids, claims, stories, valid) holds;
+/// `SledStore::index_trees` order: ids, claims, stories, valid, summary) holds;
 /// `None` for an element of the wrong shape.
 pub(crate) fn element_seq(tree: usize, e: &[u8]) -> Option<u64> {
     match tree {
@@ -96,6 +248,7 @@ pub(crate) fn element_seq(tree: usize, e: &[u8]) -> Option<u64> {
         1 if e.len() == 25 => Some(u64::from_be_bytes(e[16..24].try_into().ok()?)),
         2 if e.len() >= 25 => tail_seq(e, e.len()),
         3 => tail_seq(e, 20),
+        4 if e.len() > 16 => Some(u64::from_be_bytes(e[8..16].try_into().ok()?)),
         _ => None,
     }
 }

@@ -52,6 +52,7 @@ mod open;
 mod packed;
 mod read;
 mod recovery;
+mod summary;
 #[cfg(any(test, feature = "testing"))]
 mod testing;
 
@@ -70,7 +71,7 @@ pub use {
 };
 
 /// The on-disk format version this build writes (docs/format.md).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Commits of at most this many entries are one atomic sled transaction.
 pub const SMALL_COMMIT: usize = 4096;
@@ -163,6 +164,7 @@ pub struct SledStore {
     claims: sled::Tree,
     stories: sled::Tree,
     valid: sled::Tree,
+    summary: sled::Tree,
     head: Head,
     /// Index entries are in the index trees (maybe not yet on disk) up to here.
     applied: u64,
@@ -201,8 +203,14 @@ impl SledStore {
         &self.path
     }
 
-    fn index_trees(&self) -> [&sled::Tree; 4] {
-        [&self.ids, &self.claims, &self.stories, &self.valid]
+    fn index_trees(&self) -> [&sled::Tree; 5] {
+        [
+            &self.ids,
+            &self.claims,
+            &self.stories,
+            &self.valid,
+            &self.summary,
+        ]
     }
 
     /// Makes every write so far durable: sled's flush, then a real fsync of

@@ -148,6 +148,7 @@ impl SledStore {
             claims: tree("claims").map_err(from_sled)?,
             stories: tree("stories").map_err(from_sled)?,
             valid: tree("valid").map_err(from_sled)?,
+            summary: tree("summary").map_err(from_sled)?,
             db,
             path,
             head: Head::EMPTY,
@@ -158,9 +159,10 @@ impl SledStore {
             #[cfg(any(test, feature = "testing"))]
             faults: Default::default(),
         };
-        if store.check_format()? == 1 {
-            store.upgrade_from_1()?;
-            store.recovery.upgraded_from = Some(1);
+        let format = store.check_format()?;
+        if format < FORMAT_VERSION {
+            store.upgrade_from(format)?;
+            store.recovery.upgraded_from = Some(format);
         }
         store.head = store.read_head()?;
         store.recover()?;
@@ -212,14 +214,19 @@ impl SledStore {
         }
     }
 
-    /// Upgrades a format-1 ledger in place (see the crate docs). Each step
-    /// is synced before the next, and the version is switched last, so a
-    /// crash leaves a format-1 ledger that the next open upgrades again.
-    fn upgrade_from_1(&mut self) -> Result<()> {
-        match self.meta.get(META_HEAD).map_err(from_sled)? {
-            Some(h) => self.log.insert(LOG_HEAD, h).map_err(from_sled)?,
-            None => self.log.remove(LOG_HEAD).map_err(from_sled)?,
-        };
+    /// Upgrades a format-1 or format-2 ledger in place (see the crate
+    /// docs): a format-1 head moves into the log; every index is emptied
+    /// and derived again from the log by the recovery that follows (format 3
+    /// adds the summary tree). Each step is synced before the next, and the
+    /// version is switched last, so a crash leaves the old format, which the
+    /// next open upgrades again.
+    fn upgrade_from(&mut self, format: u32) -> Result<()> {
+        if format == 1 {
+            match self.meta.get(META_HEAD).map_err(from_sled)? {
+                Some(h) => self.log.insert(LOG_HEAD, h).map_err(from_sled)?,
+                None => self.log.remove(LOG_HEAD).map_err(from_sled)?,
+            };
+        }
         for t in self.index_trees() {
             t.clear().map_err(from_sled)?;
         }
@@ -235,7 +242,7 @@ impl SledStore {
     }
 }
 
-const TREES: [&[u8]; 7] = [
+const TREES: [&[u8]; 8] = [
     b"__sled__default",
     b"log",
     b"meta",
@@ -243,6 +250,7 @@ const TREES: [&[u8]; 7] = [
     b"claims",
     b"stories",
     b"valid",
+    b"summary",
 ];
 
 /// Refuses, before creating any tree in it, a sled database that another

@@ -424,6 +424,14 @@ fn merge<E: AsRef<[u8]>>(a: Vec<Vec<u8>>, b: &[E]) -> Vec<Vec<u8>> {
     }
 }
 
+/// The key of the chunk a walk from element `lo` starts at.
+pub fn chunk_start(tree: &Tree, lo: &[u8]) -> Result<Vec<u8>> {
+    Ok(match chunk_at_or_below(tree, lo)? {
+        Some((k, _)) => k.to_vec(),
+        None => lo.to_vec(),
+    })
+}
+
 /// Calls `f` on every element `e` with `lo <= e <= hi`, in order, until it
 /// returns false.
 pub fn scan(tree: &Tree, lo: &[u8], hi: &[u8], mut f: impl FnMut(&[u8]) -> bool) -> Result<()> {

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use claims_core::error::{Error, Hint, Result};
 use claims_core::record::Record;
-use claims_core::store::{Head, IdRange, Role, Store};
+use claims_core::store::{Head, IdRange, IndexEntry, Role, Store};
+use claims_core::summary::Fact;
 use claims_core::time::Time;
 
 use crate::keys::{
@@ -365,6 +366,18 @@ impl Store for SledStore {
             out.push(slug);
         }
         Ok(out)
+    }
+
+    fn summaries(&self, from_claim_seq: u64) -> Box<dyn Iterator<Item = Result<(u64, Fact)>> + '_> {
+        self.summaries_from(from_claim_seq)
+    }
+
+    fn summary(&self, claim_seq: u64) -> Result<Vec<Fact>> {
+        self.summary_of(claim_seq)
+    }
+
+    fn stored_index(&self) -> Box<dyn Iterator<Item = Result<IndexEntry>> + '_> {
+        self.all_index_entries()
     }
 
     fn seqs_by_valid_to(&self, lo: Time, hi: Time) -> Result<Vec<u64>> {

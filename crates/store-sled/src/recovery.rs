@@ -135,7 +135,7 @@ impl SledStore {
     /// tell which elements the rolled-back entries had.
     fn remove_index_past(&self, head: u64) -> Result<u64> {
         let mut removed = 0;
-        let mut writes: [Vec<packed::Write>; 4] = Default::default();
+        let mut writes: [Vec<packed::Write>; 5] = Default::default();
         for (i, tree) in self.index_trees().into_iter().enumerate() {
             let mut stale: Vec<Vec<u8>> = Vec::new();
             for kv in tree.iter() {

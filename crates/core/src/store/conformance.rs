@@ -284,6 +284,101 @@ pub fn a_commit_against_a_moved_head_is_refused_naming_the_actual_head(
     assert_eq!(s.head().seq, actual.seq + 1);
 }
 
+/// The facts a claim's history implies, as the summary must hold them.
+fn facts_from_log(s: &(impl Store + ?Sized), claim: Uuid) -> (u64, Vec<crate::summary::Fact>) {
+    let mut h = crate::projection::ClaimHistory::new(claim);
+    let mut asserted_seq = 0;
+    for (seq, role) in s.claim_entries(claim).unwrap() {
+        if role == Role::Asserted {
+            asserted_seq = seq;
+        }
+        h.apply(&s.get(seq).unwrap().unwrap());
+    }
+    let mut facts = h.facts();
+    facts.sort_by_key(|f| f.seq);
+    (asserted_seq, facts)
+}
+
+fn summaries_agree_with_the_log(s: &(impl Store + ?Sized)) {
+    let all = IdRange {
+        lo: Uuid::nil(),
+        hi: Uuid::max(),
+    };
+    let mut expected: Vec<(u64, crate::summary::Fact)> = Vec::new();
+    for c in s.claim_ids_in(all, usize::MAX).unwrap() {
+        let (claim_seq, facts) = facts_from_log(s, c);
+        assert_eq!(s.summary(claim_seq).unwrap(), facts, "claim {c}");
+        expected.extend(facts.into_iter().map(|f| (claim_seq, f)));
+    }
+    expected.sort_by_key(|(c, f)| (*c, f.seq));
+    let stored: Vec<_> = s.summaries(0).map(|x| x.unwrap()).collect();
+    assert_eq!(stored, expected);
+    if let Some((c, _)) = expected.last() {
+        let tail: Vec<_> = s.summaries(*c).map(|x| x.unwrap()).collect();
+        assert!(tail.iter().all(|(k, _)| k == c) && !tail.is_empty());
+    }
+}
+
+/// Conformance check: the claim summaries hold what the status rule needs
+/// of every entry filed under each claim (follow-ups with their party,
+/// supersessions, voids by target seq), in (claim seq, seq) order.
+pub fn summaries_hold_each_claims_facts(mut make: impl FnMut() -> Box<dyn Store>) {
+    let mut s = make();
+    fill(&mut *s);
+    summaries_agree_with_the_log(&*s);
+    let facts = s.summary(1).unwrap();
+    assert_eq!(facts.len(), 4, "{facts:?}");
+    assert!(matches!(
+        facts[2].what,
+        crate::summary::What::Superseding { .. }
+    ));
+    assert_eq!(facts[3].what, crate::summary::What::Void { target: 3 });
+    assert_eq!(s.summary(3).unwrap().len(), 2);
+    assert!(s.summary(2).unwrap().is_empty());
+}
+
+/// Conformance check: a commit larger than any backend's small-commit path
+/// (5000 entries) keeps the summaries and every index as the log implies,
+/// and a ledger over the store verifies.
+pub fn a_large_commit_keeps_summaries_and_verifies(mut make: impl FnMut() -> Box<dyn Store>) {
+    let mut s = make();
+    fill(&mut *s);
+    let mut events = Vec::new();
+    for i in 0..1000u128 {
+        let claim = 10_000 + i;
+        events.push(asserted(
+            20_000 + i * 8,
+            claim,
+            "big",
+            "2020-07-11T10:00:00Z",
+            None,
+        ));
+        for j in 1..4 {
+            events.push(followup(20_000 + i * 8 + j, claim, "2020-07-11T12:00:00Z"));
+        }
+        if i % 10 == 0 {
+            events.push(void(20_000 + i * 8 + 4, 20_000 + i * 8 + 1));
+        }
+        if i % 7 == 1 {
+            events.push(asserted(
+                20_000 + i * 8 + 5,
+                90_000 + i,
+                "big",
+                "2020-07-11T13:00:00Z",
+                Some(claim - 1),
+            ));
+        }
+    }
+    events.push(followup(19_999, 100, "2020-07-11T12:00:00Z"));
+    let records = seal(&*s, events);
+    assert!(records.len() > 4096);
+    s.commit(&s.head(), &records).unwrap();
+    summaries_agree_with_the_log(&*s);
+    let ledger = crate::Ledger::new(s);
+    let report = ledger.verify(|_| {}).unwrap();
+    assert_eq!(report.count, ledger.store().head().seq);
+}
+
 /// Runs every check on fresh stores from `make`.
 pub fn run_all(mut make: impl FnMut() -> Box<dyn Store>) {
     empty_store_has_an_empty_head(&mut make);
@@ -295,6 +390,8 @@ pub fn run_all(mut make: impl FnMut() -> Box<dyn Store>) {
     id_ranges_find_prefixes(&mut make);
     out_of_order_commit_is_refused_and_changes_nothing(&mut make);
     a_commit_against_a_moved_head_is_refused_naming_the_actual_head(&mut make);
+    summaries_hold_each_claims_facts(&mut make);
+    a_large_commit_keeps_summaries_and_verifies(&mut make);
 }
 
 #[cfg(test)]

@@ -114,6 +114,21 @@ impl<S: Store> Store for Faulty<S> {
     fn seqs_by_valid_to(&self, lo: Time, hi: Time) -> Result<Vec<u64>> {
         self.inner.seqs_by_valid_to(lo, hi)
     }
+
+    fn summaries(
+        &self,
+        from_claim_seq: u64,
+    ) -> Box<dyn Iterator<Item = Result<(u64, crate::summary::Fact)>> + '_> {
+        self.inner.summaries(from_claim_seq)
+    }
+
+    fn summary(&self, claim_seq: u64) -> Result<Vec<crate::summary::Fact>> {
+        self.inner.summary(claim_seq)
+    }
+
+    fn stored_index(&self) -> Box<dyn Iterator<Item = Result<crate::store::IndexEntry>> + '_> {
+        self.inner.stored_index()
+    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use uuid::Uuid;
 
-use super::{index_entries, Head, IdRange, IndexEntry, Role, Store};
+use super::{index_entries, BatchLookup, Head, IdRange, IndexEntry, Role, Store};
 use crate::error::Result;
 use crate::record::Record;
+use crate::summary::Fact;
 use crate::time::Time;
 
 /// A ledger held in memory.
@@ -19,6 +20,7 @@ pub struct MemStore {
     claims: BTreeMap<(Uuid, u64), Role>,
     stories: BTreeMap<(String, Uuid), u64>,
     valid: BTreeSet<(Time, u64)>,
+    summaries: BTreeMap<(u64, u64), Fact>,
 }
 
 impl MemStore {
@@ -43,9 +45,16 @@ impl Store for MemStore {
     fn commit(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
         super::check_continues(expected, &self.head(), records)?;
         let mut staged = self.clone();
-        for r in records {
-            staged.log.push(r.clone());
-            let entries = index_entries(r, |id| Ok(staged.find(id)))?;
+        let mut entries = Vec::new();
+        {
+            let mut lookup = BatchLookup::new(self, records);
+            for (i, r) in records.iter().enumerate() {
+                entries.extend(index_entries(r, &mut lookup)?);
+                lookup.add(i);
+            }
+        }
+        staged.log.extend(records.iter().cloned());
+        {
             for e in entries {
                 match e {
                     IndexEntry::EventId(id, seq) => {
@@ -59,6 +68,9 @@ impl Store for MemStore {
                     }
                     IndexEntry::ValidTo(t, seq) => {
                         staged.valid.insert((t, seq));
+                    }
+                    IndexEntry::Summary(claim_seq, f) => {
+                        staged.summaries.insert((claim_seq, f.seq), f);
                     }
                 }
             }
@@ -140,11 +152,44 @@ impl Store for MemStore {
             .map(|(_, s)| *s)
             .collect())
     }
-}
 
-impl MemStore {
-    fn find(&self, id: Uuid) -> Option<Record> {
-        let seq = *self.ids.get(&id)?;
-        self.log.get(seq as usize - 1).cloned()
+    fn summaries(&self, from_claim_seq: u64) -> Box<dyn Iterator<Item = Result<(u64, Fact)>> + '_> {
+        Box::new(
+            self.summaries
+                .range((from_claim_seq, 0)..)
+                .map(|((c, _), f)| Ok((*c, *f))),
+        )
+    }
+
+    fn stored_index(&self) -> Box<dyn Iterator<Item = Result<IndexEntry>> + '_> {
+        let ids = self.ids.iter().map(|(id, s)| IndexEntry::EventId(*id, *s));
+        let claims = self
+            .claims
+            .iter()
+            .map(|((c, s), r)| IndexEntry::Claim(*c, *s, *r));
+        let stories = self
+            .stories
+            .iter()
+            .map(|((st, c), s)| IndexEntry::Story(st.clone(), *c, *s));
+        let valid = self.valid.iter().map(|(t, s)| IndexEntry::ValidTo(*t, *s));
+        let summaries = self
+            .summaries
+            .iter()
+            .map(|((c, _), f)| IndexEntry::Summary(*c, *f));
+        Box::new(
+            ids.chain(claims)
+                .chain(stories)
+                .chain(valid)
+                .chain(summaries)
+                .map(Ok),
+        )
+    }
+
+    fn summary(&self, claim_seq: u64) -> Result<Vec<Fact>> {
+        Ok(self
+            .summaries
+            .range((claim_seq, 0)..=(claim_seq, u64::MAX))
+            .map(|(_, f)| *f)
+            .collect())
     }
 }

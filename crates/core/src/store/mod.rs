@@ -11,11 +11,14 @@ mod mem;
 
 pub use mem::MemStore;
 
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::error::Result;
 use crate::event::Body;
 use crate::record::{Hash, Record, GENESIS};
+use crate::summary::{Fact, What};
 use crate::time::Time;
 
 /// The end of the log.
@@ -76,38 +79,201 @@ pub enum IndexEntry {
     Story(String, Uuid, u64),
     /// (valid.to, seq)
     ValidTo(Time, u64),
+    /// (seq of the claim's assertion, fact): the claim summaries.
+    Summary(u64, Fact),
 }
 
-/// Derives the index entries of `record`. `target` finds an earlier record by
-/// event id (needed for a `voided`, which is filed under its target's claims).
-pub fn index_entries(
-    record: &Record,
-    mut target: impl FnMut(Uuid) -> Result<Option<Record>>,
-) -> Result<Vec<IndexEntry>> {
+impl IndexEntry {
+    /// A canonical byte form (for `verify`'s digests; not a storage layout).
+    pub fn canonical_into(&self, out: &mut Vec<u8>) {
+        fn time(out: &mut Vec<u8>, t: &Time) {
+            out.extend_from_slice(&t.timestamp().to_be_bytes());
+            out.extend_from_slice(&t.timestamp_subsec_nanos().to_be_bytes());
+        }
+        match self {
+            IndexEntry::EventId(id, seq) => {
+                out.push(0);
+                out.extend_from_slice(id.as_bytes());
+                out.extend_from_slice(&seq.to_be_bytes());
+            }
+            IndexEntry::Claim(c, seq, role) => {
+                out.push(1);
+                out.extend_from_slice(c.as_bytes());
+                out.extend_from_slice(&seq.to_be_bytes());
+                out.push(*role as u8);
+            }
+            IndexEntry::Story(s, c, seq) => {
+                out.push(2);
+                out.extend_from_slice(&(s.len() as u64).to_be_bytes());
+                out.extend_from_slice(s.as_bytes());
+                out.extend_from_slice(c.as_bytes());
+                out.extend_from_slice(&seq.to_be_bytes());
+            }
+            IndexEntry::ValidTo(t, seq) => {
+                out.push(3);
+                time(out, t);
+                out.extend_from_slice(&seq.to_be_bytes());
+            }
+            IndexEntry::Summary(claim_seq, f) => {
+                out.push(4);
+                out.extend_from_slice(&claim_seq.to_be_bytes());
+                out.extend_from_slice(&f.seq.to_be_bytes());
+                out.extend_from_slice(f.id.as_bytes());
+                time(out, &f.recorded_at);
+                match f.what {
+                    What::Asserted { from, to } => {
+                        out.push(0);
+                        time(out, &from);
+                        time(out, &to);
+                    }
+                    What::FollowUp {
+                        kind,
+                        other_party,
+                        from,
+                        to,
+                    } => {
+                        out.push(1);
+                        out.push(kind as u8);
+                        out.push(other_party as u8);
+                        time(out, &from);
+                        time(out, &to);
+                    }
+                    What::Superseding { from, to } => {
+                        out.push(2);
+                        time(out, &from);
+                        time(out, &to);
+                    }
+                    What::Void { target } => {
+                        out.push(3);
+                        out.extend_from_slice(&target.to_be_bytes());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What deriving the index entries of a record needs to know of the entries
+/// before it (in the log, or earlier in the same commit).
+pub trait Lookup {
+    /// An earlier record, by event id.
+    fn event(&mut self, id: Uuid) -> Result<Option<Record>>;
+    /// The seq and `by` of a claim's assertion.
+    fn claim(&mut self, claim: Uuid) -> Result<Option<(u64, String)>>;
+}
+
+/// Derives the index entries of `record`, looking earlier entries up
+/// through `lookup` (a `voided` is filed under its target's claims; a
+/// follow-up's summary needs its claim's assertion).
+pub fn index_entries(record: &Record, lookup: &mut dyn Lookup) -> Result<Vec<IndexEntry>> {
     let seq = record.seq;
     let mut out = vec![IndexEntry::EventId(record.event.id, seq)];
+    let no_target = |_| None;
     match &record.event.body {
         Body::Asserted(a) => {
             out.push(IndexEntry::Claim(a.claim, seq, Role::Asserted));
             out.push(IndexEntry::Story(a.story.clone(), a.claim, seq));
             out.push(IndexEntry::ValidTo(a.valid.to, seq));
+            if let Some(f) = Fact::of(record, a.claim, &a.by, no_target) {
+                out.push(IndexEntry::Summary(seq, f));
+            }
             if let Some(old) = a.supersedes {
                 out.push(IndexEntry::Claim(old, seq, Role::Superseding));
+                if let Some((old_seq, old_by)) = lookup.claim(old)? {
+                    if let Some(f) = Fact::of(record, old, &old_by, no_target) {
+                        out.push(IndexEntry::Summary(old_seq, f));
+                    }
+                }
             }
         }
         Body::FollowedUp(f) => {
             out.push(IndexEntry::Claim(f.claim, seq, Role::FollowUp));
             out.push(IndexEntry::ValidTo(f.valid.to, seq));
+            if let Some((claim_seq, by)) = lookup.claim(f.claim)? {
+                if let Some(fact) = Fact::of(record, f.claim, &by, no_target) {
+                    out.push(IndexEntry::Summary(claim_seq, fact));
+                }
+            }
         }
         Body::Voided(v) => {
-            if let Some(t) = target(v.target)? {
+            if let Some(t) = lookup.event(v.target)? {
                 for claim in claims_touched(&t) {
                     out.push(IndexEntry::Claim(claim, seq, Role::Void));
+                    let claim_seq = match &t.event.body {
+                        Body::Asserted(a) if a.claim == claim => Some(t.seq),
+                        _ => lookup.claim(claim)?.map(|(s, _)| s),
+                    };
+                    if let Some(claim_seq) = claim_seq {
+                        let fact = Fact::of(record, claim, "", |_| Some(t.seq));
+                        out.extend(fact.map(|f| IndexEntry::Summary(claim_seq, f)));
+                    }
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// A [`Lookup`] over the records of one commit, then a store: what the
+/// backends derive their index entries with.
+pub struct BatchLookup<'a, S: Store + ?Sized> {
+    store: &'a S,
+    events: HashMap<Uuid, usize>,
+    claims: HashMap<Uuid, usize>,
+    records: &'a [Record],
+}
+
+impl<'a, S: Store + ?Sized> BatchLookup<'a, S> {
+    /// Looks up in `store` (as committed) and in `records` as they are
+    /// [`BatchLookup::add`]ed.
+    pub fn new(store: &'a S, records: &'a [Record]) -> Self {
+        BatchLookup {
+            store,
+            events: HashMap::with_capacity(records.len()),
+            claims: HashMap::new(),
+            records,
+        }
+    }
+
+    /// Makes `records[i]` known to later look-ups.
+    pub fn add(&mut self, i: usize) {
+        let r = &self.records[i];
+        self.events.insert(r.event.id, i);
+        if let Body::Asserted(a) = &r.event.body {
+            self.claims.insert(a.claim, i);
+        }
+    }
+}
+
+impl<S: Store + ?Sized> Lookup for BatchLookup<'_, S> {
+    fn event(&mut self, id: Uuid) -> Result<Option<Record>> {
+        if let Some(&i) = self.events.get(&id) {
+            return Ok(Some(self.records[i].clone()));
+        }
+        match self.store.seq_of_event(id)? {
+            Some(seq) => self.store.get(seq),
+            None => Ok(None),
+        }
+    }
+
+    fn claim(&mut self, claim: Uuid) -> Result<Option<(u64, String)>> {
+        let found = match self.claims.get(&claim) {
+            Some(&i) => Some(self.records[i].clone()),
+            None => match self
+                .store
+                .claim_entries(claim)?
+                .into_iter()
+                .find(|(_, role)| *role == Role::Asserted)
+            {
+                Some((seq, _)) => self.store.get(seq)?,
+                None => None,
+            },
+        };
+        Ok(found.and_then(|r| match r.event.body {
+            Body::Asserted(a) if a.claim == claim => Some((r.seq, a.by)),
+            _ => None,
+        }))
+    }
 }
 
 /// The claims whose state an event can change: its own claim and, for an
@@ -211,6 +377,18 @@ pub trait Store: Send + Sync {
     /// The `seq`s of world events whose `valid.to` lies in `[lo, hi]`, in
     /// valid-time order.
     fn seqs_by_valid_to(&self, lo: Time, hi: Time) -> Result<Vec<u64>>;
+
+    /// The summary facts of the claims asserted at `from_claim_seq` or
+    /// later, in (claim seq, seq) order: each item is a claim's assertion
+    /// seq and one fact filed under it.
+    fn summaries(&self, from_claim_seq: u64) -> Box<dyn Iterator<Item = Result<(u64, Fact)>> + '_>;
+
+    /// The summary facts of the claim asserted at `claim_seq`, in seq order.
+    fn summary(&self, claim_seq: u64) -> Result<Vec<Fact>>;
+
+    /// Every entry of every index as stored, in any order (for `verify`,
+    /// which compares them with the entries the log implies).
+    fn stored_index(&self) -> Box<dyn Iterator<Item = Result<IndexEntry>> + '_>;
 }
 
 #[cfg(any(test, feature = "testing"))]
@@ -259,5 +437,14 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn seqs_by_valid_to(&self, lo: Time, hi: Time) -> Result<Vec<u64>> {
         (**self).seqs_by_valid_to(lo, hi)
+    }
+    fn summaries(&self, from_claim_seq: u64) -> Box<dyn Iterator<Item = Result<(u64, Fact)>> + '_> {
+        (**self).summaries(from_claim_seq)
+    }
+    fn summary(&self, claim_seq: u64) -> Result<Vec<Fact>> {
+        (**self).summary(claim_seq)
+    }
+    fn stored_index(&self) -> Box<dyn Iterator<Item = Result<IndexEntry>> + '_> {
+        (**self).stored_index()
     }
 }

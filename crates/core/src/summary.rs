@@ -1,0 +1,362 @@
+//! Claim summaries: what the status rule needs of each entry touching a claim
+//! (its kind, valid interval, recorded time, seq, and whether a
+//! corroboration comes from another party), without the entry's text.
+//!
+//! A store keeps the summary of every claim as derived data, keyed by the
+//! seq of the claim's assertion ([`crate::store::IndexEntry::Summary`]), so
+//! that the whole ledger's state reads summaries in assertion order instead
+//! of decoding every record. [`crate::ClaimHistory`] folds through the same
+//! functions, so the two cannot disagree: every status question is answered
+//! here, once.
+
+use std::collections::HashSet;
+
+use uuid::Uuid;
+
+use crate::event::{Body, FollowUpKind};
+use crate::projection::{same_party, Status, View};
+use crate::record::Record;
+use crate::time::Time;
+
+/// One entry touching a claim, as the status rule sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fact {
+    /// The entry's seq.
+    pub seq: u64,
+    /// The entry's event id (nil for a void, which no status names).
+    pub id: Uuid,
+    /// When the ledger learned it.
+    pub recorded_at: Time,
+    /// What it is to the claim.
+    pub what: What,
+}
+
+/// What an entry is to the claim it is filed under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum What {
+    /// The claim's own `asserted`.
+    Asserted {
+        /// `valid.from`
+        from: Time,
+        /// `valid.to`
+        to: Time,
+    },
+    /// A follow-up on the claim.
+    FollowUp {
+        /// Which one.
+        kind: FollowUpKind,
+        /// Whether its `by` differs from the claim's (SPEC: only another
+        /// party's corroboration corroborates).
+        other_party: bool,
+        /// `valid.from`
+        from: Time,
+        /// `valid.to`
+        to: Time,
+    },
+    /// Another claim's `asserted` naming this one in `supersedes`.
+    Superseding {
+        /// `valid.from`
+        from: Time,
+        /// `valid.to`
+        to: Time,
+    },
+    /// A `voided` of the entry at `target` (an entry of this summary).
+    Void {
+        /// The seq of the voided entry.
+        target: u64,
+    },
+}
+
+impl Fact {
+    /// The valid interval, for a world event.
+    pub fn valid(&self) -> Option<(Time, Time)> {
+        match self.what {
+            What::Asserted { from, to }
+            | What::FollowUp { from, to, .. }
+            | What::Superseding { from, to } => Some((from, to)),
+            What::Void { .. } => None,
+        }
+    }
+
+    /// Whether the entry is the claim's own (its assertion or a follow-up),
+    /// as counted in `events` and listed as pending.
+    pub fn is_own(&self) -> bool {
+        matches!(self.what, What::Asserted { .. } | What::FollowUp { .. })
+    }
+
+    /// The status the entry gives the claim when it counts.
+    pub fn gives(&self) -> Option<Status> {
+        match self.what {
+            What::Asserted { .. } => Some(Status::Reported),
+            What::Superseding { .. } => Some(Status::Superseded),
+            What::FollowUp {
+                kind, other_party, ..
+            } => match kind {
+                FollowUpKind::Corroborated if !other_party => None,
+                FollowUpKind::Corroborated => Some(Status::Corroborated),
+                FollowUpKind::Disputed => Some(Status::Disputed),
+                FollowUpKind::Refuted => Some(Status::Refuted),
+                FollowUpKind::Retracted => Some(Status::Retracted),
+            },
+            What::Void { .. } => None,
+        }
+    }
+
+    /// The fact of `record` filed under `claim`, whose assertion is at
+    /// `claim_seq` and made by `claim_by`; `target_seq` finds the seq of a
+    /// void's target. `None` if the record does not touch the claim.
+    pub fn of(
+        record: &Record,
+        claim: Uuid,
+        claim_by: &str,
+        target_seq: impl FnOnce(Uuid) -> Option<u64>,
+    ) -> Option<Fact> {
+        let what = match &record.event.body {
+            Body::Asserted(a) if a.claim == claim => What::Asserted {
+                from: a.valid.from,
+                to: a.valid.to,
+            },
+            Body::Asserted(a) if a.supersedes == Some(claim) => What::Superseding {
+                from: a.valid.from,
+                to: a.valid.to,
+            },
+            Body::Asserted(_) => return None,
+            Body::FollowedUp(f) if f.claim == claim => What::FollowUp {
+                kind: f.kind,
+                other_party: !same_party(&f.by, claim_by),
+                from: f.valid.from,
+                to: f.valid.to,
+            },
+            Body::FollowedUp(_) => return None,
+            Body::Voided(v) => What::Void {
+                target: target_seq(v.target)?,
+            },
+        };
+        let id = match what {
+            What::Void { .. } => Uuid::nil(),
+            _ => record.event.id,
+        };
+        Some(Fact {
+            seq: record.seq,
+            id,
+            recorded_at: record.recorded_at,
+            what,
+        })
+    }
+}
+
+/// How one fact stands at a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactStanding {
+    /// Not recorded by R.
+    Unknown,
+    /// Voided by R.
+    Voided,
+    /// Counts at T.
+    Counts,
+    /// Possibly happened by T.
+    Pending,
+    /// Had not happened by T.
+    Later,
+    /// A void (it has no valid time).
+    Void,
+}
+
+/// Where a claim stands at a point, from its facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its assertion does not count and did not possibly happen by T.
+    Absent,
+    /// Its assertion possibly, but not certainly, happened by T.
+    Pending,
+    /// Its assertion counts.
+    Present(Verdict),
+}
+
+/// A present claim's status, from its facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The highest status that applies.
+    pub status: Status,
+    /// The valid time (`to`) of the entry that gave it (the earliest).
+    pub since: Time,
+    /// The event id of that entry.
+    pub because: Uuid,
+    /// How many of the claim's own events count (its assertion included).
+    pub events: usize,
+    /// The seqs of the claim's own events that possibly happened by T, ascending.
+    pub pending: Vec<u64>,
+}
+
+fn knows(view: &View, f: &Fact) -> bool {
+    f.recorded_at <= view.as_of && f.seq <= view.upto_seq
+}
+
+/// The seqs voided as known at `view`.
+pub fn voided(facts: &[Fact], view: &View) -> HashSet<u64> {
+    facts
+        .iter()
+        .filter(|f| knows(view, f))
+        .filter_map(|f| match f.what {
+            What::Void { target } => Some(target),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How `f` stands at `view`, given the seqs voided then.
+pub fn standing(f: &Fact, view: &View, voided: &HashSet<u64>) -> FactStanding {
+    if !knows(view, f) {
+        return FactStanding::Unknown;
+    }
+    if voided.contains(&f.seq) {
+        return FactStanding::Voided;
+    }
+    match f.valid() {
+        None => FactStanding::Void,
+        Some((_, to)) if to <= view.at => FactStanding::Counts,
+        Some((from, _)) if from <= view.at => FactStanding::Pending,
+        Some(_) => FactStanding::Later,
+    }
+}
+
+/// The claim's standing at `view` from its facts (in any order).
+pub fn outcome(facts: &[Fact], view: &View) -> Outcome {
+    let Some(asserted) = facts
+        .iter()
+        .find(|f| matches!(f.what, What::Asserted { .. }))
+    else {
+        return Outcome::Absent;
+    };
+    // Few claims have a void: skip building the set for the rest.
+    let voided = if facts.iter().any(|f| matches!(f.what, What::Void { .. })) {
+        voided(facts, view)
+    } else {
+        HashSet::new()
+    };
+    match standing(asserted, view, &voided) {
+        FactStanding::Counts => {}
+        FactStanding::Pending => return Outcome::Pending,
+        _ => return Outcome::Absent,
+    }
+    let (_, to) = asserted.valid().expect("world event");
+    let mut best = (Status::Reported, to, asserted.id);
+    let mut events = 1;
+    let mut pending = Vec::new();
+    for f in facts {
+        if f.seq == asserted.seq {
+            continue;
+        }
+        match standing(f, view, &voided) {
+            FactStanding::Counts => {
+                if f.is_own() {
+                    events += 1;
+                }
+                if let Some(s) = f.gives() {
+                    let (_, to) = f.valid().expect("world event");
+                    if s > best.0 || (s == best.0 && to < best.1) {
+                        best = (s, to, f.id);
+                    }
+                }
+            }
+            FactStanding::Pending if f.is_own() => pending.push(f.seq),
+            _ => {}
+        }
+    }
+    pending.sort_unstable();
+    Outcome::Present(Verdict {
+        status: best.0,
+        since: best.1,
+        because: best.2,
+        events,
+        pending,
+    })
+}
+
+/// The status at `view`: `None` when the claim is absent or pending.
+pub fn status(facts: &[Fact], view: &View) -> Option<Status> {
+    match outcome(facts, view) {
+        Outcome::Present(v) => Some(v.status),
+        _ => None,
+    }
+}
+
+/// One status change, naming the entry that made it by seq.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// The entry that made the change.
+    pub seq: u64,
+    /// The status before (`None`: absent).
+    pub from: Option<Status>,
+    /// The status after (`None`: absent).
+    pub to: Option<Status>,
+}
+
+/// Every status change over valid time, as known at `as_of`: for each
+/// distinct `valid.to` among the counting entries, the status just after it,
+/// reported where it differs from the one before. Each change names the entry
+/// at that time that gave it (the highest-giving, the earliest seq of those).
+pub fn changes_over_valid_time(facts: &[Fact], as_of: Time) -> Vec<Change> {
+    let view_end = View::new(Time::MAX_UTC, as_of);
+    let voided = voided(facts, &view_end);
+    let mut candidates: Vec<&Fact> = facts
+        .iter()
+        .filter(|f| f.valid().is_some())
+        .filter(|f| standing(f, &view_end, &voided) == FactStanding::Counts)
+        .collect();
+    candidates.sort_by_key(|f| (f.valid().expect("world").1, f.seq));
+    let mut out = Vec::new();
+    let mut before: Option<Status> = None;
+    let mut i = 0;
+    while i < candidates.len() {
+        let t = candidates[i].valid().expect("world").1;
+        let mut j = i;
+        while j < candidates.len() && candidates[j].valid().expect("world").1 == t {
+            j += 1;
+        }
+        let after = status(facts, &View::new(t, as_of));
+        if after != before {
+            let giver = candidates[i..j]
+                .iter()
+                .max_by_key(|f| (f.gives(), std::cmp::Reverse(f.seq)))
+                .expect("non-empty group");
+            out.push(Change {
+                seq: giver.seq,
+                from: before,
+                to: after,
+            });
+            before = after;
+        }
+        i = j;
+    }
+    out
+}
+
+/// Every status change in the order the ledger learned it (voids included):
+/// the status at valid time `at`, known up to each entry.
+pub fn changes_over_recorded_time(facts: &[Fact], at: Time, as_of: Time) -> Vec<Change> {
+    let mut order: Vec<&Fact> = facts.iter().collect();
+    order.sort_by_key(|f| f.seq);
+    let mut out = Vec::new();
+    let mut before: Option<Status> = None;
+    for f in order {
+        if f.recorded_at > as_of {
+            break;
+        }
+        let view = View {
+            at,
+            as_of,
+            upto_seq: f.seq,
+        };
+        let after = status(facts, &view);
+        if after != before {
+            out.push(Change {
+                seq: f.seq,
+                from: before,
+                to: after,
+            });
+            before = after;
+        }
+    }
+    out
+}

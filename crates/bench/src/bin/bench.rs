@@ -25,6 +25,18 @@
 //! indexed look-ups, each batch is one transaction. The status rule of SPEC
 //! is one SQL query (see `STATE_SQL`). SQLite does not compute a hash chain;
 //! `claims` does.
+//!
+//! The SQLite *shell* peer (issue 12): the `sqlite3` command-line shell (it
+//! must be on PATH; the bench says so and exits 1 if it is not) over one
+//! `events` table (`seq`, `id`, `kind`, `claim`, `story`, `by`, `supersedes`,
+//! `target`, `valid_from`, `valid_to`, `recorded_at`, `body`; WAL; indexes on
+//! (claim, valid_to), (story, valid_to), target and supersedes), written by
+//! `bench child shell-load` with rusqlite (not timed). The status rule is one
+//! query of `EXISTS` subqueries per rank and a void check (`shell_sql`, also
+//! printed by `bench child shell-sql AT AS_OF`, which `scripts/bench-scale`
+//! uses). The timed measure is the whole process, `sqlite3 -bail DB <
+//! query.sql > out`, against `claims --db D state --at T --as-of R --json >
+//! out`, with the ledger server and with `CLAIMS_SERVER=off`.
 
 use claims_bench::workload;
 
@@ -161,6 +173,20 @@ fn run_proc_env(
     timed: bool,
     tmp: &Path,
 ) -> Res<Ran> {
+    run_proc_to(program, args, env, stdin, None, timed, tmp)
+}
+
+/// [`run_proc_env`], with the child's standard output written to `stdout`
+/// (as a shell's `> out` does) when given; `Ran::stdout` is then empty.
+fn run_proc_to(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&Path>,
+    stdout: Option<&Path>,
+    timed: bool,
+    tmp: &Path,
+) -> Res<Ran> {
     let rss_file = tmp.join("rss.txt");
     let mut cmd = if timed {
         let mut c = Command::new("/usr/bin/time");
@@ -169,7 +195,11 @@ fn run_proc_env(
     } else {
         Command::new(program)
     };
-    cmd.args(args).stderr(Stdio::piped()).stdout(Stdio::piped());
+    cmd.args(args).stderr(Stdio::piped());
+    match stdout {
+        Some(p) => cmd.stdout(std::fs::File::create(p).map_err(err("stdout file"))?),
+        None => cmd.stdout(Stdio::piped()),
+    };
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -182,9 +212,10 @@ fn run_proc_env(
     let wall = start.elapsed();
     if !out.status.success() {
         return Err(format!(
-            "{} {} failed: {}",
+            "{} {} failed ({}): {}",
             program.display(),
             args.join(" "),
+            out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
@@ -246,6 +277,32 @@ fn statuses(v: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// Claim → status from the sqlite3 shell's output (`.mode tabs`: claim,
+/// story, by, text, status a line).
+fn shell_statuses(out: &str) -> Res<BTreeMap<String, String>> {
+    let mut m = BTreeMap::new();
+    for (i, line) in out.lines().enumerate() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() != 5 {
+            return Err(format!(
+                "the sqlite3 shell's output line {} has {} fields, not 5 (claim, story, by, text, status): {line:?}",
+                i + 1,
+                f.len()
+            ));
+        }
+        m.insert(f[0].to_string(), f[4].to_string());
+    }
+    Ok(m)
+}
+
+fn status_histogram(m: &BTreeMap<String, String>) -> BTreeMap<&str, u64> {
+    let mut h = BTreeMap::new();
+    for s in m.values() {
+        *h.entry(s.as_str()).or_default() += 1;
+    }
+    h
+}
+
 struct Row {
     what: String,
     claims: String,
@@ -277,8 +334,21 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
+/// The `sqlite3` command-line shell on PATH, if there is one.
+fn sqlite3_shell() -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join("sqlite3"))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
 fn parent(args: &[String]) -> Res<()> {
     let o = parse_opts(args)?;
+    let shell = sqlite3_shell().ok_or(
+        "the sqlite3 command-line shell is not on PATH, and the SQLite shell peer needs it: install it (apt-get install -y sqlite3) and run the bench again",
+    )?;
     let claims = claims_binary(o.build)?;
     let me = std::env::current_exe().map_err(err("current_exe"))?;
     let timed = have_time();
@@ -628,6 +698,130 @@ fn parent(args: &[String]) -> Res<()> {
         target: "—".into(),
     });
 
+    // 5b. Every claim's state at T, whole process, against the sqlite3 shell
+    // over one table of the events (the peer of issue 12).
+    eprintln!("bench: every claim's state at {all_t}, whole process, against the sqlite3 shell");
+    let shdb = o.dir.join("shell.sqlite");
+    let shdb_s = c(&shdb);
+    run_proc(
+        &me,
+        &["child", "shell-load", &shdb_s, &ev_s],
+        None,
+        false,
+        &tmp,
+    )?;
+    let query = tmp.join("shell-query.sql");
+    std::fs::write(
+        &query,
+        child::shell_sql(child::micros(&all_t)?, child::micros(as_of)?),
+    )
+    .map_err(err("writing the shell's query"))?;
+    let (shell_out, claims_out) = (tmp.join("shell.out"), tmp.join("state.json"));
+    let shell_run = |wrapped: bool| -> Res<Ran> {
+        run_proc_to(
+            &shell,
+            &["-bail", &shdb_s],
+            &[],
+            Some(&query),
+            Some(&shell_out),
+            wrapped,
+            &tmp,
+        )
+    };
+    let all_args: Vec<&str> = vec![
+        "--db", &cdb_s, "state", "--at", &all_t, "--as-of", as_of, "--json",
+    ];
+    let claims_run = |env: &[(&str, &str)], wrapped: bool| -> Res<Ran> {
+        run_proc_to(
+            &claims,
+            &all_args,
+            env,
+            None,
+            Some(&claims_out),
+            wrapped,
+            &tmp,
+        )
+    };
+    // Both outputs must give every claim the same status (and so the same
+    // histogram), or no table is printed.
+    let check = |mode: &str| -> Res<usize> {
+        let text = std::fs::read_to_string(&claims_out).map_err(err("claims' output"))?;
+        let cj: Value = serde_json::from_str(&text).map_err(err("claims state --json output"))?;
+        let cst = statuses(&cj);
+        let text = std::fs::read_to_string(&shell_out).map_err(err("the shell's output"))?;
+        let sst = shell_statuses(&text)?;
+        let (ch, sh) = (status_histogram(&cst), status_histogram(&sst));
+        if ch != sh {
+            return Err(format!(
+                "claims ({mode}) and the sqlite3 shell disagree on every claim's state at {all_t}: status histogram claims {ch:?}, sqlite3 {sh:?}"
+            ));
+        }
+        if cst != sst {
+            let first = cst
+                .iter()
+                .find(|(k, v)| sst.get(*k) != Some(*v))
+                .map(|(k, v)| format!("{k}: claims {v}, sqlite3 {:?}", sst.get(k)))
+                .unwrap_or_else(|| "a claim only the sqlite3 shell lists".into());
+            return Err(format!(
+                "claims ({mode}) and the sqlite3 shell give the same histogram but not the same claims at {all_t}; first difference {first}"
+            ));
+        }
+        Ok(cst.len())
+    };
+    for (mode, env) in [
+        ("ledger server running", &[][..]),
+        ("no server (`CLAIMS_SERVER=off`)", OFF),
+    ] {
+        if env.is_empty() {
+            // The in-process row above opened the ledger, so the server let go.
+            start_server(&claims, &cdb_s, &tmp)?;
+        }
+        // One untimed run of each, checked (as for the story rows).
+        shell_run(false)?;
+        claims_run(env, false)?;
+        let n_all = check(mode)?;
+        let mut cw = Vec::new();
+        let mut sw = Vec::new();
+        for _ in 0..o.runs {
+            cw.push(claims_run(env, false)?.wall.as_secs_f64());
+            sw.push(shell_run(false)?.wall.as_secs_f64());
+        }
+        check(mode)?;
+        let (cw, sw) = (median(cw), median(sw));
+        rows.push(Row {
+            what: format!(
+                "every claim's state at T, whole process, {mode} (`state --json > out` against `sqlite3 DB < query.sql > out`; median s; {n_all} claims)"
+            ),
+            claims: format!("{cw:.3} s = {} events/s", fmt_rate(e / cw)),
+            sqlite: format!("{sw:.3} s (sqlite3 shell)"),
+            ratio: format!("{:.2}× faster", sw / cw),
+            target: format!(
+                "≥ 4× and ≥ 1 M events/s — {}",
+                verdict(sw / cw >= 4.0 && e / cw >= 1e6)
+            ),
+        });
+        if env.is_empty() {
+            let server_rss = server_peak_kib(&claims, &cdb_s, &tmp);
+            rows.push(Row {
+                what: "peak memory of the ledger server, after every claim's state".into(),
+                claims: mib(server_rss),
+                sqlite: "—".into(),
+                ratio: "—".into(),
+                target: "—".into(),
+            });
+        } else {
+            let c_rss = claims_run(env, timed)?.rss_kib;
+            let s_rss = shell_run(timed)?.rss_kib;
+            rows.push(Row {
+                what: "peak memory of that process (claims, no server; the sqlite3 shell)".into(),
+                claims: mib(c_rss),
+                sqlite: mib(s_rss),
+                ratio: ratio_opt(c_rss, s_rss),
+                target: "—".into(),
+            });
+        }
+    }
+
     // 6. One durable assert, whole process: through the ledger server, and
     // without one.
     eprintln!("bench: one durable assert");
@@ -818,6 +1012,10 @@ mod child {
             "claims-open" => claims_open(a(1)),
             "claims-story" => claims_story(a(1), a(2), a(3), a(4), a(5)),
             "claims-all" => claims_all(a(1), a(2), a(3)),
+            "shell-load" => shell_load(a(1), a(2)),
+            "shell-sql" => {
+                micros(a(1)).and_then(|t| Ok(shell_sql(t, micros(a(2))?).trim_end().to_string()))
+            }
             other => Err(format!("unknown child mode {other}")),
         };
         match r {
@@ -839,7 +1037,7 @@ mod child {
             .ok()
     }
 
-    fn micros(s: &str) -> Res<i64> {
+    pub fn micros(s: &str) -> Res<i64> {
         chrono::DateTime::parse_from_rfc3339(s)
             .map(|t| t.timestamp_micros())
             .map_err(|e| format!("time {s}: {e}"))
@@ -1416,6 +1614,191 @@ mod child {
             "histogram": histogram(statuses.into_iter()), "vmhwm_kib": vmhwm_kib(),
         })
         .to_string())
+    }
+
+    // ---- The sqlite3 shell peer: one table of the events, one query.
+
+    /// The shell peer's table: every event a row, the fields the status rule
+    /// needs as columns, the event's JSON in `body`. Times in µs since the
+    /// epoch (`valid_to` = `valid_from` for an instant); `recorded_at` is the
+    /// time of the load, as for the rusqlite peer. Columns that most events
+    /// leave empty (`target`, `supersedes`) get partial indexes.
+    const SHELL_SCHEMA: &str = "
+        CREATE TABLE events(
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,         -- asserted corroborated disputed refuted retracted voided
+            claim TEXT,
+            story TEXT,                 -- asserted
+            by TEXT,
+            supersedes TEXT,            -- asserted, when it replaces a claim
+            target TEXT,                -- voided
+            valid_from INTEGER,
+            valid_to INTEGER,
+            recorded_at INTEGER NOT NULL,
+            body TEXT NOT NULL
+        );";
+
+    const SHELL_INDEXES: &str = "
+        CREATE INDEX events_claim ON events(claim, valid_to);
+        CREATE INDEX events_story ON events(story, valid_to);
+        CREATE INDEX events_target ON events(target) WHERE target IS NOT NULL;
+        CREATE INDEX events_supersedes ON events(supersedes) WHERE supersedes IS NOT NULL;";
+
+    #[derive(Deserialize)]
+    struct ShellValid<'a> {
+        #[serde(borrow)]
+        from: Cow<'a, str>,
+        #[serde(default, borrow)]
+        to: Option<Cow<'a, str>>,
+    }
+
+    #[derive(Deserialize)]
+    struct ShellIn<'a> {
+        #[serde(borrow)]
+        id: Cow<'a, str>,
+        #[serde(borrow)]
+        kind: Cow<'a, str>,
+        #[serde(default, borrow)]
+        claim: Option<Cow<'a, str>>,
+        #[serde(default, borrow)]
+        story: Option<Cow<'a, str>>,
+        #[serde(default, borrow)]
+        by: Option<Cow<'a, str>>,
+        #[serde(default, borrow)]
+        supersedes: Option<Cow<'a, str>>,
+        #[serde(default, borrow)]
+        target: Option<Cow<'a, str>>,
+        #[serde(default, borrow)]
+        valid: Option<ShellValid<'a>>,
+    }
+
+    /// Writes the shell peer's database at `db` (anew) from the NDJSON
+    /// `file`, read a line at a time; the database is left in WAL mode.
+    fn shell_load(db: &str, file: &str) -> Res<String> {
+        use std::io::BufRead;
+        for s in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{db}{s}"));
+        }
+        let mut conn = Connection::open(db).map_err(err("open"))?;
+        // The load is not measured: no journal, no syncs; WAL at the end.
+        conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
+            .map_err(err("pragmas"))?;
+        conn.execute_batch(SHELL_SCHEMA).map_err(err("schema"))?;
+        let now = now_micros();
+        let f = std::fs::File::open(file).map_err(err("events file"))?;
+        let mut r = std::io::BufReader::with_capacity(1 << 20, f);
+        let tx = conn.transaction().map_err(err("begin"))?;
+        let mut n = 0i64;
+        {
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO events(seq, id, kind, claim, story, by, supersedes, target,
+                                        valid_from, valid_to, recorded_at, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
+                .map_err(err("prepare"))?;
+            let mut line = String::new();
+            let mut no = 0u64;
+            loop {
+                line.clear();
+                no += 1;
+                if r.read_line(&mut line).map_err(err("reading events"))? == 0 {
+                    break;
+                }
+                let l = line.trim_end_matches(['\n', '\r']);
+                if l.trim().is_empty() {
+                    continue;
+                }
+                let ev: ShellIn = serde_json::from_str(l).map_err(|e| format!("line {no}: {e}"))?;
+                let (from, to) = match &ev.valid {
+                    Some(v) => {
+                        let from = micros(&v.from)?;
+                        (Some(from), Some(v.to.as_deref().map_or(Ok(from), micros)?))
+                    }
+                    None => (None, None),
+                };
+                n += 1;
+                ins.execute(params![
+                    n,
+                    ev.id.as_ref(),
+                    ev.kind.as_ref(),
+                    ev.claim.as_deref(),
+                    ev.story.as_deref(),
+                    ev.by.as_deref(),
+                    ev.supersedes.as_deref(),
+                    ev.target.as_deref(),
+                    from,
+                    to,
+                    now,
+                    l
+                ])
+                .map_err(|e| format!("line {no}: insert: {e}"))?;
+            }
+        }
+        tx.execute_batch(SHELL_INDEXES).map_err(err("indexes"))?;
+        tx.commit().map_err(err("commit"))?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(err("WAL"))?;
+        if mode != "wal" {
+            return Err(format!(
+                "the shell peer's database is in {mode} mode, not WAL"
+            ));
+        }
+        Ok(json!({"rows": n}).to_string())
+    }
+
+    /// SPEC's status rule for the sqlite3 shell, as one query: a claim is
+    /// listed when its `asserted` counts at T (µs) as of R (µs): recorded by
+    /// R, `valid_to <= T`, and no void recorded by R targets it; its status is
+    /// the first rank whose `EXISTS` holds over the events that count in the
+    /// same way. `by` is compared as `lower(trim(by))`, as in `STATE_SQL`
+    /// (SQLite's `lower` and `trim` are ASCII: the workload's `by` values
+    /// are ASCII with no surrounding blanks). Output: claim, story, by, text,
+    /// status, tab-separated, one line a claim.
+    pub fn shell_sql(t: i64, r: i64) -> String {
+        let void = |e: &str| {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM events v WHERE v.target = {e}.id AND v.recorded_at <= {r})"
+            )
+        };
+        let rank = |kind: &str, extra: &str| {
+            format!(
+                "EXISTS (SELECT 1 FROM events e WHERE e.claim = a.claim AND e.valid_to <= {t} AND e.kind = '{kind}'{extra}
+                     AND e.recorded_at <= {r} AND {})",
+                void("e")
+            )
+        };
+        format!(
+            "-- claims' status rule (SPEC \"Status of a claim\") at T = {t} µs, as of R = {r} µs
+.bail on
+.mode tabs
+.headers off
+SELECT a.claim, a.story, a.by, json_extract(a.body, '$.text'),
+  CASE
+    WHEN {retracted} THEN 'retracted'
+    WHEN EXISTS (SELECT 1 FROM events s WHERE s.supersedes = a.claim AND s.kind = 'asserted'
+                 AND s.valid_to <= {t} AND s.recorded_at <= {r} AND {svoid}) THEN 'superseded'
+    WHEN {refuted} THEN 'refuted'
+    WHEN {disputed} THEN 'disputed'
+    WHEN {corroborated} THEN 'corroborated'
+    ELSE 'reported'
+  END
+FROM events a
+WHERE a.kind = 'asserted' AND a.story IS NOT NULL
+  AND a.valid_to <= {t} AND a.recorded_at <= {r} AND {avoid};
+",
+            retracted = rank("retracted", ""),
+            svoid = void("s"),
+            refuted = rank("refuted", ""),
+            disputed = rank("disputed", ""),
+            corroborated = rank(
+                "corroborated",
+                " AND lower(trim(e.by)) <> lower(trim(a.by))"
+            ),
+            avoid = void("a"),
+        )
     }
 
     // ---- claims, in-process through the library.

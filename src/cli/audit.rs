@@ -2,11 +2,18 @@
 
 use serde_json::Value;
 
-use claims_core::query::{AuditOptions, Scope};
-use claims_core::Result;
+use std::collections::HashMap;
+use std::io::Write;
+
+use uuid::Uuid;
+
+use claims_core::event::Body;
+use claims_core::query::{AuditOptions, AuditRow, Scope};
+use claims_core::stream::Items;
+use claims_core::{Error, Result};
 
 use super::table::Col;
-use super::{render, Ctx};
+use super::{json_out, render, Ctx};
 
 /// Every status change: which claim moved from which status to which, when,
 /// on whose word.
@@ -80,50 +87,72 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         story: args.story,
         claim,
     };
-    let rows = ledger.audit(&scope, &opts)?;
+    let scoped = scope.story.is_some() || scope.claim.is_some();
+    let rows = ledger.audit_rows(&scope, &opts)?;
     if args.json {
-        let v = Value::Array(rows.iter().map(|r| r.to_json()).collect());
-        return ctx.out_json(&v);
+        let io = |e| Error::io("writing to standard output", e);
+        let mut w = ctx.json_writer();
+        let mut arr = json_out::Array::open(&mut w, 0).map_err(io)?;
+        for r in rows {
+            arr.item(&mut w, &r?.to_json()).map_err(io)?;
+        }
+        arr.close(&mut w).map_err(io)?;
+        w.write_all(b"\n").map_err(io)?;
+        return w.flush().map_err(io);
     }
     let tz = ctx.tz();
-    if rows.is_empty() {
-        return ctx.out("No status changes.\n");
-    }
-    let mut texts = std::collections::HashMap::new();
-    let short = render::short_ids(&ledger, &rows.iter().map(|r| r.claim).collect::<Vec<_>>())?;
-    let mut t = ctx.table(vec![
-        Col::fit_min(
-            if args.recorded {
-                "recorded"
-            } else {
-                "valid time"
-            },
-            21,
-            44,
-        ),
-        Col::fit_min("claim", 8, 36),
-        Col::flex("claim text", 12),
-        Col::fit_min("change", 12, 27),
-        Col::fit_min("event", 8, 24),
-        Col::fit_min("by / via", 8, 28),
-    ]);
-    for row in &rows {
+    let (rows, short): (Items<'_, AuditRow>, Box<dyn Fn(Uuid) -> String>) = if scoped {
+        let rows: Vec<AuditRow> = rows.collect::<Result<_>>()?;
+        let map = render::short_ids(&ledger, &rows.iter().map(|r| r.claim).collect::<Vec<_>>())?;
+        (
+            Box::new(rows.into_iter().map(Ok)),
+            Box::new(move |id| map[&id].clone()),
+        )
+    } else {
+        let all = ledger.short_ids()?;
+        (
+            rows,
+            Box::new(move |id| render::dashed_prefix(id, all.digits(id))),
+        )
+    };
+    // Claim texts read so far (bounded: a whole ledger has millions).
+    let mut texts: HashMap<Uuid, String> = HashMap::new();
+    let mut t = None;
+    for row in rows {
+        let row = row?;
         let r = &row.t.record;
-        let text = match texts.get(&row.claim) {
-            Some(t) => t,
-            None => {
-                let text = ledger
-                    .assertion(row.claim)?
-                    .and_then(|a| {
-                        a.event
-                            .to_json()
-                            .get("text")
-                            .and_then(|v| v.as_str().map(String::from))
-                    })
-                    .unwrap_or_default();
-                texts.entry(row.claim).or_insert(text)
+        if !texts.contains_key(&row.claim) {
+            if texts.len() >= 20_000 {
+                texts.clear();
             }
-        };
+            let text = ledger
+                .assertion(row.claim)?
+                .and_then(|a| match a.event.body {
+                    Body::Asserted(a) => Some(a.text),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            texts.insert(row.claim, text);
+        }
+        let text = &texts[&row.claim];
+        let t = t.get_or_insert_with(|| {
+            ctx.table(vec![
+                Col::fit_min(
+                    if args.recorded {
+                        "recorded"
+                    } else {
+                        "valid time"
+                    },
+                    21,
+                    44,
+                ),
+                Col::fit_min("claim", 8, 36),
+                Col::flex("claim text", 12),
+                Col::fit_min("change", 12, 27),
+                Col::fit_min("event", 8, 24),
+                Col::fit_min("by / via", 8, 28),
+            ])
+        });
         let when = if args.recorded {
             render::time(&r.recorded_at, tz)
         } else {
@@ -141,7 +170,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         };
         t.add(vec![
             when,
-            short[&row.claim].clone(),
+            short(row.claim),
             text.clone(),
             format!(
                 "{} → {}",
@@ -152,5 +181,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             format!("{}{via}", r.event.by().unwrap_or("ledger")),
         ])?;
     }
-    ctx.end_table(t)
+    match t {
+        Some(t) => ctx.end_table(t),
+        None => ctx.out("No status changes.\n"),
+    }
 }

@@ -1,12 +1,18 @@
 //! `claims diff`: what changed between two valid times, or between two
 //! recorded times (what we knew then against what we know now).
 
+use std::io::Write;
+
+use uuid::Uuid;
+
 use claims_core::projection::View;
-use claims_core::query::{diff_json, Scope};
-use claims_core::Result;
+use claims_core::query::{change_json, Change, Scope};
+use claims_core::stream::Items;
+use claims_core::time::{fmt_time, Time};
+use claims_core::{Error, Result};
 
 use super::table::Col;
-use super::{render, Ctx};
+use super::{json_out, render, Ctx};
 
 /// Claims whose status differs between two times.
 ///
@@ -62,39 +68,76 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         story: args.story,
         claim: None,
     };
-    let changes = ledger.diff(before, after, &scope)?;
+    let scoped = scope.story.is_some();
+    let changes = ledger.diff_items(before, after, &scope)?;
     if args.json {
-        return ctx.out_json(&diff_json(&t1, &t2, &changes));
+        return json(ctx, &t1, &t2, changes);
     }
     let tz = ctx.tz();
     let what = if args.recorded { "known at" } else { "at" };
-    let mut s = format!(
+    ctx.out(&format!(
         "Changes from {what} {} to {what} {}\n",
         render::time(&t1, tz),
         render::time(&t2, tz)
-    );
-    if changes.is_empty() {
-        s.push_str("No claim changed.\n");
-        return ctx.out(&s);
-    }
-    ctx.out(&s)?;
-    let short = render::short_ids(
-        &ledger,
-        &changes.iter().map(|c| c.claim).collect::<Vec<_>>(),
-    )?;
-    let mut t = ctx.table(vec![
-        Col::fit_min("claim", 8, 36),
-        Col::flex("claim text", 12),
-        Col::fit_min("before", 6, 12),
-        Col::fit_min("after", 6, 12),
-    ]);
-    for c in &changes {
+    ))?;
+    let (changes, short): (Items<'_, Change>, Box<dyn Fn(Uuid) -> String>) = if scoped {
+        let changes: Vec<Change> = changes.collect::<Result<_>>()?;
+        let map = render::short_ids(
+            &ledger,
+            &changes.iter().map(|c| c.claim).collect::<Vec<_>>(),
+        )?;
+        (
+            Box::new(changes.into_iter().map(Ok)),
+            Box::new(move |id| map[&id].clone()),
+        )
+    } else {
+        let all = ledger.short_ids()?;
+        (
+            changes,
+            Box::new(move |id| render::dashed_prefix(id, all.digits(id))),
+        )
+    };
+    let mut t = None;
+    for c in changes {
+        let c = c?;
+        let t = t.get_or_insert_with(|| {
+            ctx.table(vec![
+                Col::fit_min("claim", 8, 36),
+                Col::flex("claim text", 12),
+                Col::fit_min("before", 6, 12),
+                Col::fit_min("after", 6, 12),
+            ])
+        });
         t.add(vec![
-            short[&c.claim].clone(),
+            short(c.claim),
             c.text.clone(),
             render::status(c.before).to_string(),
             render::status(c.after).to_string(),
         ])?;
     }
-    ctx.end_table(t)
+    match t {
+        Some(t) => ctx.end_table(t),
+        None => ctx.out("No claim changed.\n"),
+    }
+}
+
+/// SPEC's `diff` JSON, written change by change.
+fn json(ctx: &Ctx, t1: &Time, t2: &Time, changes: Items<'_, Change>) -> Result<()> {
+    let io = |e| Error::io("writing to standard output", e);
+    let mut w = ctx.json_writer();
+    w.write_all(b"{").map_err(io)?;
+    json_out::key(&mut w, 0, "from", true).map_err(io)?;
+    w.write_all(json_out::pretty_at(&fmt_time(t1).into(), 1).as_bytes())
+        .map_err(io)?;
+    json_out::key(&mut w, 0, "to", false).map_err(io)?;
+    w.write_all(json_out::pretty_at(&fmt_time(t2).into(), 1).as_bytes())
+        .map_err(io)?;
+    json_out::key(&mut w, 0, "changes", false).map_err(io)?;
+    let mut arr = json_out::Array::open(&mut w, 1).map_err(io)?;
+    for c in changes {
+        arr.item(&mut w, &change_json(&c?)).map_err(io)?;
+    }
+    arr.close(&mut w).map_err(io)?;
+    w.write_all(b"\n}\n").map_err(io)?;
+    w.flush().map_err(io)
 }

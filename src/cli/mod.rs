@@ -13,6 +13,7 @@ mod diff;
 mod export;
 mod followup;
 mod import;
+mod json_out;
 mod log;
 mod pager;
 #[cfg(unix)]
@@ -340,6 +341,11 @@ impl<'a> Ctx<'a> {
         )
     }
 
+    /// Standard output for JSON written as it is produced (buffered).
+    pub fn json_writer(&self) -> std::io::BufWriter<RawWriter<'_, 'a>> {
+        std::io::BufWriter::with_capacity(64 << 10, RawWriter(self))
+    }
+
     /// Writes a finished table (and what is still held back of it).
     pub fn end_table<W: Write>(&self, t: table::Table<W>) -> Result<()> {
         t.finish()
@@ -350,6 +356,29 @@ impl<'a> Ctx<'a> {
     /// Prints an error as one line: `error: message; hint`.
     fn report(&self, e: &Error) {
         self.io.error_line(&report::error_line(e));
+    }
+}
+
+/// Standard output as a writer of exact bytes (JSON), through the same
+/// path as [`Ctx::out_json`].
+pub struct RawWriter<'c, 'a>(&'c Ctx<'a>);
+
+impl Write for RawWriter<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = match std::str::from_utf8(buf) {
+            Ok(t) => t,
+            Err(e) if e.valid_up_to() > 0 => {
+                std::str::from_utf8(&buf[..e.valid_up_to()]).expect("valid")
+            }
+            Err(_) => return Err(std::io::ErrorKind::InvalidData.into()),
+        };
+        self.0
+            .write_raw(text)
+            .map_err(|e| std::io::Error::other(e.message().to_string()))?;
+        Ok(text.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

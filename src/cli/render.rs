@@ -43,7 +43,7 @@ pub fn short_ids(
 }
 
 /// `id` in its dashed form, cut after `n` hex digits.
-fn dashed_prefix(id: Uuid, n: usize) -> String {
+pub fn dashed_prefix(id: Uuid, n: usize) -> String {
     let dashed = id.to_string();
     let mut digits = 0;
     let cut = dashed

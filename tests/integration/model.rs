@@ -1152,6 +1152,74 @@ fn answered<T>(
     }
 }
 
+/// The whole ledger's state read from the claim summaries (and any scope's
+/// through the streaming reader) is the state the histories give.
+fn same_state_streamed(
+    b: &Built,
+    report: &claims_core::query::StateReport,
+    scope: &Scope,
+) -> Result<(), TestCaseError> {
+    let items = b
+        .ledger
+        .state_items(report.view, scope)
+        .and_then(|i| i.collect::<claims_core::Result<Vec<_>>>())
+        .map_err(|e| TestCaseError::fail(format!("streamed state failed: {e}")))?;
+    let fmt = |s: &Standing| match s {
+        Standing::Absent => "absent".to_string(),
+        Standing::Pending => "pending".to_string(),
+        Standing::Present(s) => format!(
+            "{} since {} because {} events {} pending {:?}",
+            s.status.as_str(),
+            s.since,
+            s.because,
+            s.events,
+            s.pending.iter().map(|r| r.seq).collect::<Vec<_>>()
+        ),
+    };
+    let got: Vec<(Uuid, String)> = items
+        .iter()
+        .map(|i| (i.claim(), fmt(&i.standing)))
+        .collect();
+    let mut want: Vec<(u64, Uuid, String)> = report
+        .claims
+        .iter()
+        .chain(&report.pending)
+        .map(|h| {
+            (
+                h.asserted.as_ref().map_or(0, |r| r.seq),
+                h.claim,
+                fmt(&h.state(&report.view)),
+            )
+        })
+        .collect();
+    want.sort();
+    let want: Vec<(Uuid, String)> = want.into_iter().map(|(_, c, s)| (c, s)).collect();
+    prop_assert_eq!(got, want, "streamed state vs state, scope {:?}", scope);
+    Ok(())
+}
+
+/// The streaming audit lists the rows the audit lists, in its order.
+fn same_audit_streamed(
+    b: &Built,
+    rows: &[claims_core::query::AuditRow],
+    scope: &Scope,
+    opts: &AuditOptions,
+) -> Result<(), TestCaseError> {
+    let streamed = b
+        .ledger
+        .audit_rows(scope, opts)
+        .and_then(|i| i.collect::<claims_core::Result<Vec<_>>>())
+        .map_err(|e| TestCaseError::fail(format!("streamed audit failed: {e}")))?;
+    let key = |r: &claims_core::query::AuditRow| (r.claim, r.t.record.seq, r.t.from, r.t.to);
+    prop_assert_eq!(
+        streamed.iter().map(key).collect::<Vec<_>>(),
+        rows.iter().map(key).collect::<Vec<_>>(),
+        "streamed audit vs audit, scope {:?}",
+        scope
+    );
+    Ok(())
+}
+
 fn check_state(b: &Built, t: Time, r: Time, scope: &Scope) -> Result<(), TestCaseError> {
     let m = &b.model;
     let p = Pt::new(t, r);
@@ -1168,6 +1236,7 @@ fn check_state(b: &Built, t: Time, r: Time, scope: &Scope) -> Result<(), TestCas
     let Some(report) = answered(b, scope, "state", b.ledger.state(View::new(t, r), scope))? else {
         return Ok(());
     };
+    same_state_streamed(b, &report, scope)?;
 
     let mut want_present = BTreeMap::new();
     let mut want_pending = BTreeSet::new();
@@ -1291,6 +1360,16 @@ fn check_diff(b: &Built, before: Pt, after: Pt, scope: &Scope) -> Result<(), Tes
     let Some(changes) = answered(b, scope, "diff", changes)? else {
         return Ok(());
     };
+    let streamed: Vec<_> = b
+        .ledger
+        .diff_items(
+            View::new(before.t, before.r),
+            View::new(after.t, after.r),
+            scope,
+        )
+        .and_then(|i| i.collect::<claims_core::Result<Vec<_>>>())
+        .map_err(|e| TestCaseError::fail(format!("streamed diff failed: {e}")))?;
+    prop_assert_eq!(&streamed, &changes, "streamed diff vs diff");
     let got: BTreeMap<Uuid, (Option<&str>, Option<&str>)> = changes
         .into_iter()
         .map(|c| {
@@ -1340,6 +1419,7 @@ fn check_valid_audit(
     let Some(rows) = answered(b, scope, "audit", b.ledger.audit(scope, &opts))? else {
         return Ok(());
     };
+    same_audit_streamed(b, &rows, scope, &opts)?;
     let ctx = || {
         format!(
             "valid-time audit as of R={} rows in [{:?},{:?}] scope story={:?} claim={:?}\n{}",
@@ -1431,6 +1511,7 @@ fn check_recorded_audit(
     let Some(rows) = answered(b, scope, "audit", b.ledger.audit(scope, &opts))? else {
         return Ok(());
     };
+    same_audit_streamed(b, &rows, scope, &opts)?;
     let ctx = || {
         format!(
             "recorded audit at T={} as of R={} rows in [{:?},{:?}] scope story={:?} claim={:?}\n{}",

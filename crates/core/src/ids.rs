@@ -57,29 +57,52 @@ impl<S: Store> Ledger<S> {
             }
             return Ok(out);
         }
+        let all = self.short_ids()?;
+        for &id in ids {
+            out.insert(id, all.digits(id));
+        }
+        Ok(out)
+    }
+
+    /// Every claim id of the ledger, sorted, to answer
+    /// [`ShortIds::digits`] for any number of ids (a table of the whole
+    /// state): 16 bytes a claim.
+    pub fn short_ids(&self) -> Result<ShortIds> {
         let all = IdRange {
             lo: Uuid::nil(),
             hi: Uuid::max(),
         };
         let mut known = self.store().claim_ids_in(all, usize::MAX)?;
         known.sort_unstable();
-        for &id in ids {
-            let at = known.partition_point(|k| *k < id);
-            let mut digits = MIN_SHOWN_DIGITS;
-            let after = if known.get(at) == Some(&id) {
-                at + 1
-            } else {
-                at
-            };
-            if let Some(next) = known.get(after) {
-                digits = digits.max(lcp_digits(id, *next) + 1);
-            }
-            if at > 0 {
-                digits = digits.max(lcp_digits(id, known[at - 1]) + 1);
-            }
-            out.insert(id, digits.min(32));
+        Ok(ShortIds { known })
+    }
+}
+
+/// The ledger's claim ids, sorted, for shortest unique prefixes.
+#[derive(Debug, Clone)]
+pub struct ShortIds {
+    known: Vec<Uuid>,
+}
+
+impl ShortIds {
+    /// How many hex digits (at least [`MIN_SHOWN_DIGITS`]) name `id` alone
+    /// among the ledger's claims.
+    pub fn digits(&self, id: Uuid) -> usize {
+        let known = &self.known;
+        let at = known.partition_point(|k| *k < id);
+        let mut digits = MIN_SHOWN_DIGITS;
+        let after = if known.get(at) == Some(&id) {
+            at + 1
+        } else {
+            at
+        };
+        if let Some(next) = known.get(after) {
+            digits = digits.max(lcp_digits(id, *next) + 1);
         }
-        Ok(out)
+        if at > 0 {
+            digits = digits.max(lcp_digits(id, known[at - 1]) + 1);
+        }
+        digits.min(32)
     }
 }
 

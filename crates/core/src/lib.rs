@@ -43,6 +43,7 @@ pub mod projection;
 pub mod query;
 pub mod record;
 pub mod store;
+pub mod stream;
 pub mod summary;
 pub mod time;
 mod verify;

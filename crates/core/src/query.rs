@@ -305,13 +305,21 @@ pub fn record_json(r: &Record) -> Value {
 /// The JSON of one claim's `state` entry at `view` (status `null` when it does
 /// not count there).
 pub fn claim_entry_json(h: &ClaimHistory, view: &View) -> Value {
-    let a = h.assertion().expect("histories hold asserted claims");
+    let asserted = h.asserted.as_ref().expect("histories hold asserted claims");
+    entry_json(asserted, &h.state(view))
+}
+
+/// The JSON of a claim's `state` entry from its assertion and standing.
+pub fn entry_json(asserted: &Record, standing: &Standing) -> Value {
+    let Body::Asserted(a) = &asserted.event.body else {
+        return Value::Null;
+    };
     let mut m = Map::new();
-    m.insert("claim".into(), h.claim.to_string().into());
+    m.insert("claim".into(), a.claim.to_string().into());
     m.insert("story".into(), a.story.clone().into());
     m.insert("by".into(), a.by.clone().into());
     m.insert("text".into(), a.text.clone().into());
-    match h.state(view) {
+    match standing {
         Standing::Present(s) => {
             m.insert("status".into(), s.status.as_str().into());
             m.insert("since".into(), fmt_time(&s.since).into());
@@ -334,24 +342,29 @@ pub fn claim_entry_json(h: &ClaimHistory, view: &View) -> Value {
     Value::Object(m)
 }
 
+/// The JSON of a claim in the state's top-level `pending` list: one whose
+/// assertion possibly, not certainly, happened by T.
+pub fn pending_claim_json(asserted: &Record) -> Value {
+    let Body::Asserted(a) = &asserted.event.body else {
+        return Value::Null;
+    };
+    json!({
+        "claim": a.claim.to_string(),
+        "story": a.story,
+        "by": a.by,
+        "text": a.text,
+        "event": asserted.event.id.to_string(),
+        "valid": valid_json(asserted),
+    })
+}
+
 impl StateReport {
     /// SPEC's `state` JSON shape.
     pub fn to_json(&self) -> Value {
         let pending: Vec<Value> = self
             .pending
             .iter()
-            .map(|h| {
-                let a = h.assertion().expect("asserted");
-                let r = h.asserted.as_ref().expect("asserted");
-                json!({
-                    "claim": h.claim.to_string(),
-                    "story": a.story,
-                    "by": a.by,
-                    "text": a.text,
-                    "event": r.event.id.to_string(),
-                    "valid": valid_json(r),
-                })
-            })
+            .filter_map(|h| h.asserted.as_ref().map(pending_claim_json))
             .collect();
         json!({
             "at": fmt_time(&self.view.at),
@@ -429,11 +442,16 @@ pub fn diff_json(from: &Time, to: &Time, changes: &[Change]) -> Value {
     json!({
         "from": fmt_time(from),
         "to": fmt_time(to),
-        "changes": changes.iter().map(|c| json!({
-            "claim": c.claim.to_string(),
-            "text": c.text,
-            "before": status_json(c.before),
-            "after": status_json(c.after),
-        })).collect::<Vec<_>>(),
+        "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
+    })
+}
+
+/// One change of SPEC's `diff` JSON.
+pub fn change_json(c: &Change) -> Value {
+    json!({
+        "claim": c.claim.to_string(),
+        "text": c.text,
+        "before": status_json(c.before),
+        "after": status_json(c.after),
     })
 }

@@ -103,6 +103,9 @@ impl<T> Iterator for Elements<T> {
     }
 }
 
+/// Decodes one stored element of an index tree.
+type Decode = fn(&[u8]) -> Option<IndexEntry>;
+
 fn summary_fact(e: &[u8]) -> Option<(u64, Fact)> {
     decode_summary(e)
 }
@@ -150,7 +153,7 @@ impl SledStore {
     /// index trees, decoded.
     pub(crate) fn all_index_entries(&self) -> Box<dyn Iterator<Item = Result<IndexEntry>> + '_> {
         let trees = self.index_trees();
-        let decoders: [(fn(&[u8]) -> Option<IndexEntry>, &'static str); 5] = [
+        let decoders: [(Decode, &'static str); 5] = [
             (id_entry, "event id"),
             (claim_entry, "claim"),
             (story_entry, "story"),

@@ -39,6 +39,15 @@ impl Array {
         Ok(())
     }
 
+    /// Writes one element already pretty-printed at this array's depth + 1.
+    pub fn raw_item(&mut self, w: &mut impl Write, text: &str) -> std::io::Result<()> {
+        w.write_all(if self.any { b",\n" } else { b"\n" })?;
+        w.write_all("  ".repeat(self.depth + 1).as_bytes())?;
+        w.write_all(text.as_bytes())?;
+        self.any = true;
+        Ok(())
+    }
+
     /// Writes the closing `]`.
     pub fn close(self, w: &mut impl Write) -> std::io::Result<()> {
         if self.any {

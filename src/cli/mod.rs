@@ -16,6 +16,7 @@ mod import;
 mod json_out;
 mod log;
 mod pager;
+mod pipeline;
 #[cfg(unix)]
 pub(crate) mod protocol;
 mod render;

@@ -5,15 +5,16 @@ use std::io::Write;
 use serde_json::Value;
 use uuid::Uuid;
 
-use claims_core::event::Body;
-use claims_core::projection::{Standing, View};
+use claims_core::event::{Asserted, Body};
+use claims_core::projection::{ClaimState, Standing, View};
 use claims_core::query::{entry_json, pending_claim_json, Scope};
 use claims_core::stream::{Items, StateItem};
 use claims_core::time::fmt_time;
 use claims_core::{Error, Result};
 
+use super::backend::AnyLedger;
 use super::table::Col;
-use super::{json_out, render, Ctx};
+use super::{json_out, pipeline, render, Ctx};
 
 /// The belief state: every claim's status at valid time --at, as the ledger
 /// knew it at recorded time --as-of.
@@ -50,10 +51,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         claim: None,
     };
     let view = View::new(at, as_of);
-    let items = ledger.state_items(view, &scope)?;
+    let whole = scope.story.is_none();
+    let guard = ledger;
+    let ledger: &AnyLedger = &guard;
     if args.json {
-        return json(ctx, &view, items);
+        if whole {
+            return pipeline::run(
+                || ledger.state_items(view, &scope),
+                |items| json(ctx, &view, items),
+            );
+        }
+        return json(ctx, &view, ledger.state_items(view, &scope)?);
     }
+    // Refuse an unknown story before printing anything.
+    let items = if whole {
+        None
+    } else {
+        Some(ledger.state_items(view, &scope)?)
+    };
     let tz = ctx.tz();
     ctx.out(&format!(
         "State of {} at {}, as known at {}\n",
@@ -61,19 +76,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         render::time(&at, tz),
         render::time(&as_of, tz)
     ))?;
-    // A story's claims are few: name them by per-id look-ups. The whole
-    // ledger's are many: read the claim ids once.
-    if scope.story.is_some() {
-        let items: Vec<StateItem> = items.collect::<Result<_>>()?;
-        let ids: Vec<Uuid> = items.iter().map(|i| i.claim()).collect();
-        let map = render::short_ids(&ledger, &ids)?;
-        return table(ctx, Box::new(items.into_iter().map(Ok)), &|id| {
-            Ok(map[&id].clone())
-        });
-    }
-    let all = ledger.short_ids()?;
-    table(ctx, items, &|id| {
-        Ok(render::dashed_prefix(id, all.digits(id)))
+    let Some(items) = items else {
+        // The whole ledger's claims are many: read their ids once.
+        let all = ledger.short_ids()?;
+        return pipeline::run(
+            || ledger.state_items(view, &scope),
+            |items| {
+                table(ctx, items, &|id| {
+                    Ok(render::dashed_prefix(id, all.digits(id)))
+                })
+            },
+        );
+    };
+    // A story's claims are few: name them by per-id look-ups.
+    let items: Vec<StateItem> = items.collect::<Result<_>>()?;
+    let ids: Vec<Uuid> = items.iter().map(|i| i.claim()).collect();
+    let map = render::short_ids(ledger, &ids)?;
+    table(ctx, Box::new(items.into_iter().map(Ok)), &|id| {
+        Ok(map[&id].clone())
     })
 }
 
@@ -147,6 +167,32 @@ fn table(
     Ok(())
 }
 
+/// A state entry with no pending events, as `entry_json` pretty-printed at
+/// depth 2 would read, written without building the JSON value (the whole
+/// ledger's state is mostly these). A unit test holds the two equal.
+fn entry_text(a: &Asserted, st: &ClaimState) -> String {
+    let mut s = String::with_capacity(160 + a.text.len());
+    let field = |s: &mut String, key: &str, v: &str| {
+        s.push_str("      \"");
+        s.push_str(key);
+        s.push_str("\": ");
+        s.push_str(&serde_json::to_string(v).expect("JSON"));
+        s.push_str(",\n");
+    };
+    s.push_str("{\n");
+    field(&mut s, "claim", &a.claim.to_string());
+    field(&mut s, "story", &a.story);
+    field(&mut s, "by", &a.by);
+    field(&mut s, "text", &a.text);
+    field(&mut s, "status", st.status.as_str());
+    field(&mut s, "since", &fmt_time(&st.since));
+    s.push_str(&format!(
+        "      \"events\": {},\n      \"pending\": []\n    }}",
+        st.events
+    ));
+    s
+}
+
 /// SPEC's `state` JSON, written claim by claim.
 fn json(ctx: &Ctx, view: &View, items: Items<'_, StateItem>) -> Result<()> {
     let io = |e| Error::io("writing to standard output", e);
@@ -163,10 +209,15 @@ fn json(ctx: &Ctx, view: &View, items: Items<'_, StateItem>) -> Result<()> {
     let mut claims = json_out::Array::open(&mut w, 1).map_err(io)?;
     for item in items {
         let item = item?;
-        match item.standing {
-            Standing::Present(_) => claims
-                .item(&mut w, &entry_json(&item.asserted, &item.standing))
-                .map_err(io)?,
+        match &item.standing {
+            Standing::Present(st) => match &item.asserted.event.body {
+                Body::Asserted(a) if st.pending.is_empty() => {
+                    claims.raw_item(&mut w, &entry_text(a, st)).map_err(io)?
+                }
+                _ => claims
+                    .item(&mut w, &entry_json(&item.asserted, &item.standing))
+                    .map_err(io)?,
+            },
             _ => pending.push(pending_claim_json(&item.asserted)),
         }
     }
@@ -176,4 +227,36 @@ fn json(ctx: &Ctx, view: &View, items: Items<'_, StateItem>) -> Result<()> {
         .map_err(io)?;
     w.write_all(b"\n}\n").map_err(io)?;
     w.flush().map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use claims_core::event::Event;
+    use claims_core::projection::Status;
+    use claims_core::record::Record;
+    use claims_core::time::parse_rfc3339;
+
+    #[test]
+    fn a_plain_entry_is_written_as_the_json_value_would_be() {
+        let line = r#"{"id":"0190a3b2-0000-7000-8000-000000000001","kind":"asserted",
+          "claim":"0190a3b2-0000-7000-8000-0000000000c1","story":"s-q",
+          "by":"Ama\u00e9 \\ zon","text":"line\nbreak \u001b[31m \u2028",
+          "valid":{"from":"2020-07-10T09:00:00Z","to":"2020-07-10T19:00:00Z"}}"#;
+        let event = Event::from_json(&serde_json::from_str(line).unwrap(), &[]).unwrap();
+        let t = parse_rfc3339("2020-07-10T19:00:00Z").unwrap();
+        let r = Record::seal(event, 1, t, &[0; 32]);
+        let st = ClaimState {
+            status: Status::Disputed,
+            since: t,
+            because: r.event.id,
+            events: 3,
+            pending: Vec::new(),
+        };
+        let Body::Asserted(a) = &r.event.body else {
+            panic!("asserted")
+        };
+        let want = json_out::pretty_at(&entry_json(&r, &Standing::Present(st.clone())), 2);
+        assert_eq!(entry_text(a, &st), want);
+    }
 }

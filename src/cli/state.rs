@@ -5,10 +5,11 @@ use std::io::Write;
 use serde_json::Value;
 use uuid::Uuid;
 
-use claims_core::event::{Asserted, Body};
+use claims_core::event::Body;
 use claims_core::projection::{ClaimState, Standing, View};
 use claims_core::query::{entry_json, pending_claim_json, Scope};
 use claims_core::stream::{Items, StateItem};
+use claims_core::summary::ClaimHeader;
 use claims_core::time::fmt_time;
 use claims_core::{Error, Result};
 
@@ -111,9 +112,7 @@ fn table(
             pending_claims.push(item);
             continue;
         };
-        let Body::Asserted(a) = &item.asserted.event.body else {
-            continue;
-        };
+        let a = &item.header;
         let t = t.get_or_insert_with(|| {
             ctx.table(vec![
                 Col::fit_min("claim", 8, 36),
@@ -151,7 +150,7 @@ fn table(
     if !pending_claims.is_empty() {
         let mut s = String::from("\nPossibly asserted by then, not certainly (pending):\n");
         for item in &pending_claims {
-            let Body::Asserted(a) = &item.asserted.event.body else {
+            let Some(Body::Asserted(a)) = item.asserted.as_ref().map(|r| &r.event.body) else {
                 continue;
             };
             s.push_str(&format!(
@@ -170,7 +169,7 @@ fn table(
 /// A state entry with no pending events, as `entry_json` pretty-printed at
 /// depth 2 would read, written without building the JSON value (the whole
 /// ledger's state is mostly these). A unit test holds the two equal.
-fn entry_text(a: &Asserted, st: &ClaimState) -> String {
+fn entry_text(a: &ClaimHeader, st: &ClaimState) -> String {
     let mut s = String::with_capacity(160 + a.text.len());
     let field = |s: &mut String, key: &str, v: &str| {
         s.push_str("      \"");
@@ -210,15 +209,17 @@ fn json(ctx: &Ctx, view: &View, items: Items<'_, StateItem>) -> Result<()> {
     for item in items {
         let item = item?;
         match &item.standing {
-            Standing::Present(st) => match &item.asserted.event.body {
-                Body::Asserted(a) if st.pending.is_empty() => {
-                    claims.raw_item(&mut w, &entry_text(a, st)).map_err(io)?
+            Standing::Present(st) if st.pending.is_empty() => claims
+                .raw_item(&mut w, &entry_text(&item.header, st))
+                .map_err(io)?,
+            Standing::Present(_) => claims
+                .item(&mut w, &entry_json(&item.header, &item.standing))
+                .map_err(io)?,
+            _ => {
+                if let Some(r) = &item.asserted {
+                    pending.push(pending_claim_json(r));
                 }
-                _ => claims
-                    .item(&mut w, &entry_json(&item.asserted, &item.standing))
-                    .map_err(io)?,
-            },
-            _ => pending.push(pending_claim_json(&item.asserted)),
+            }
         }
     }
     claims.close(&mut w).map_err(io)?;
@@ -253,10 +254,8 @@ mod tests {
             events: 3,
             pending: Vec::new(),
         };
-        let Body::Asserted(a) = &r.event.body else {
-            panic!("asserted")
-        };
-        let want = json_out::pretty_at(&entry_json(&r, &Standing::Present(st.clone())), 2);
-        assert_eq!(entry_text(a, &st), want);
+        let a = ClaimHeader::of(&r).unwrap();
+        let want = json_out::pretty_at(&entry_json(&a, &Standing::Present(st.clone())), 2);
+        assert_eq!(entry_text(&a, &st), want);
     }
 }

@@ -15,6 +15,7 @@ use crate::ledger::Ledger;
 use crate::projection::{ClaimHistory, EntryStanding, Standing, Status, Transition, View};
 use crate::record::{fmt_recorded, Record};
 use crate::store::Store;
+use crate::summary::ClaimHeader;
 use crate::time::{fmt_time, Time};
 
 /// Which claims a query covers.
@@ -306,14 +307,12 @@ pub fn record_json(r: &Record) -> Value {
 /// not count there).
 pub fn claim_entry_json(h: &ClaimHistory, view: &View) -> Value {
     let asserted = h.asserted.as_ref().expect("histories hold asserted claims");
-    entry_json(asserted, &h.state(view))
+    let header = ClaimHeader::of(asserted).expect("an assertion");
+    entry_json(&header, &h.state(view))
 }
 
-/// The JSON of a claim's `state` entry from its assertion and standing.
-pub fn entry_json(asserted: &Record, standing: &Standing) -> Value {
-    let Body::Asserted(a) = &asserted.event.body else {
-        return Value::Null;
-    };
+/// The JSON of a claim's `state` entry from its header and standing.
+pub fn entry_json(a: &ClaimHeader, standing: &Standing) -> Value {
     let mut m = Map::new();
     m.insert("claim".into(), a.claim.to_string().into());
     m.insert("story".into(), a.story.clone().into());

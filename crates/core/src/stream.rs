@@ -16,7 +16,7 @@ use crate::projection::{ClaimHistory, ClaimState, Standing, Status, Transition, 
 use crate::query::{AuditOptions, AuditRow, Change, Scope};
 use crate::record::Record;
 use crate::store::Store;
-use crate::summary::{self, Fact, Outcome};
+use crate::summary::{self, ClaimHeader, Fact, Filed, Outcome};
 use crate::time::Time;
 
 /// A fallible iterator borrowed from a ledger.
@@ -25,19 +25,19 @@ pub type Items<'a, T> = Box<dyn Iterator<Item = Result<T>> + 'a>;
 /// One claim of a state that counts or is pending at the view.
 #[derive(Debug, Clone)]
 pub struct StateItem {
-    /// The claim's `asserted` entry.
-    pub asserted: Record,
+    /// What is printed of the claim besides its status.
+    pub header: ClaimHeader,
     /// [`Standing::Present`] or [`Standing::Pending`], never absent.
     pub standing: Standing,
+    /// The claim's `asserted` entry, read for a pending claim (whose
+    /// listing shows the assertion's valid time).
+    pub asserted: Option<Record>,
 }
 
 impl StateItem {
     /// The claim's id.
     pub fn claim(&self) -> Uuid {
-        match &self.asserted.event.body {
-            Body::Asserted(a) => a.claim,
-            _ => Uuid::nil(),
-        }
+        self.header.claim
     }
 
     /// The present claim's state, `None` when its assertion is pending.
@@ -49,14 +49,25 @@ impl StateItem {
     }
 }
 
-/// The summaries as claims: each claim's assertion seq and its facts.
+/// One claim's summary: its assertion seq, header (if kept) and facts.
+#[derive(Debug, Clone)]
+pub struct ClaimSummary {
+    /// The seq of the claim's assertion.
+    pub claim_seq: u64,
+    /// Its header, when the store keeps it.
+    pub header: Option<ClaimHeader>,
+    /// Every entry filed under it, in seq order.
+    pub facts: Vec<Fact>,
+}
+
+/// The summaries as claims.
 pub struct Claims<'a> {
-    inner: Peekable<Items<'a, (u64, Fact)>>,
+    inner: Peekable<Items<'a, (u64, Filed)>>,
 }
 
 impl<'a> Claims<'a> {
     /// Groups a store's summary stream.
-    pub fn new(inner: Items<'a, (u64, Fact)>) -> Self {
+    pub fn new(inner: Items<'a, (u64, Filed)>) -> Self {
         Claims {
             inner: inner.peekable(),
         }
@@ -64,22 +75,31 @@ impl<'a> Claims<'a> {
 }
 
 impl Iterator for Claims<'_> {
-    type Item = Result<(u64, Vec<Fact>)>;
+    type Item = Result<ClaimSummary>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let (claim_seq, first) = match self.inner.next()? {
             Ok(x) => x,
             Err(e) => return Some(Err(e)),
         };
-        let mut facts = vec![first];
-        while let Some(Ok((c, _))) = self.inner.peek() {
-            if *c != claim_seq {
+        let mut c = ClaimSummary {
+            claim_seq,
+            header: None,
+            facts: Vec::new(),
+        };
+        let file = |c: &mut ClaimSummary, f: Filed| match f {
+            Filed::Fact(f) => c.facts.push(f),
+            Filed::Header(h) => c.header = Some(h),
+        };
+        file(&mut c, first);
+        while let Some(Ok((k, _))) = self.inner.peek() {
+            if *k != claim_seq {
                 break;
             }
             let (_, f) = self.inner.next().expect("peeked").expect("peeked ok");
-            facts.push(f);
+            file(&mut c, f);
         }
-        Some(Ok((claim_seq, facts)))
+        Some(Ok(c))
     }
 }
 
@@ -88,9 +108,11 @@ fn history_item(h: ClaimHistory, view: &View) -> Option<StateItem> {
     if matches!(standing, Standing::Absent) {
         return None;
     }
+    let asserted = h.asserted?;
     Some(StateItem {
-        asserted: h.asserted?,
+        header: ClaimHeader::of(&asserted)?,
         standing,
+        asserted: Some(asserted),
     })
 }
 
@@ -102,6 +124,51 @@ impl<S: Store> Ledger<S> {
             ))
             .with_hint(crate::error::Hint::RebuildIndexes)
         })
+    }
+
+    /// A summary's header, read from the claim's assertion if not kept.
+    fn header_of(&self, c: &mut ClaimSummary) -> Result<ClaimHeader> {
+        if let Some(h) = c.header.take() {
+            return Ok(h);
+        }
+        ClaimHeader::of(&self.record(c.claim_seq)?).ok_or_else(|| {
+            crate::Error::damaged(format!(
+                "the claim summaries name seq {}, which is not an assertion",
+                c.claim_seq
+            ))
+            .with_hint(crate::error::Hint::RebuildIndexes)
+        })
+    }
+
+    fn summary_item(&self, mut c: ClaimSummary, view: &View) -> Result<Option<StateItem>> {
+        let (standing, asserted) = match summary::outcome(&c.facts, view) {
+            Outcome::Absent => return Ok(None),
+            Outcome::Pending => (Standing::Pending, Some(self.record(c.claim_seq)?)),
+            Outcome::Present(v) => {
+                let pending = v
+                    .pending
+                    .iter()
+                    .map(|s| self.record(*s))
+                    .collect::<Result<Vec<_>>>()?;
+                let st = ClaimState {
+                    status: v.status,
+                    since: v.since,
+                    because: v.because,
+                    events: v.events,
+                    pending,
+                };
+                (Standing::Present(st), None)
+            }
+        };
+        let header = match &asserted {
+            Some(r) if c.header.is_none() => ClaimHeader::of(r).expect("an assertion"),
+            _ => self.header_of(&mut c)?,
+        };
+        Ok(Some(StateItem {
+            header,
+            standing,
+            asserted,
+        }))
     }
 
     /// Every claim of `scope` that counts or is pending at `view`, in
@@ -117,36 +184,7 @@ impl<S: Store> Ledger<S> {
         }
         let claims = Claims::new(self.store().summaries(0));
         Ok(Box::new(claims.filter_map(move |c| {
-            let (claim_seq, facts) = match c {
-                Ok(c) => c,
-                Err(e) => return Some(Err(e)),
-            };
-            let standing = match summary::outcome(&facts, &view) {
-                Outcome::Absent => return None,
-                Outcome::Pending => Standing::Pending,
-                Outcome::Present(v) => {
-                    let pending = match v
-                        .pending
-                        .iter()
-                        .map(|s| self.record(*s))
-                        .collect::<Result<Vec<_>>>()
-                    {
-                        Ok(p) => p,
-                        Err(e) => return Some(Err(e)),
-                    };
-                    Standing::Present(ClaimState {
-                        status: v.status,
-                        since: v.since,
-                        because: v.because,
-                        events: v.events,
-                        pending,
-                    })
-                }
-            };
-            Some(
-                self.record(claim_seq)
-                    .map(|asserted| StateItem { asserted, standing }),
-            )
+            c.and_then(|c| self.summary_item(c, &view)).transpose()
         })))
     }
 
@@ -164,28 +202,20 @@ impl<S: Store> Ledger<S> {
         }
         let claims = Claims::new(self.store().summaries(0));
         Ok(Box::new(claims.filter_map(move |c| {
-            let (claim_seq, facts) = match c {
+            let mut c = match c {
                 Ok(c) => c,
                 Err(e) => return Some(Err(e)),
             };
-            let a = summary::status(&facts, &before);
-            let b = summary::status(&facts, &after);
+            let a = summary::status(&c.facts, &before);
+            let b = summary::status(&c.facts, &after);
             if a == b {
                 return None;
             }
-            Some(self.record(claim_seq).map(|r| match r.event.body {
-                Body::Asserted(asserted) => Change {
-                    claim: asserted.claim,
-                    text: asserted.text,
-                    before: a,
-                    after: b,
-                },
-                _ => Change {
-                    claim: Uuid::nil(),
-                    text: String::new(),
-                    before: a,
-                    after: b,
-                },
+            Some(self.header_of(&mut c).map(|h| Change {
+                claim: h.claim,
+                text: h.text,
+                before: a,
+                after: b,
             }))
         })))
     }
@@ -200,7 +230,9 @@ impl<S: Store> Ledger<S> {
         }
         let mut rows: Vec<Compact> = Vec::new();
         for c in Claims::new(self.store().summaries(0)) {
-            let (claim_seq, facts) = c?;
+            let ClaimSummary {
+                claim_seq, facts, ..
+            } = c?;
             let changes = if opts.recorded {
                 summary::changes_over_recorded_time(&facts, opts.at, opts.as_of)
             } else {

@@ -18,6 +18,54 @@ use crate::projection::{same_party, Status, View};
 use crate::record::Record;
 use crate::time::Time;
 
+/// The longest claim header kept in a summary (story, `by` and text
+/// together, in bytes); a longer claim's is read from its assertion.
+pub const HEADER_MAX: usize = 2048;
+
+/// What a state or diff prints of a claim besides its status: kept in the
+/// summary beside the facts, so that the whole ledger's state reads no log
+/// record for a claim without pending events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimHeader {
+    /// The claim.
+    pub claim: Uuid,
+    /// Its story.
+    pub story: String,
+    /// Who made it.
+    pub by: String,
+    /// The proposition.
+    pub text: String,
+}
+
+impl ClaimHeader {
+    /// The header of an `asserted` record.
+    pub fn of(record: &Record) -> Option<ClaimHeader> {
+        match &record.event.body {
+            Body::Asserted(a) => Some(ClaimHeader {
+                claim: a.claim,
+                story: a.story.clone(),
+                by: a.by.clone(),
+                text: a.text.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether it is short enough to keep in a summary ([`HEADER_MAX`]).
+    pub fn fits(&self) -> bool {
+        self.story.len() + self.by.len() + self.text.len() <= HEADER_MAX
+    }
+}
+
+/// One item filed in a claim's summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filed {
+    /// An entry touching the claim.
+    Fact(Fact),
+    /// The claim's header (absent for a long one).
+    Header(ClaimHeader),
+}
+
 /// One entry touching a claim, as the status rule sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fact {

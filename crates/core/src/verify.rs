@@ -109,7 +109,7 @@ fn index_slot(e: &IndexEntry) -> usize {
         IndexEntry::Claim(..) => 1,
         IndexEntry::Story(..) => 2,
         IndexEntry::ValidTo(..) => 3,
-        IndexEntry::Summary(..) => 4,
+        IndexEntry::Summary(..) | IndexEntry::Header(..) => 4,
     }
 }
 

@@ -6,7 +6,9 @@ use claims_core::error::Result;
 use claims_core::record::Record;
 use claims_core::store::{index_entries, BatchLookup, IndexEntry};
 
-use crate::keys::{claim_element, id_element, story_element, summary_element, valid_key};
+use crate::keys::{
+    claim_element, header_element, id_element, story_element, summary_element, valid_key,
+};
 use crate::packed;
 use crate::{from_sled, SledStore};
 
@@ -43,6 +45,7 @@ impl SledStore {
                 IndexEntry::Story(s, c, seq) => stories.push(story_element(s, *c, *seq)),
                 IndexEntry::ValidTo(t, seq) => valid.push(valid_key(t, *seq)),
                 IndexEntry::Summary(claim_seq, f) => summary.push(summary_element(*claim_seq, f)),
+                IndexEntry::Header(claim_seq, h) => summary.push(header_element(*claim_seq, h)),
             }
         }
         fn planned<E: AsRef<[u8]> + Ord>(

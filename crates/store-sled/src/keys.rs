@@ -9,7 +9,7 @@ use claims_core::error::{Error, Result};
 use claims_core::event::FollowUpKind;
 use claims_core::record::Hash;
 use claims_core::store::{Head, Role};
-use claims_core::summary::{Fact, What};
+use claims_core::summary::{ClaimHeader, Fact, Filed, What};
 use claims_core::time::Time;
 
 /// The `log` key of the head record (seq 0, which no entry has).
@@ -156,6 +156,57 @@ pub(crate) fn summary_element(claim_seq: u64, f: &Fact) -> Vec<u8> {
         }
     }
     k
+}
+
+/// `summary` element of a claim's header: the claim's assertion seq twice
+/// (8 + 8, big-endian), tag 4, the claim id (16), then the story and `by`
+/// each as a varint length and UTF-8, then the text (the rest).
+pub(crate) fn header_element(claim_seq: u64, h: &ClaimHeader) -> Vec<u8> {
+    let mut k = Vec::with_capacity(64 + h.story.len() + h.by.len() + h.text.len());
+    k.extend_from_slice(&claim_seq.to_be_bytes());
+    k.extend_from_slice(&claim_seq.to_be_bytes());
+    k.push(4);
+    k.extend_from_slice(h.claim.as_bytes());
+    for s in [&h.story, &h.by] {
+        crate::packed::varint(&mut k, s.len() as u64);
+        k.extend_from_slice(s.as_bytes());
+    }
+    k.extend_from_slice(h.text.as_bytes());
+    k
+}
+
+fn decode_header(e: &[u8]) -> Option<(u64, ClaimHeader)> {
+    let claim_seq = u64::from_be_bytes(e.get(..8)?.try_into().ok()?);
+    let claim = Uuid::from_slice(e.get(17..33)?).ok()?;
+    let mut at = 33;
+    let next = |at: &mut usize| -> Option<String> {
+        let n = usize::try_from(crate::packed::read_varint(e, at)?).ok()?;
+        let end = at.checked_add(n)?;
+        let s = std::str::from_utf8(e.get(*at..end)?).ok()?.to_string();
+        *at = end;
+        Some(s)
+    };
+    let story = next(&mut at)?;
+    let by = next(&mut at)?;
+    let text = std::str::from_utf8(&e[at..]).ok()?.to_string();
+    Some((
+        claim_seq,
+        ClaimHeader {
+            claim,
+            story,
+            by,
+            text,
+        },
+    ))
+}
+
+/// Reads a summary tree element ([`summary_element`] or
+/// [`header_element`]); `None` for one of the wrong shape.
+pub(crate) fn decode_filed(e: &[u8]) -> Option<(u64, Filed)> {
+    if *e.get(16)? == 4 {
+        return decode_header(e).map(|(c, h)| (c, Filed::Header(h)));
+    }
+    decode_summary(e).map(|(c, f)| (c, Filed::Fact(f)))
 }
 
 /// Reads a [`summary_element`]; `None` for one of the wrong shape.

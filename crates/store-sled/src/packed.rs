@@ -55,7 +55,7 @@ pub fn varint(out: &mut Vec<u8>, mut v: u64) {
 
 /// Reads the varint at `at` and moves past it; `None` if it runs past the
 /// end or holds more than 64 bits.
-fn read_varint(b: &[u8], at: &mut usize) -> Option<u64> {
+pub(crate) fn read_varint(b: &[u8], at: &mut usize) -> Option<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let byte = *b.get(*at)?;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use claims_core::error::{Error, Hint, Result};
 use claims_core::record::Record;
 use claims_core::store::{Head, IdRange, IndexEntry, Role, Store};
-use claims_core::summary::Fact;
+use claims_core::summary::{Fact, Filed};
 use claims_core::time::Time;
 
 use crate::keys::{
@@ -368,7 +368,10 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn summaries(&self, from_claim_seq: u64) -> Box<dyn Iterator<Item = Result<(u64, Fact)>> + '_> {
+    fn summaries(
+        &self,
+        from_claim_seq: u64,
+    ) -> Box<dyn Iterator<Item = Result<(u64, Filed)>> + '_> {
         self.summaries_from(from_claim_seq)
     }
 

@@ -5,9 +5,9 @@ use uuid::Uuid;
 
 use claims_core::error::{Error, Result};
 use claims_core::store::{IndexEntry, Role};
-use claims_core::summary::Fact;
+use claims_core::summary::{Fact, Filed};
 
-use crate::keys::{decode_summary, element_seq, tail_seq, valid_element_time};
+use crate::keys::{decode_filed, element_seq, tail_seq, valid_element_time};
 use crate::packed;
 use crate::{from_sled, SledStore};
 
@@ -106,8 +106,8 @@ impl<T> Iterator for Elements<T> {
 /// Decodes one stored element of an index tree.
 type Decode = fn(&[u8]) -> Option<IndexEntry>;
 
-fn summary_fact(e: &[u8]) -> Option<(u64, Fact)> {
-    decode_summary(e)
+fn summary_filed(e: &[u8]) -> Option<(u64, Filed)> {
+    decode_filed(e)
 }
 
 impl SledStore {
@@ -115,9 +115,16 @@ impl SledStore {
     pub(crate) fn summaries_from(
         &self,
         from_claim_seq: u64,
-    ) -> Box<dyn Iterator<Item = Result<(u64, Fact)>> + '_> {
+    ) -> Box<dyn Iterator<Item = Result<(u64, Filed)>> + '_> {
         let lo = from_claim_seq.to_be_bytes().to_vec();
-        match Elements::new(&self.summary, 4, lo, self.head.seq, summary_fact, "summary") {
+        match Elements::new(
+            &self.summary,
+            4,
+            lo,
+            self.head.seq,
+            summary_filed,
+            "summary",
+        ) {
             Ok(it) => Box::new(it),
             Err(e) => Box::new(std::iter::once(Err(e))),
         }
@@ -131,13 +138,14 @@ impl SledStore {
         let head = self.head.seq;
         let mut out = Vec::new();
         let mut bad = false;
-        packed::scan(&self.summary, &lo, &hi, |e| match decode_summary(e) {
-            Some((c, f)) if c == claim_seq => {
+        packed::scan(&self.summary, &lo, &hi, |e| match decode_filed(e) {
+            Some((c, Filed::Fact(f))) if c == claim_seq => {
                 if f.seq <= head {
                     out.push(f);
                 }
                 true
             }
+            Some((c, Filed::Header(_))) if c == claim_seq => true,
             _ => {
                 bad = true;
                 false
@@ -204,6 +212,8 @@ fn valid_entry(e: &[u8]) -> Option<IndexEntry> {
 }
 
 fn summary_entry(e: &[u8]) -> Option<IndexEntry> {
-    let (c, f) = decode_summary(e)?;
-    Some(IndexEntry::Summary(c, f))
+    Some(match decode_filed(e)? {
+        (c, Filed::Fact(f)) => IndexEntry::Summary(c, f),
+        (c, Filed::Header(h)) => IndexEntry::Header(c, h),
+    })
 }

@@ -300,20 +300,26 @@ fn facts_from_log(s: &(impl Store + ?Sized), claim: Uuid) -> (u64, Vec<crate::su
 }
 
 fn summaries_agree_with_the_log(s: &(impl Store + ?Sized)) {
+    use crate::summary::ClaimHeader;
     let all = IdRange {
         lo: Uuid::nil(),
         hi: Uuid::max(),
     };
-    let mut expected: Vec<(u64, crate::summary::Fact)> = Vec::new();
+    type Expected = (u64, Option<ClaimHeader>, Vec<crate::summary::Fact>);
+    let mut expected: Vec<Expected> = Vec::new();
     for c in s.claim_ids_in(all, usize::MAX).unwrap() {
         let (claim_seq, facts) = facts_from_log(s, c);
         assert_eq!(s.summary(claim_seq).unwrap(), facts, "claim {c}");
-        expected.extend(facts.into_iter().map(|f| (claim_seq, f)));
+        let header = ClaimHeader::of(&s.get(claim_seq).unwrap().unwrap()).filter(ClaimHeader::fits);
+        expected.push((claim_seq, header, facts));
     }
-    expected.sort_by_key(|(c, f)| (*c, f.seq));
-    let stored: Vec<_> = s.summaries(0).map(|x| x.unwrap()).collect();
+    expected.sort_by_key(|e| e.0);
+    let stored: Vec<Expected> = crate::stream::Claims::new(s.summaries(0))
+        .map(|c| c.unwrap())
+        .map(|c| (c.claim_seq, c.header, c.facts))
+        .collect();
     assert_eq!(stored, expected);
-    if let Some((c, _)) = expected.last() {
+    if let Some((c, _, _)) = expected.last() {
         let tail: Vec<_> = s.summaries(*c).map(|x| x.unwrap()).collect();
         assert!(tail.iter().all(|(k, _)| k == c) && !tail.is_empty());
     }

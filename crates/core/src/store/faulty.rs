@@ -118,7 +118,7 @@ impl<S: Store> Store for Faulty<S> {
     fn summaries(
         &self,
         from_claim_seq: u64,
-    ) -> Box<dyn Iterator<Item = Result<(u64, crate::summary::Fact)>> + '_> {
+    ) -> Box<dyn Iterator<Item = Result<(u64, crate::summary::Filed)>> + '_> {
         self.inner.summaries(from_claim_seq)
     }
 

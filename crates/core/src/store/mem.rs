@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{index_entries, BatchLookup, Head, IdRange, IndexEntry, Role, Store};
 use crate::error::Result;
 use crate::record::Record;
-use crate::summary::Fact;
+use crate::summary::{ClaimHeader, Fact, Filed};
 use crate::time::Time;
 
 /// A ledger held in memory.
@@ -21,6 +21,7 @@ pub struct MemStore {
     stories: BTreeMap<(String, Uuid), u64>,
     valid: BTreeSet<(Time, u64)>,
     summaries: BTreeMap<(u64, u64), Fact>,
+    headers: BTreeMap<u64, ClaimHeader>,
 }
 
 impl MemStore {
@@ -71,6 +72,9 @@ impl Store for MemStore {
                     }
                     IndexEntry::Summary(claim_seq, f) => {
                         staged.summaries.insert((claim_seq, f.seq), f);
+                    }
+                    IndexEntry::Header(claim_seq, h) => {
+                        staged.headers.insert(claim_seq, h);
                     }
                 }
             }
@@ -153,12 +157,24 @@ impl Store for MemStore {
             .collect())
     }
 
-    fn summaries(&self, from_claim_seq: u64) -> Box<dyn Iterator<Item = Result<(u64, Fact)>> + '_> {
-        Box::new(
-            self.summaries
-                .range((from_claim_seq, 0)..)
-                .map(|((c, _), f)| Ok((*c, *f))),
-        )
+    fn summaries(
+        &self,
+        from_claim_seq: u64,
+    ) -> Box<dyn Iterator<Item = Result<(u64, Filed)>> + '_> {
+        let mut headers = self.headers.range(from_claim_seq..).peekable();
+        let mut facts = self.summaries.range((from_claim_seq, 0)..).peekable();
+        // Each claim's header first, then its facts.
+        Box::new(std::iter::from_fn(move || {
+            let h = headers.peek().map(|(c, _)| **c);
+            let f = facts.peek().map(|((c, _), _)| *c);
+            match (h, f) {
+                (Some(h), f) if f.is_none_or(|f| h <= f) => headers
+                    .next()
+                    .map(|(c, h)| Ok((*c, Filed::Header(h.clone())))),
+                (_, Some(_)) => facts.next().map(|((c, _), f)| Ok((*c, Filed::Fact(*f)))),
+                _ => None,
+            }
+        }))
     }
 
     fn stored_index(&self) -> Box<dyn Iterator<Item = Result<IndexEntry>> + '_> {
@@ -176,11 +192,16 @@ impl Store for MemStore {
             .summaries
             .iter()
             .map(|((c, _), f)| IndexEntry::Summary(*c, *f));
+        let headers = self
+            .headers
+            .iter()
+            .map(|(c, h)| IndexEntry::Header(*c, h.clone()));
         Box::new(
             ids.chain(claims)
                 .chain(stories)
                 .chain(valid)
                 .chain(summaries)
+                .chain(headers)
                 .map(Ok),
         )
     }

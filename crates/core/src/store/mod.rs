@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::error::Result;
 use crate::event::Body;
 use crate::record::{Hash, Record, GENESIS};
-use crate::summary::{Fact, What};
+use crate::summary::{ClaimHeader, Fact, Filed, What};
 use crate::time::Time;
 
 /// The end of the log.
@@ -81,6 +81,8 @@ pub enum IndexEntry {
     ValidTo(Time, u64),
     /// (seq of the claim's assertion, fact): the claim summaries.
     Summary(u64, Fact),
+    /// (seq of the claim's assertion, header), beside its summary.
+    Header(u64, ClaimHeader),
 }
 
 impl IndexEntry {
@@ -149,6 +151,15 @@ impl IndexEntry {
                     }
                 }
             }
+            IndexEntry::Header(claim_seq, h) => {
+                out.push(5);
+                out.extend_from_slice(&claim_seq.to_be_bytes());
+                out.extend_from_slice(h.claim.as_bytes());
+                for s in [&h.story, &h.by, &h.text] {
+                    out.extend_from_slice(&(s.len() as u64).to_be_bytes());
+                    out.extend_from_slice(s.as_bytes());
+                }
+            }
         }
     }
 }
@@ -176,6 +187,9 @@ pub fn index_entries(record: &Record, lookup: &mut dyn Lookup) -> Result<Vec<Ind
             out.push(IndexEntry::ValidTo(a.valid.to, seq));
             if let Some(f) = Fact::of(record, a.claim, &a.by, no_target) {
                 out.push(IndexEntry::Summary(seq, f));
+            }
+            if let Some(h) = ClaimHeader::of(record).filter(ClaimHeader::fits) {
+                out.push(IndexEntry::Header(seq, h));
             }
             if let Some(old) = a.supersedes {
                 out.push(IndexEntry::Claim(old, seq, Role::Superseding));
@@ -381,7 +395,8 @@ pub trait Store: Send + Sync {
     /// The summary facts of the claims asserted at `from_claim_seq` or
     /// later, in (claim seq, seq) order: each item is a claim's assertion
     /// seq and one fact filed under it.
-    fn summaries(&self, from_claim_seq: u64) -> Box<dyn Iterator<Item = Result<(u64, Fact)>> + '_>;
+    fn summaries(&self, from_claim_seq: u64)
+        -> Box<dyn Iterator<Item = Result<(u64, Filed)>> + '_>;
 
     /// The summary facts of the claim asserted at `claim_seq`, in seq order.
     fn summary(&self, claim_seq: u64) -> Result<Vec<Fact>>;
@@ -438,7 +453,10 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn seqs_by_valid_to(&self, lo: Time, hi: Time) -> Result<Vec<u64>> {
         (**self).seqs_by_valid_to(lo, hi)
     }
-    fn summaries(&self, from_claim_seq: u64) -> Box<dyn Iterator<Item = Result<(u64, Fact)>> + '_> {
+    fn summaries(
+        &self,
+        from_claim_seq: u64,
+    ) -> Box<dyn Iterator<Item = Result<(u64, Filed)>> + '_> {
         (**self).summaries(from_claim_seq)
     }
     fn summary(&self, claim_seq: u64) -> Result<Vec<Fact>> {

@@ -11,6 +11,10 @@ pub trait Streams {
     fn stdout(&self) -> Box<dyn Write + '_>;
     /// All of standard input.
     fn read_stdin(&self) -> std::io::Result<Vec<u8>>;
+    /// Standard input to read as it comes (by default, all of it at once).
+    fn stdin_reader(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(std::io::Cursor::new(self.read_stdin()?)))
+    }
     /// Whether standard input is a terminal.
     fn stdin_is_terminal(&self) -> bool;
     /// Whether standard error is a terminal (for progress bars).
@@ -61,6 +65,13 @@ impl Streams for Local {
         let mut bytes = Vec::new();
         std::io::stdin().read_to_end(&mut bytes)?;
         Ok(bytes)
+    }
+
+    fn stdin_reader(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(match self.stdin.borrow_mut().take() {
+            Some(bytes) => Box::new(std::io::Cursor::new(bytes)),
+            None => Box::new(std::io::stdin()),
+        })
     }
 
     fn stdin_is_terminal(&self) -> bool {

@@ -5,7 +5,6 @@
 //! a command's events are committed in one `Store::commit` or not at all;
 //! `recorded_at` never decreases along `seq`.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use uuid::Uuid;
@@ -115,6 +114,34 @@ struct Overlay<'a> {
     claims: HashMap<Uuid, Time>,
 }
 
+/// What the append rules look up of the events and claims before one being
+/// checked: the batch so far, then the ledger.
+pub(crate) trait Known {
+    /// An event by id, and whether it is earlier in the same batch.
+    fn event<S: Store>(&self, ledger: &Ledger<S>, id: Uuid) -> Result<Option<(Event, bool)>>;
+    /// The `valid.from` of a claim's assertion, if the claim exists.
+    fn claim_from<S: Store>(&self, ledger: &Ledger<S>, claim: Uuid) -> Result<Option<Time>>;
+}
+
+impl Known for Overlay<'_> {
+    fn event<S: Store>(&self, ledger: &Ledger<S>, id: Uuid) -> Result<Option<(Event, bool)>> {
+        if let Some(e) = self.events.get(&id) {
+            return Ok(Some(((*e).clone(), true)));
+        }
+        if ledger.store.head().seq == 0 {
+            return Ok(None);
+        }
+        Ok(ledger.event(id)?.map(|r| (r.event, false)))
+    }
+
+    fn claim_from<S: Store>(&self, ledger: &Ledger<S>, claim: Uuid) -> Result<Option<Time>> {
+        if let Some(t) = self.claims.get(&claim) {
+            return Ok(Some(*t));
+        }
+        ledger.committed_claim_from(claim)
+    }
+}
+
 impl<S: Store> Ledger<S> {
     /// A ledger over `store`.
     pub fn new(store: S) -> Self {
@@ -124,8 +151,13 @@ impl<S: Store> Ledger<S> {
         }
     }
 
+    /// The store, to write through.
+    pub(crate) fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
     /// Empties the read cache (before any write).
-    fn forget(&self) {
+    pub(crate) fn forget(&self) {
         *self.read_cache() = ReadCache::default();
     }
 
@@ -276,20 +308,8 @@ impl<S: Store> Ledger<S> {
         }
     }
 
-    fn lookup_event<'o>(&self, id: Uuid, overlay: &Overlay<'o>) -> Result<Option<Cow<'o, Event>>> {
-        if let Some(e) = overlay.events.get(&id) {
-            return Ok(Some(Cow::Borrowed(*e)));
-        }
-        if self.store.head().seq == 0 {
-            return Ok(None);
-        }
-        Ok(self.event(id)?.map(|r| Cow::Owned(r.event)))
-    }
-
-    fn claim_from(&self, claim: Uuid, overlay: &Overlay) -> Result<Option<Time>> {
-        if let Some(t) = overlay.claims.get(&claim) {
-            return Ok(Some(*t));
-        }
+    /// The `valid.from` of a claim's assertion in the store.
+    pub(crate) fn committed_claim_from(&self, claim: Uuid) -> Result<Option<Time>> {
         if self.store.head().seq == 0 {
             return Ok(None);
         }
@@ -298,11 +318,11 @@ impl<S: Store> Ledger<S> {
             .and_then(|r| r.event.valid().map(|v| v.from)))
     }
 
-    fn check(&self, event: &Event, overlay: &Overlay) -> Result<Check> {
+    pub(crate) fn check(&self, event: &Event, known: &impl Known) -> Result<Check> {
         event.validate()?;
-        if let Some(existing) = self.lookup_event(event.id, overlay)? {
-            if *existing == *event {
-                return Ok(if overlay.events.contains_key(&event.id) {
+        if let Some((existing, in_batch)) = known.event(self, event.id)? {
+            if existing == *event {
+                return Ok(if in_batch {
                     Check::Repeated
                 } else {
                     Check::Duplicate
@@ -313,7 +333,7 @@ impl<S: Store> Ledger<S> {
                 format!(
                     "field `id`: event {} {} with different content",
                     event.id,
-                    if overlay.events.contains_key(&event.id) {
+                    if in_batch {
                         "appears earlier in this batch"
                     } else {
                         "is already in the ledger"
@@ -324,7 +344,7 @@ impl<S: Store> Ledger<S> {
         }
         match &event.body {
             Body::Asserted(a) => {
-                if self.claim_from(a.claim, overlay)?.is_some() {
+                if known.claim_from(self, a.claim)?.is_some() {
                     return Err(Error::new(
                         ErrorKind::Conflict,
                         format!("field `claim`: claim {} is already asserted", a.claim),
@@ -339,7 +359,7 @@ impl<S: Store> Ledger<S> {
                             "field `supersedes`: a claim cannot supersede itself",
                         ));
                     }
-                    if self.claim_from(old, overlay)?.is_none() {
+                    if known.claim_from(self, old)?.is_none() {
                         return Err(Error::not_found(format!(
                             "field `supersedes`: there is no claim {old} in the ledger"
                         )));
@@ -347,7 +367,7 @@ impl<S: Store> Ledger<S> {
                 }
             }
             Body::FollowedUp(f) => {
-                let Some(asserted_from) = self.claim_from(f.claim, overlay)? else {
+                let Some(asserted_from) = known.claim_from(self, f.claim)? else {
                     return Err(Error::not_found(format!(
                         "field `claim`: there is no claim {} in the ledger",
                         f.claim
@@ -363,7 +383,7 @@ impl<S: Store> Ledger<S> {
                     )));
                 }
             }
-            Body::Voided(v) => match self.lookup_event(v.target, overlay)? {
+            Body::Voided(v) => match known.event(self, v.target)?.map(|(e, _)| e) {
                 None => {
                     return Err(Error::not_found(format!(
                         "field `target`: there is no event {} in the ledger",
@@ -516,7 +536,7 @@ enum Attempt {
     HeadMoved(Vec<Incoming>, Error),
 }
 
-enum Check {
+pub(crate) enum Check {
     New,
     /// Already in the ledger with identical content.
     Duplicate,

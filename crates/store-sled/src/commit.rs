@@ -82,6 +82,11 @@ impl SledStore {
             )
             .with_hint(Hint::Reopen));
         }
+        if self.staged.is_some() {
+            return Err(Error::invalid(
+                "a commit is staged through this handle; commit or abort it first",
+            ));
+        }
         // A refusal before anything is written leaves the handle usable.
         claims_core::store::check_continues(expected, &self.head, records)?;
         self.commit_inner(records)?;
@@ -148,13 +153,75 @@ impl SledStore {
             self.fail_point(Stage::SmallAfterTransaction)?;
             self.commit_sync(Stage::SmallSync)?;
             self.head = head;
+            self.visible = head.seq;
             self.applied = head.seq;
             return Ok(());
         }
-        // A large commit: the blocks and the index elements (invisible past
-        // the head until it moves), then the head. The index writes are worked out on a
-        // second thread while the blocks are packed, written and synced; if
-        // that fails, the head has not moved and nothing is committed.
+        // A large commit: staged in one part, then committed.
+        self.stage_part(records)?;
+        self.finish_staged()
+    }
+
+    /// [`Store::stage`](claims_core::Store::stage): the head check (first
+    /// part) or the contiguity check (later parts), then the part's writes.
+    pub(crate) fn stage_checked(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
+        match self.staged {
+            None => {
+                if self.poisoned {
+                    return Err(Error::damaged(
+                        "an earlier write through this handle failed part-way, so it takes no more writes",
+                    )
+                    .with_hint(Hint::Reopen));
+                }
+                claims_core::store::check_continues(expected, &self.head, records)?;
+            }
+            Some(staged) => {
+                claims_core::store::check_continues(expected, &self.head, &[])?;
+                claims_core::store::check_contiguous(staged.seq, records)?;
+            }
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.stage_part(records)
+    }
+
+    /// [`Store::commit_staged`](claims_core::Store::commit_staged).
+    pub(crate) fn commit_staged_checked(&mut self, expected: &Head) -> Result<()> {
+        claims_core::store::check_continues(expected, &self.head, &[])?;
+        if self.staged.is_none() {
+            return Ok(());
+        }
+        self.finish_staged()?;
+        self.poisoned = false;
+        Ok(())
+    }
+
+    /// [`Store::abort_staged`](claims_core::Store::abort_staged): takes the
+    /// staged entries and their index elements out again.
+    pub(crate) fn abort_staged_here(&mut self) -> Result<()> {
+        if self.staged.take().is_none() {
+            return Ok(());
+        }
+        self.visible = self.head.seq;
+        self.roll_back_past_head()?;
+        self.sync()?;
+        self.poisoned = false;
+        Ok(())
+    }
+
+    /// Writes one part of a staged commit: its log blocks (past the head,
+    /// so no read of another handle and no reopen sees them), a sync, then
+    /// its index elements. The index writes are worked out on a second
+    /// thread while the blocks are packed, written and synced. The handle is
+    /// poisoned until the commit finishes or is aborted.
+    fn stage_part(&mut self, records: &[Record]) -> Result<()> {
+        let last = records.last().expect("not empty");
+        let end = Head {
+            seq: last.seq,
+            hash: last.hash,
+            recorded_at: Some(last.recorded_at),
+        };
         let mut writing = false;
         let index = std::thread::scope(|s| -> Result<_> {
             let derive = || {
@@ -173,6 +240,9 @@ impl SledStore {
                 self.log.apply_batch(batch).map_err(from_sled)?;
             }
             self.fail_point(Stage::LargeAfterBlocks)?;
+            // The blocks are durable before any index element derived from
+            // them is written, so recovery can always work out (from the
+            // blocks) which elements to take out again.
             self.commit_sync(Stage::LargeBlocksSync)?;
             self.fail_point(Stage::LargeAfterBlocksSync)?;
             match worker {
@@ -181,17 +251,25 @@ impl SledStore {
                 Err(_) => derive(),
             }
         });
-        // Once the first block is written, only a finished commit (or a
-        // reopen) makes the handle usable again.
-        self.poisoned = writing;
+        // Once the first block is written, only a finished commit, an
+        // abort or a reopen makes the handle usable again.
+        self.poisoned |= writing;
         let index = index?;
-        // The index elements go in before the head moves: reads ignore
-        // elements past the head, and recovery removes them with the entries
-        // a crash left past it. So every write that can fail for want of
-        // space happens before the commit point, and a failure means nothing
-        // was committed.
+        // The index elements go in before the head moves: reads of other
+        // handles ignore elements past the head, and recovery removes them
+        // with the entries a crash left past it. So every write that can
+        // fail for want of space happens before the commit point.
         self.write_index(index)?;
         self.fail_point(Stage::LargeAfterIndex)?;
+        self.staged = Some(end);
+        self.visible = end.seq;
+        Ok(())
+    }
+
+    /// Commits what is staged: a sync of the blocks and index elements,
+    /// then the head (the commit point) and a sync, then `meta/indexed`.
+    fn finish_staged(&mut self) -> Result<()> {
+        let head = self.staged.expect("a staged commit");
         self.commit_sync(Stage::LargeIndexSync)?;
         self.log
             .insert(LOG_HEAD, head_bytes(&head))
@@ -199,6 +277,8 @@ impl SledStore {
         self.fail_point(Stage::LargeAfterHead)?;
         self.commit_sync(Stage::LargeHeadSync)?;
         self.head = head;
+        self.staged = None;
+        self.visible = head.seq;
         self.applied = head.seq;
         self.fail_point(Stage::LargeAfterHeadSync)?;
         self.fail_point(Stage::LargeBeforeIndexedMark)?;
@@ -236,7 +316,7 @@ impl SledStore {
                 let k = u64_at(&k, 0)?;
                 let b = Block::decode(k, &v)?;
                 let len = b.raw_len();
-                if len < BLOCK_TARGET && b.entries.last().map(|e| e.0) == Some(self.head.seq) {
+                if len < BLOCK_TARGET && b.entries.last().map(|e| e.0) == Some(self.visible) {
                     key = k;
                     size = len;
                     cur = b;

@@ -166,6 +166,11 @@ pub struct SledStore {
     valid: sled::Tree,
     summary: sled::Tree,
     head: Head,
+    /// What this handle's reads see: the head's seq, or while a commit is
+    /// staged through this handle, its last staged seq.
+    visible: u64,
+    /// The end of the staged log while a commit is staged.
+    staged: Option<Head>,
     /// Index entries are in the index trees (maybe not yet on disk) up to here.
     applied: u64,
     /// Set while a commit is writing; still set if it failed part-way, after

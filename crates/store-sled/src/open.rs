@@ -152,6 +152,8 @@ impl SledStore {
             db,
             path,
             head: Head::EMPTY,
+            visible: 0,
+            staged: None,
             applied: 0,
             poisoned: false,
             blocks: Default::default(),
@@ -165,6 +167,7 @@ impl SledStore {
             store.recovery.upgraded_from = Some(format);
         }
         store.head = store.read_head()?;
+        store.visible = store.head.seq;
         store.recover()?;
         Ok(store)
     }

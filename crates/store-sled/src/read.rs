@@ -127,8 +127,20 @@ impl Store for SledStore {
         self.commit_checked(expected, records)
     }
 
+    fn stage(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
+        self.stage_checked(expected, records)
+    }
+
+    fn commit_staged(&mut self, expected: &Head) -> Result<()> {
+        self.commit_staged_checked(expected)
+    }
+
+    fn abort_staged(&mut self) -> Result<()> {
+        self.abort_staged_here()
+    }
+
     fn get(&self, seq: u64) -> Result<Option<Record>> {
-        if seq == 0 || seq > self.head.seq {
+        if seq == 0 || seq > self.visible {
             return Ok(None);
         }
         let mut found = None;
@@ -166,7 +178,7 @@ impl Store for SledStore {
     }
 
     fn scan(&self, from_seq: u64) -> Box<dyn Iterator<Item = Result<Record>> + '_> {
-        let head = self.head.seq;
+        let head = self.visible;
         let from = from_seq.max(1);
         if from > head {
             return Box::new(std::iter::empty());
@@ -216,7 +228,7 @@ impl Store for SledStore {
         lo[..16].copy_from_slice(id.as_bytes());
         let mut hi = lo;
         hi[16..].fill(0xFF);
-        let head = self.head.seq;
+        let head = self.visible;
         let mut out = None;
         let mut bad = false;
         packed::scan(&self.ids, &lo, &hi, |e| match tail_seq(e, 24) {
@@ -241,7 +253,7 @@ impl Store for SledStore {
         lo[..16].copy_from_slice(range.lo.as_bytes());
         let mut hi = [0xFFu8; 24];
         hi[..16].copy_from_slice(range.hi.as_bytes());
-        let head = self.head.seq;
+        let head = self.visible;
         let mut out = Vec::new();
         let mut bad = false;
         packed::scan(&self.ids, &lo, &hi, |e| {
@@ -266,7 +278,7 @@ impl Store for SledStore {
         lo.push(0);
         let mut hi = claim_key(range.hi, u64::MAX).to_vec();
         hi.push(0xFF);
-        let head = self.head.seq;
+        let head = self.visible;
         let mut out: Vec<Uuid> = Vec::new();
         let mut bad = false;
         packed::scan(&self.claims, &lo, &hi, |e| {
@@ -294,7 +306,7 @@ impl Store for SledStore {
         lo.push(0);
         let mut hi = claim_key(claim, u64::MAX).to_vec();
         hi.push(0xFF);
-        let head = self.head.seq;
+        let head = self.visible;
         let mut out = Vec::new();
         let mut bad = false;
         packed::scan(&self.claims, &lo, &hi, |e| {
@@ -329,7 +341,7 @@ impl Store for SledStore {
         let n = lo.len();
         let mut hi = lo.clone();
         hi.extend_from_slice(&[0xFF; 24]);
-        let head = self.head.seq;
+        let head = self.visible;
         let mut out = Vec::new();
         let mut bad = false;
         packed::scan(&self.stories, &lo, &hi, |e| {
@@ -384,7 +396,7 @@ impl Store for SledStore {
     }
 
     fn seqs_by_valid_to(&self, lo: Time, hi: Time) -> Result<Vec<u64>> {
-        let head = self.head.seq;
+        let head = self.visible;
         let mut out = Vec::new();
         let mut bad = false;
         packed::scan(

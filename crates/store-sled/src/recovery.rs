@@ -49,53 +49,7 @@ impl SledStore {
         let head = self.head.seq;
         // 1. Entries past the head were never committed: drop them and whatever
         //    index entries were derived from them.
-        let start = match self.block_at(head.max(1))? {
-            Some((k, _)) => k,
-            None => 1,
-        };
-        let mut leftovers: Vec<Record> = Vec::new();
-        let mut rewrites: Vec<(u64, Block)> = Vec::new();
-        for kv in self.log.range(seq_key(start)..) {
-            let (k, v) = kv.map_err(from_sled)?;
-            let key = u64_at(&k, 0)?;
-            let block = Block::decode(key, &v)?;
-            if block.entries.iter().all(|(s, _)| *s <= head) {
-                continue;
-            }
-            let (keep, gone): (Vec<_>, Vec<_>) =
-                block.entries.into_iter().partition(|(s, _)| *s <= head);
-            for (seq, bytes) in &gone {
-                let report = &mut self.recovery;
-                report.rolled_back += 1;
-                report.rolled_back_seqs = Some(match report.rolled_back_seqs.take() {
-                    Some(r) => *r.start().min(seq)..=*r.end().max(seq),
-                    None => *seq..=*seq,
-                });
-                match Record::decode(bytes) {
-                    Ok(r) => leftovers.push(r),
-                    Err(_) => report.undecodable.push(*seq),
-                }
-            }
-            rewrites.push((key, Block { entries: keep }));
-        }
-        if !rewrites.is_empty() {
-            let entries = self.derive(&leftovers)?;
-            self.apply_index(&entries, false)?;
-            if !self.recovery.undecodable.is_empty() {
-                // Their index elements (if any were written) are unknown:
-                // take out every element past the head, so that none is
-                // found again once a later commit reuses those seqs.
-                self.recovery.stale_index_elements = self.remove_index_past(head)?;
-            }
-            let mut batch = sled::Batch::default();
-            for (key, keep) in rewrites {
-                if keep.entries.is_empty() {
-                    batch.remove(&seq_key(key));
-                } else {
-                    batch.insert(&seq_key(key), keep.encode(key));
-                }
-            }
-            self.log.apply_batch(batch).map_err(from_sled)?;
+        if self.roll_back_past_head()? {
             self.sync()?;
         }
         // 2. Indexes behind the head are derived again (inserts are idempotent).
@@ -128,6 +82,88 @@ impl SledStore {
         }
         self.applied = head;
         Ok(())
+    }
+
+    /// Takes the log entries past the head out, with the index elements
+    /// derived from them; returns whether there were any. It works through
+    /// them from the last block back, a group of blocks at a time, so its
+    /// memory does not grow with how many there are: each group's index
+    /// elements are worked out (their look-ups see the entries before the
+    /// group, still in place) and removed, then its blocks. A crash part-way
+    /// leaves fewer entries past the head, which the next open takes out.
+    pub(crate) fn roll_back_past_head(&mut self) -> Result<bool> {
+        /// Blocks a group (about 30 entries each).
+        const GROUP: usize = 2048;
+        let head = self.head.seq;
+        let start = match self.block_at(head.max(1))? {
+            Some((k, _)) => k,
+            None => 1,
+        };
+        let mut keys: Vec<u64> = Vec::new();
+        for kv in self.log.range(seq_key(start)..) {
+            let (k, _) = kv.map_err(from_sled)?;
+            keys.push(u64_at(&k, 0)?);
+        }
+        let mut any = false;
+        for group in keys.rchunks(GROUP) {
+            let mut leftovers: Vec<Record> = Vec::new();
+            let mut rewrites: Vec<(u64, Block)> = Vec::new();
+            for &key in group {
+                let Some(v) = self.log.get(seq_key(key)).map_err(from_sled)? else {
+                    continue;
+                };
+                let block = Block::decode(key, &v)?;
+                if block.entries.iter().all(|(s, _)| *s <= head) {
+                    continue;
+                }
+                let (keep, gone): (Vec<_>, Vec<_>) =
+                    block.entries.into_iter().partition(|(s, _)| *s <= head);
+                for (seq, bytes) in &gone {
+                    let report = &mut self.recovery;
+                    report.rolled_back += 1;
+                    report.rolled_back_seqs = Some(match report.rolled_back_seqs.take() {
+                        Some(r) => *r.start().min(seq)..=*r.end().max(seq),
+                        None => *seq..=*seq,
+                    });
+                    match Record::decode(bytes) {
+                        Ok(r) => leftovers.push(r),
+                        Err(_) => report.undecodable.push(*seq),
+                    }
+                }
+                rewrites.push((key, Block { entries: keep }));
+            }
+            if rewrites.is_empty() {
+                continue;
+            }
+            any = true;
+            // Look-ups see what lies before this group, nothing of it.
+            let first = leftovers.first().map_or(head + 1, |r| r.seq);
+            self.visible = first.saturating_sub(1).max(head);
+            let derived = self
+                .derive(&leftovers)
+                .and_then(|entries| self.apply_index(&entries, false));
+            self.visible = head;
+            derived?;
+            let mut batch = sled::Batch::default();
+            for (key, keep) in &rewrites {
+                if keep.entries.is_empty() {
+                    batch.remove(&seq_key(*key));
+                } else {
+                    batch.insert(&seq_key(*key), keep.encode(*key));
+                }
+            }
+            let forget: Vec<(u64, Vec<u8>)> =
+                rewrites.iter().map(|(k, _)| (*k, Vec::new())).collect();
+            self.forget_blocks(&forget);
+            self.log.apply_batch(batch).map_err(from_sled)?;
+        }
+        if any && !self.recovery.undecodable.is_empty() {
+            // Their index elements (if any were written) are unknown: take
+            // out every element past the head, so that none is found again
+            // once a later commit reuses those seqs.
+            self.recovery.stale_index_elements = self.remove_index_past(head)?;
+        }
+        Ok(any)
     }
 
     /// Removes every index element whose seq is past `head`; returns how

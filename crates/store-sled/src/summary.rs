@@ -117,14 +117,7 @@ impl SledStore {
         from_claim_seq: u64,
     ) -> Box<dyn Iterator<Item = Result<(u64, Filed)>> + '_> {
         let lo = from_claim_seq.to_be_bytes().to_vec();
-        match Elements::new(
-            &self.summary,
-            4,
-            lo,
-            self.head.seq,
-            summary_filed,
-            "summary",
-        ) {
+        match Elements::new(&self.summary, 4, lo, self.visible, summary_filed, "summary") {
             Ok(it) => Box::new(it),
             Err(e) => Box::new(std::iter::once(Err(e))),
         }
@@ -135,7 +128,7 @@ impl SledStore {
         let lo = claim_seq.to_be_bytes();
         let mut hi = lo.to_vec();
         hi.extend_from_slice(&[0xFF; 64]);
-        let head = self.head.seq;
+        let head = self.visible;
         let mut out = Vec::new();
         let mut bad = false;
         packed::scan(&self.summary, &lo, &hi, |e| match decode_filed(e) {

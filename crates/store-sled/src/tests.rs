@@ -470,3 +470,41 @@ fn read_everything(s: &SledStore) {
     let _ = s.story_claims("a");
     let _ = s.seqs_by_valid_to(t("1900-01-01T00:00:00Z"), t("2100-01-01T00:00:00Z"));
 }
+
+#[test]
+fn a_ledger_closed_with_a_commit_staged_reopens_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let (head, before) = {
+        let mut s = open(&path);
+        fill(&mut s);
+        let head = s.head();
+        let before: Vec<Record> = s.scan(1).map(|r| r.unwrap()).collect();
+        let mut events = Vec::new();
+        for i in 0..2000u128 {
+            events.push(asserted(
+                10_000 + i * 2,
+                50_000 + i,
+                "gone",
+                "2020-07-12T10:00:00Z",
+                None,
+            ));
+            events.push(followup(10_001 + i * 2, 50_000 + i, "2020-07-12T11:00:00Z"));
+        }
+        let records = seal(&s, events);
+        for part in records.chunks(900) {
+            s.stage(&head, part).unwrap();
+        }
+        assert_eq!(s.get(4000).unwrap().map(|r| r.seq), Some(4000));
+        // Closed (the process ends) without committing.
+        (head, before)
+    };
+    let s = open(&path);
+    assert_eq!(s.head(), head);
+    assert_eq!(s.recovery().rolled_back, 4000);
+    assert_eq!(s.scan(1).map(|r| r.unwrap()).collect::<Vec<_>>(), before);
+    assert!(s.story_claims("gone").unwrap().is_empty());
+    assert!(s.summaries(5).next().is_none());
+    let ledger = claims_core::Ledger::new(s);
+    assert_eq!(ledger.verify(|_| {}).unwrap().count, head.seq);
+}

@@ -385,6 +385,73 @@ pub fn a_large_commit_keeps_summaries_and_verifies(mut make: impl FnMut() -> Box
     assert_eq!(report.count, ledger.store().head().seq);
 }
 
+/// Conformance check: staged parts are seen by the handle's reads but not
+/// by its head; an abort leaves the store as it was; a commit of the staged
+/// parts gives the store one commit of them all would.
+pub fn staged_parts_commit_together_or_not_at_all(mut make: impl FnMut() -> Box<dyn Store>) {
+    let mut whole = make();
+    let mut parts = make();
+    fill(&mut *whole);
+    fill(&mut *parts);
+    let head = parts.head();
+    let mut events = Vec::new();
+    for i in 0..30u128 {
+        events.push(asserted(
+            500 + i * 3,
+            5000 + i,
+            "staged",
+            "2020-07-12T10:00:00Z",
+            None,
+        ));
+        events.push(followup(501 + i * 3, 5000 + i, "2020-07-12T11:00:00Z"));
+        if i % 5 == 0 {
+            events.push(void(502 + i * 3, 501 + i * 3));
+        }
+    }
+    events.push(followup(499, 100, "2020-07-12T11:00:00Z"));
+    let records = seal(&*parts, events);
+    let (a, b) = records.split_at(40);
+    // Aborted: nothing left.
+    parts.stage(&head, a).unwrap();
+    assert_eq!(parts.head(), head, "staging does not move the head");
+    assert_eq!(
+        parts.get(a[5].seq).unwrap().as_ref(),
+        Some(&a[5]),
+        "staged entries are read back"
+    );
+    assert!(
+        parts.commit(&head, b).is_err(),
+        "a commit while staged is refused"
+    );
+    parts.abort_staged().unwrap();
+    assert_eq!(parts.head(), head);
+    assert!(parts.get(a[0].seq).unwrap().is_none());
+    assert!(parts.seq_of_event(a[0].event.id).unwrap().is_none());
+    summaries_agree_with_the_log(&*parts);
+    // Committed: as one commit.
+    parts.stage(&head, a).unwrap();
+    parts.stage(&head, b).unwrap();
+    parts.commit_staged(&head).unwrap();
+    whole.commit(&whole.head(), &records).unwrap();
+    assert_eq!(parts.head(), whole.head());
+    let all = |s: &dyn Store| s.scan(1).map(|r| r.unwrap()).collect::<Vec<_>>();
+    assert_eq!(all(&*parts), all(&*whole));
+    let index = |s: &dyn Store| {
+        let mut v: Vec<Vec<u8>> = s
+            .stored_index()
+            .map(|e| {
+                let mut b = Vec::new();
+                e.unwrap().canonical_into(&mut b);
+                b
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(index(&*parts), index(&*whole));
+    summaries_agree_with_the_log(&*parts);
+}
+
 /// Runs every check on fresh stores from `make`.
 pub fn run_all(mut make: impl FnMut() -> Box<dyn Store>) {
     empty_store_has_an_empty_head(&mut make);
@@ -398,6 +465,8 @@ pub fn run_all(mut make: impl FnMut() -> Box<dyn Store>) {
     a_commit_against_a_moved_head_is_refused_naming_the_actual_head(&mut make);
     summaries_hold_each_claims_facts(&mut make);
     a_large_commit_keeps_summaries_and_verifies(&mut make);
+    staged_parts_commit_together_or_not_at_all(&mut make);
+    crate::bulk::tests::streamed_appends_in_parts_are_all_or_nothing(&mut make);
 }
 
 #[cfg(test)]

@@ -79,6 +79,18 @@ impl<S: Store> Store for Faulty<S> {
         self.inner.commit(expected, records)
     }
 
+    fn stage(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
+        self.inner.stage(expected, records)
+    }
+
+    fn commit_staged(&mut self, expected: &Head) -> Result<()> {
+        self.inner.commit_staged(expected)
+    }
+
+    fn abort_staged(&mut self) -> Result<()> {
+        self.inner.abort_staged()
+    }
+
     fn get(&self, seq: u64) -> Result<Option<Record>> {
         self.inner.get(seq)
     }

@@ -22,6 +22,8 @@ pub struct MemStore {
     valid: BTreeSet<(Time, u64)>,
     summaries: BTreeMap<(u64, u64), Fact>,
     headers: BTreeMap<u64, ClaimHeader>,
+    /// While a commit is staged: the store as it was before.
+    before_staging: Option<Box<MemStore>>,
 }
 
 impl MemStore {
@@ -31,8 +33,9 @@ impl MemStore {
     }
 }
 
-impl Store for MemStore {
-    fn head(&self) -> Head {
+impl MemStore {
+    /// The end of the log as the reads of this store see it.
+    fn seen_head(&self) -> Head {
         match self.log.last() {
             None => Head::EMPTY,
             Some(r) => Head {
@@ -43,8 +46,8 @@ impl Store for MemStore {
         }
     }
 
-    fn commit(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
-        super::check_continues(expected, &self.head(), records)?;
+    /// Adds `records` and their index entries (all or nothing).
+    fn apply(&mut self, records: &[Record]) -> Result<()> {
         let mut staged = self.clone();
         let mut entries = Vec::new();
         {
@@ -80,6 +83,50 @@ impl Store for MemStore {
             }
         }
         *self = staged;
+        Ok(())
+    }
+}
+
+impl Store for MemStore {
+    fn head(&self) -> Head {
+        match &self.before_staging {
+            Some(before) => before.seen_head(),
+            None => self.seen_head(),
+        }
+    }
+
+    fn commit(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
+        if self.before_staging.is_some() {
+            return Err(crate::error::Error::invalid(
+                "a commit is staged through this handle; commit or abort it first",
+            ));
+        }
+        super::check_continues(expected, &self.head(), records)?;
+        self.apply(records)
+    }
+
+    fn stage(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
+        super::check_continues(expected, &self.head(), &[])?;
+        super::check_contiguous(self.seen_head().seq, records)?;
+        let before = match self.before_staging.take() {
+            Some(b) => b,
+            None => Box::new(self.clone()),
+        };
+        let result = self.apply(records);
+        self.before_staging = Some(before);
+        result
+    }
+
+    fn commit_staged(&mut self, expected: &Head) -> Result<()> {
+        super::check_continues(expected, &self.head(), &[])?;
+        self.before_staging = None;
+        Ok(())
+    }
+
+    fn abort_staged(&mut self) -> Result<()> {
+        if let Some(before) = self.before_staging.take() {
+            *self = *before;
+        }
         Ok(())
     }
 

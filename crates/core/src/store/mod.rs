@@ -364,6 +364,24 @@ pub trait Store: Send + Sync {
     /// re-seal. See [`check_continues`].
     fn commit(&mut self, expected: &Head, records: &[Record]) -> Result<()>;
 
+    /// Writes `records` as one part of a commit too large to hold at once:
+    /// the first part continues `expected` (the head), each later part the
+    /// part before. Staged entries are seen by this handle's reads (so that
+    /// the ledger can check later parts against earlier ones), not by
+    /// [`Store::head`], not by other handles, and not after a crash or a
+    /// reopen. [`Store::commit_staged`] makes them all part of the log at
+    /// once; [`Store::abort_staged`] takes them out. While a commit is
+    /// staged, [`Store::commit`] is refused.
+    fn stage(&mut self, expected: &Head, records: &[Record]) -> Result<()>;
+
+    /// Commits every staged part, atomically and durably (as
+    /// [`Store::commit`]), if the head is still `expected`.
+    fn commit_staged(&mut self, expected: &Head) -> Result<()>;
+
+    /// Takes every staged part out again; the store is as it was before
+    /// the first.
+    fn abort_staged(&mut self) -> Result<()>;
+
     /// The entry at `seq`.
     fn get(&self, seq: u64) -> Result<Option<Record>>;
 
@@ -425,6 +443,15 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn commit(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
         (**self).commit(expected, records)
+    }
+    fn stage(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
+        (**self).stage(expected, records)
+    }
+    fn commit_staged(&mut self, expected: &Head) -> Result<()> {
+        (**self).commit_staged(expected)
+    }
+    fn abort_staged(&mut self) -> Result<()> {
+        (**self).abort_staged()
     }
     fn get(&self, seq: u64) -> Result<Option<Record>> {
         (**self).get(seq)

@@ -1,0 +1,341 @@
+//! Appending a stream of events in memory that does not grow with the
+//! stream's length: the append rules are checked against the batch so far
+//! through compact maps (a 64-bit fingerprint of every event id, the
+//! `valid.from` of every claim asserted), and the checked events are sealed
+//! and staged in parts of [`STAGE_EVERY`] ([`Store::stage`]), then committed
+//! at once ([`Store::commit_staged`]). The batch stays all-or-nothing: a
+//! refusal on any line aborts what was staged.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher};
+
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::event::{Body, Event};
+use crate::ledger::{Check, Incoming, Known, Ledger};
+use crate::record::{truncate_micros, Record};
+use crate::store::Store;
+use crate::time::Time;
+
+/// Events sealed and staged together.
+pub const STAGE_EVERY: usize = 50_000;
+
+/// What a streamed append did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamReport {
+    /// Entries written.
+    pub appended: u64,
+    /// The seqs of the first and last entry written.
+    pub seqs: Option<(u64, u64)>,
+    /// Events already in the ledger with identical content.
+    pub unchanged: usize,
+    /// Events that appeared earlier in the same batch with identical content.
+    pub repeated: usize,
+}
+
+/// The batch so far, as the append rules need it.
+struct Batch {
+    /// Events checked and not yet staged, with their ids.
+    pending: Vec<Event>,
+    pending_ids: HashMap<Uuid, usize>,
+    /// A fingerprint of every id in the batch: a miss means the id is not
+    /// in it (a hit is checked against the events themselves).
+    fingerprints: HashSet<u64, Fingerprint>,
+    /// Every claim asserted in the batch, with its `valid.from`.
+    claims: HashMap<Uuid, Time>,
+    /// The committed head's seq: entries after it are the batch's.
+    head_seq: u64,
+}
+
+/// Event ids are random: their low 64 bits are a fingerprint already.
+#[derive(Default, Clone, Copy)]
+struct Fingerprint;
+
+impl BuildHasher for Fingerprint {
+    type Hasher = PassThrough;
+    fn build_hasher(&self) -> PassThrough {
+        PassThrough(0)
+    }
+}
+
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+fn fingerprint(id: Uuid) -> u64 {
+    // Mixed, so that ids made by other generators (version 7: a clock
+    // first) spread as well.
+    let v = id.as_u128();
+    let x = (v as u64) ^ ((v >> 64) as u64).rotate_left(29);
+    x.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+impl Known for Batch {
+    fn event<S: Store>(&self, ledger: &Ledger<S>, id: Uuid) -> Result<Option<(Event, bool)>> {
+        if let Some(&i) = self.pending_ids.get(&id) {
+            return Ok(Some((self.pending[i].clone(), true)));
+        }
+        let maybe_in_batch = self.fingerprints.contains(&fingerprint(id));
+        if !maybe_in_batch && self.head_seq == 0 {
+            return Ok(None);
+        }
+        // The store's reads see what this batch staged.
+        Ok(ledger.event(id)?.map(|r| (r.event, r.seq > self.head_seq)))
+    }
+
+    fn claim_from<S: Store>(&self, ledger: &Ledger<S>, claim: Uuid) -> Result<Option<Time>> {
+        if let Some(t) = self.claims.get(&claim) {
+            return Ok(Some(*t));
+        }
+        ledger.committed_claim_from(claim)
+    }
+}
+
+impl<S: Store> Ledger<S> {
+    /// Appends a stream of events all-or-nothing, as [`Ledger::append`]
+    /// does a batch, recorded at `now`, calling `progress` with the number
+    /// of events read so far. An error of the stream itself (a line that
+    /// does not parse) fails the append like a refused event.
+    pub fn append_stream(
+        &mut self,
+        events: impl Iterator<Item = Result<Incoming>>,
+        now: Time,
+        progress: impl FnMut(u64),
+    ) -> Result<StreamReport> {
+        self.append_stream_in_parts(events, now, STAGE_EVERY, progress)
+    }
+
+    /// [`Ledger::append_stream`], staging every `part` events.
+    pub fn append_stream_in_parts(
+        &mut self,
+        events: impl Iterator<Item = Result<Incoming>>,
+        now: Time,
+        part: usize,
+        mut progress: impl FnMut(u64),
+    ) -> Result<StreamReport> {
+        let part = part.max(1);
+        let head = self.store().read_head()?;
+        self.forget();
+        let recorded_at = truncate_micros(match head.recorded_at {
+            Some(last) if last > now => last,
+            _ => now,
+        });
+        let mut batch = Batch {
+            pending: Vec::new(),
+            pending_ids: HashMap::new(),
+            fingerprints: HashSet::with_hasher(Fingerprint),
+            claims: HashMap::new(),
+            head_seq: head.seq,
+        };
+        let mut report = StreamReport::default();
+        let mut staged = false;
+        let mut prev = head.hash;
+        let mut next_seq = head.seq + 1;
+        let mut read = 0u64;
+        let outcome = (|| -> Result<()> {
+            for item in events {
+                let item = item?;
+                read += 1;
+                if read.is_multiple_of(4096) {
+                    progress(read);
+                }
+                let checked = self
+                    .check(&item.event, &batch)
+                    .map_err(|e| match item.line {
+                        Some(n) => e.context(format!("line {n}")),
+                        None => e,
+                    })?;
+                match checked {
+                    Check::Duplicate => report.unchanged += 1,
+                    Check::Repeated => report.repeated += 1,
+                    Check::New => {
+                        let e = item.event;
+                        if let Body::Asserted(a) = &e.body {
+                            batch.claims.insert(a.claim, a.valid.from);
+                        }
+                        batch.fingerprints.insert(fingerprint(e.id));
+                        batch.pending_ids.insert(e.id, batch.pending.len());
+                        batch.pending.push(e);
+                    }
+                }
+                if batch.pending.len() >= part {
+                    let records = seal(&mut batch, &mut next_seq, recorded_at, &mut prev);
+                    self.store_mut().stage(&head, &records)?;
+                    staged = true;
+                    note(&mut report, &records);
+                }
+            }
+            progress(read);
+            let records = seal(&mut batch, &mut next_seq, recorded_at, &mut prev);
+            if staged {
+                self.store_mut().stage(&head, &records)?;
+                self.store_mut().commit_staged(&head)?;
+            } else if !records.is_empty() {
+                self.store_mut().commit(&head, &records)?;
+            }
+            note(&mut report, &records);
+            Ok(())
+        })();
+        self.forget();
+        if let Err(e) = outcome {
+            if staged {
+                if let Err(undo) = self.store_mut().abort_staged() {
+                    return Err(Error::new(
+                        undo.kind(),
+                        format!(
+                            "{}; taking out what was written failed too ({}), and reopening the ledger finishes it",
+                            e.message(),
+                            undo.message()
+                        ),
+                    ));
+                }
+            }
+            return Err(e);
+        }
+        Ok(report)
+    }
+}
+
+/// Seals the pending events after `prev`, and empties the batch's pending part.
+fn seal(
+    batch: &mut Batch,
+    next_seq: &mut u64,
+    recorded_at: Time,
+    prev: &mut [u8; 32],
+) -> Vec<Record> {
+    batch.pending_ids.clear();
+    let events = std::mem::take(&mut batch.pending);
+    let records = Record::seal_all(events, *next_seq, recorded_at, prev);
+    if let Some(last) = records.last() {
+        *next_seq = last.seq + 1;
+        *prev = last.hash;
+    }
+    records
+}
+
+fn note(report: &mut StreamReport, records: &[Record]) {
+    if let (Some(first), Some(last)) = (records.first(), records.last()) {
+        report.appended += records.len() as u64;
+        report.seqs = Some(match report.seqs {
+            Some((a, _)) => (a, last.seq),
+            None => (first.seq, last.seq),
+        });
+    }
+}
+
+/// Given/when/then checks of streamed appends over any store (run by the
+/// conformance suite for every backend).
+#[cfg(any(test, feature = "testing"))]
+pub mod tests {
+    use super::*;
+    use crate::store::conformance::{asserted, fill, followup, t, void};
+    use crate::ErrorKind;
+
+    fn incoming(events: Vec<Event>) -> Vec<Result<Incoming>> {
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| {
+                Ok(Incoming {
+                    line: Some(i + 1),
+                    event,
+                })
+            })
+            .collect()
+    }
+
+    fn story(n: u128) -> Vec<Event> {
+        let mut events = Vec::new();
+        for i in 0..n {
+            events.push(asserted(
+                1000 + i * 4,
+                9000 + i,
+                "bulk",
+                "2020-07-12T10:00:00Z",
+                None,
+            ));
+            events.push(followup(1001 + i * 4, 9000 + i, "2020-07-12T11:00:00Z"));
+            if i % 4 == 1 {
+                events.push(void(1002 + i * 4, 1001 + (i - 1) * 4));
+            }
+        }
+        events
+    }
+
+    fn export(l: &Ledger<Box<dyn Store>>) -> Vec<Record> {
+        l.store().scan(1).map(|r| r.unwrap()).collect()
+    }
+
+    /// Given a ledger, when a stream is appended in parts of 7, then the
+    /// log is what one `append` of the same events writes, and a stream
+    /// refused on its last line, or repeating an id with other content in a
+    /// later part, writes nothing and leaves the ledger usable.
+    pub fn streamed_appends_in_parts_are_all_or_nothing(mut make: impl FnMut() -> Box<dyn Store>) {
+        let now = t("2026-01-01T00:00:00Z");
+        let mut streamed = Ledger::new(make());
+        let mut batched = Ledger::new(make());
+        fill(streamed.store_mut());
+        fill(batched.store_mut());
+        let before = export(&streamed);
+
+        let mut bad = story(20);
+        bad.push(followup(7777, 424242, "2020-07-12T11:00:00Z"));
+        let e = streamed
+            .append_stream_in_parts(incoming(bad).into_iter(), now, 7, |_| {})
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{e:?}");
+        assert!(e.message().contains("line 46"), "{}", e.message());
+        assert_eq!(export(&streamed), before);
+
+        let mut clash = story(20);
+        let mut other = clash[3].clone();
+        if let Body::FollowedUp(f) = &mut other.body {
+            f.by = "someone else".into();
+        }
+        clash.push(other);
+        let e = streamed
+            .append_stream_in_parts(incoming(clash).into_iter(), now, 7, |_| {})
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Conflict, "{e:?}");
+        assert_eq!(export(&streamed), before);
+
+        let mut good = story(20);
+        good.push(good[2].clone());
+        let report = streamed
+            .append_stream_in_parts(incoming(good.clone()).into_iter(), now, 7, |_| {})
+            .unwrap();
+        assert_eq!(report.repeated, 1);
+        let batch = good
+            .into_iter()
+            .map(|event| Incoming { line: None, event })
+            .collect();
+        let appended = batched.append(batch, now).unwrap().appended;
+        assert_eq!(report.appended, appended.len() as u64);
+        assert_eq!(export(&streamed), export(&batched));
+        streamed.verify(|_| {}).unwrap();
+
+        // Again: every event is already there.
+        let again = streamed
+            .append_stream_in_parts(incoming(story(20)).into_iter(), now, 7, |_| {})
+            .unwrap();
+        assert_eq!((again.appended, again.unchanged), (0, 45));
+    }
+
+    #[test]
+    fn on_the_memory_store() {
+        streamed_appends_in_parts_are_all_or_nothing(|| Box::new(crate::MemStore::new()));
+    }
+}

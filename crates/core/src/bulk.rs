@@ -6,7 +6,7 @@
 //! at once ([`Store::commit_staged`]). The batch stays all-or-nothing: a
 //! refusal on any line aborts what was staged.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
 use uuid::Uuid;
@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::event::{Body, Event};
 use crate::ledger::{Check, Incoming, Known, Ledger};
 use crate::record::{truncate_micros, Record};
-use crate::store::Store;
+use crate::store::{StagedIndex, Store};
 use crate::time::Time;
 
 /// Events sealed and staged together.
@@ -34,18 +34,71 @@ pub struct StreamReport {
     pub repeated: usize,
 }
 
-/// The batch so far, as the append rules need it.
+/// The batch so far, as the append rules and the store's index derivation
+/// need it, in about 40 bytes an event.
 struct Batch {
     /// Events checked and not yet staged, with their ids.
     pending: Vec<Event>,
     pending_ids: HashMap<Uuid, usize>,
-    /// A fingerprint of every id in the batch: a miss means the id is not
-    /// in it (a hit is checked against the events themselves).
-    fingerprints: HashSet<u64, Fingerprint>,
-    /// Every claim asserted in the batch, with its `valid.from`.
-    claims: HashMap<Uuid, Time>,
+    /// Where each event of the batch is, by a 64-bit fingerprint of its id
+    /// (seq − head seq); an id whose fingerprint another id of the batch
+    /// already has is kept whole in `overflow`. A candidate is checked
+    /// against the entry itself.
+    fingerprints: HashMap<u64, u32, Fingerprint>,
+    overflow: HashMap<Uuid, u64>,
+    /// Every claim asserted in the batch: its `valid.from`, seq and party.
+    claims: HashMap<Uuid, (Time, u64, u32)>,
+    parties: Vec<String>,
+    party_ids: HashMap<String, u32>,
     /// The committed head's seq: entries after it are the batch's.
     head_seq: u64,
+}
+
+impl Batch {
+    fn candidate(&self, id: Uuid) -> Option<u64> {
+        if let Some(seq) = self.overflow.get(&id) {
+            return Some(*seq);
+        }
+        self.fingerprints
+            .get(&fingerprint(id))
+            .map(|off| self.head_seq + u64::from(*off))
+    }
+
+    fn file(&mut self, e: &Event, seq: u64) {
+        let off = u32::try_from(seq - self.head_seq).expect("a batch of fewer than 2^32 events");
+        match self.fingerprints.entry(fingerprint(e.id)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(off);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.overflow.insert(e.id, seq);
+            }
+        }
+        if let Body::Asserted(a) = &e.body {
+            let party = match self.party_ids.get(&a.by) {
+                Some(p) => *p,
+                None => {
+                    let p = self.parties.len() as u32;
+                    self.parties.push(a.by.clone());
+                    self.party_ids.insert(a.by.clone(), p);
+                    p
+                }
+            };
+            self.claims.insert(a.claim, (a.valid.from, seq, party));
+        }
+    }
+}
+
+impl StagedIndex for Batch {
+    fn event_seq(&self, id: Uuid) -> Option<u64> {
+        self.candidate(id)
+    }
+
+    fn claim(&self, claim: Uuid) -> Option<(u64, String)> {
+        self.claims
+            .get(&claim)
+            .map(|(_, seq, p)| (*seq, self.parties[*p as usize].clone()))
+    }
 }
 
 /// Event ids are random: their low 64 bits are a fingerprint already.
@@ -88,16 +141,20 @@ impl Known for Batch {
         if let Some(&i) = self.pending_ids.get(&id) {
             return Ok(Some((self.pending[i].clone(), true)));
         }
-        let maybe_in_batch = self.fingerprints.contains(&fingerprint(id));
-        if !maybe_in_batch && self.head_seq == 0 {
+        if let Some(seq) = self.candidate(id) {
+            // The store's reads of entries see what this batch staged.
+            if let Some(r) = ledger.store().get(seq)?.filter(|r| r.event.id == id) {
+                return Ok(Some((r.event, true)));
+            }
+        }
+        if self.head_seq == 0 {
             return Ok(None);
         }
-        // The store's reads see what this batch staged.
         Ok(ledger.event(id)?.map(|r| (r.event, r.seq > self.head_seq)))
     }
 
     fn claim_from<S: Store>(&self, ledger: &Ledger<S>, claim: Uuid) -> Result<Option<Time>> {
-        if let Some(t) = self.claims.get(&claim) {
+        if let Some((t, _, _)) = self.claims.get(&claim) {
             return Ok(Some(*t));
         }
         ledger.committed_claim_from(claim)
@@ -136,8 +193,11 @@ impl<S: Store> Ledger<S> {
         let mut batch = Batch {
             pending: Vec::new(),
             pending_ids: HashMap::new(),
-            fingerprints: HashSet::with_hasher(Fingerprint),
+            fingerprints: HashMap::with_hasher(Fingerprint),
+            overflow: HashMap::new(),
             claims: HashMap::new(),
+            parties: Vec::new(),
+            party_ids: HashMap::new(),
             head_seq: head.seq,
         };
         let mut report = StreamReport::default();
@@ -163,17 +223,16 @@ impl<S: Store> Ledger<S> {
                     Check::Repeated => report.repeated += 1,
                     Check::New => {
                         let e = item.event;
-                        if let Body::Asserted(a) = &e.body {
-                            batch.claims.insert(a.claim, a.valid.from);
-                        }
-                        batch.fingerprints.insert(fingerprint(e.id));
+                        let seq = next_seq + batch.pending.len() as u64;
+                        batch.file(&e, seq);
                         batch.pending_ids.insert(e.id, batch.pending.len());
                         batch.pending.push(e);
                     }
                 }
                 if batch.pending.len() >= part {
                     let records = seal(&mut batch, &mut next_seq, recorded_at, &mut prev);
-                    self.store_mut().stage(&head, &records)?;
+                    let (store, batch) = (&mut self.store_mut(), &batch);
+                    store.stage(&head, &records, batch)?;
                     staged = true;
                     note(&mut report, &records);
                 }
@@ -181,7 +240,7 @@ impl<S: Store> Ledger<S> {
             progress(read);
             let records = seal(&mut batch, &mut next_seq, recorded_at, &mut prev);
             if staged {
-                self.store_mut().stage(&head, &records)?;
+                self.store_mut().stage(&head, &records, &batch)?;
                 self.store_mut().commit_staged(&head)?;
             } else if !records.is_empty() {
                 self.store_mut().commit(&head, &records)?;

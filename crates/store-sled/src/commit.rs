@@ -7,7 +7,7 @@ use sled::Transactional;
 
 use claims_core::error::{Error, Hint, Result};
 use claims_core::record::Record;
-use claims_core::store::Head;
+use claims_core::store::{Head, StagedIndex};
 
 use crate::keys::{head_bytes, seq_key, u64_at, LOG_HEAD, META_INDEXED};
 use crate::packed::{Block, BLOCK_TAG, BLOCK_TARGET, MAX_ENTRY};
@@ -158,13 +158,18 @@ impl SledStore {
             return Ok(());
         }
         // A large commit: staged in one part, then committed.
-        self.stage_part(records)?;
+        self.stage_part(records, None)?;
         self.finish_staged()
     }
 
     /// [`Store::stage`](claims_core::Store::stage): the head check (first
     /// part) or the contiguity check (later parts), then the part's writes.
-    pub(crate) fn stage_checked(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
+    pub(crate) fn stage_checked(
+        &mut self,
+        expected: &Head,
+        records: &[Record],
+        staged: &dyn StagedIndex,
+    ) -> Result<()> {
         match self.staged {
             None => {
                 if self.poisoned {
@@ -183,7 +188,7 @@ impl SledStore {
         if records.is_empty() {
             return Ok(());
         }
-        self.stage_part(records)
+        self.stage_part(records, Some(staged))
     }
 
     /// [`Store::commit_staged`](claims_core::Store::commit_staged).
@@ -204,7 +209,9 @@ impl SledStore {
             return Ok(());
         }
         self.visible = self.head.seq;
-        self.roll_back_past_head()?;
+        self.roll_back_past_head(true)?;
+        self.clear_stage()?;
+        self.parts = 0;
         self.sync()?;
         self.poisoned = false;
         Ok(())
@@ -215,7 +222,7 @@ impl SledStore {
     /// its index elements. The index writes are worked out on a second
     /// thread while the blocks are packed, written and synced. The handle is
     /// poisoned until the commit finishes or is aborted.
-    fn stage_part(&mut self, records: &[Record]) -> Result<()> {
+    fn stage_part(&mut self, records: &[Record], staged: Option<&dyn StagedIndex>) -> Result<()> {
         let last = records.last().expect("not empty");
         let end = Head {
             seq: last.seq,
@@ -223,10 +230,17 @@ impl SledStore {
             recorded_at: Some(last.recorded_at),
         };
         let mut writing = false;
+        let part = self.parts;
         let index = std::thread::scope(|s| -> Result<_> {
-            let derive = || {
-                self.derive(records)
+            let derive = || match staged {
+                // A part of many: runs for the random-keyed trees.
+                Some(staged) => self
+                    .derive_staged(records, staged)
+                    .and_then(|e| self.staged_writes(&e, part)),
+                None => self
+                    .derive(records)
                     .and_then(|e| self.index_writes(&e, true))
+                    .map(|w| (w, Vec::new())),
             };
             let worker = std::thread::Builder::new().spawn_scoped(s, derive);
             let blocks = self.pack_blocks(records)?;
@@ -254,12 +268,22 @@ impl SledStore {
         // Once the first block is written, only a finished commit, an
         // abort or a reopen makes the handle usable again.
         self.poisoned |= writing;
-        let index = index?;
+        let (index, runs) = index?;
         // The index elements go in before the head moves: reads of other
         // handles ignore elements past the head, and recovery removes them
         // with the entries a crash left past it. So every write that can
         // fail for want of space happens before the commit point.
         self.write_index(index)?;
+        if staged.is_some() {
+            let mut b = sled::Batch::default();
+            for (k, v) in runs {
+                if let Some(v) = v {
+                    b.insert(k, v);
+                }
+            }
+            self.stage.apply_batch(b).map_err(from_sled)?;
+            self.parts += 1;
+        }
         self.fail_point(Stage::LargeAfterIndex)?;
         self.staged = Some(end);
         self.visible = end.seq;
@@ -270,6 +294,7 @@ impl SledStore {
     /// then the head (the commit point) and a sync, then `meta/indexed`.
     fn finish_staged(&mut self) -> Result<()> {
         let head = self.staged.expect("a staged commit");
+        self.merge_runs(self.parts)?;
         self.commit_sync(Stage::LargeIndexSync)?;
         self.log
             .insert(LOG_HEAD, head_bytes(&head))
@@ -286,6 +311,11 @@ impl SledStore {
         self.meta
             .insert(META_INDEXED, &head.seq.to_be_bytes())
             .map_err(from_sled)?;
+        if self.parts > 0 {
+            // Not synced either: the next open empties it anyway.
+            self.clear_stage()?;
+            self.parts = 0;
+        }
         Ok(())
     }
 

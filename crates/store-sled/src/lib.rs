@@ -52,6 +52,7 @@ mod open;
 mod packed;
 mod read;
 mod recovery;
+mod staging;
 mod summary;
 #[cfg(any(test, feature = "testing"))]
 mod testing;
@@ -165,6 +166,10 @@ pub struct SledStore {
     stories: sled::Tree,
     valid: sled::Tree,
     summary: sled::Tree,
+    /// The sorted runs of a staged commit (`staging.rs`).
+    stage: sled::Tree,
+    /// How many parts of a staged commit wrote runs.
+    parts: u32,
     head: Head,
     /// What this handle's reads see: the head's seq, or while a commit is
     /// staged through this handle, its last staged seq.

@@ -149,6 +149,8 @@ impl SledStore {
             stories: tree("stories").map_err(from_sled)?,
             valid: tree("valid").map_err(from_sled)?,
             summary: tree("summary").map_err(from_sled)?,
+            stage: tree("stage").map_err(from_sled)?,
+            parts: 0,
             db,
             path,
             head: Head::EMPTY,
@@ -245,7 +247,7 @@ impl SledStore {
     }
 }
 
-const TREES: [&[u8]; 8] = [
+const TREES: [&[u8]; 9] = [
     b"__sled__default",
     b"log",
     b"meta",
@@ -254,6 +256,7 @@ const TREES: [&[u8]; 8] = [
     b"stories",
     b"valid",
     b"summary",
+    b"stage",
 ];
 
 /// Refuses, before creating any tree in it, a sled database that another

@@ -262,11 +262,12 @@ pub fn walk_chunk(value: &[u8], mut f: impl FnMut(&[u8]) -> bool) -> Result<()> 
     Ok(())
 }
 
-fn encode_chunk(elems: &[Vec<u8>]) -> Vec<u8> {
+pub fn encode_chunk<E: AsRef<[u8]>>(elems: &[E]) -> Vec<u8> {
     let mut out = Vec::with_capacity(CHUNK_MAX + 64);
     varint(&mut out, elems.len() as u64);
     let mut prev: &[u8] = &[];
     for e in elems {
+        let e = e.as_ref();
         let shared = prev
             .iter()
             .zip(e.iter())

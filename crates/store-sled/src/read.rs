@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use claims_core::error::{Error, Hint, Result};
 use claims_core::record::Record;
-use claims_core::store::{Head, IdRange, IndexEntry, Role, Store};
+use claims_core::store::{Head, IdRange, IndexEntry, Role, StagedIndex, Store};
 use claims_core::summary::{Fact, Filed};
 use claims_core::time::Time;
 
@@ -127,8 +127,13 @@ impl Store for SledStore {
         self.commit_checked(expected, records)
     }
 
-    fn stage(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
-        self.stage_checked(expected, records)
+    fn stage(
+        &mut self,
+        expected: &Head,
+        records: &[Record],
+        staged: &dyn StagedIndex,
+    ) -> Result<()> {
+        self.stage_checked(expected, records, staged)
     }
 
     fn commit_staged(&mut self, expected: &Head) -> Result<()> {

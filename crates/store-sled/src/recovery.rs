@@ -49,8 +49,14 @@ impl SledStore {
         let head = self.head.seq;
         // 1. Entries past the head were never committed: drop them and whatever
         //    index entries were derived from them.
-        if self.roll_back_past_head()? {
+        // A commit staged in parts leaves runs in the `stage` tree and maybe
+        // merged elements whose look-ups need those runs: sweep instead.
+        let staged_in_parts = !self.stage.is_empty();
+        if self.roll_back_past_head(staged_in_parts)? {
             self.sync()?;
+        }
+        if staged_in_parts {
+            self.clear_stage()?;
         }
         // 2. Indexes behind the head are derived again (inserts are idempotent).
         let indexed = self.indexed()?.min(head);
@@ -91,7 +97,7 @@ impl SledStore {
     /// elements are worked out (their look-ups see the entries before the
     /// group, still in place) and removed, then its blocks. A crash part-way
     /// leaves fewer entries past the head, which the next open takes out.
-    pub(crate) fn roll_back_past_head(&mut self) -> Result<bool> {
+    pub(crate) fn roll_back_past_head(&mut self, sweep: bool) -> Result<bool> {
         /// Blocks a group (about 30 entries each).
         const GROUP: usize = 2048;
         let head = self.head.seq;
@@ -136,6 +142,10 @@ impl SledStore {
                 continue;
             }
             any = true;
+            if sweep {
+                // Their index elements go in the sweep below.
+                leftovers.clear();
+            }
             // Look-ups see what lies before this group, nothing of it.
             let first = leftovers.first().map_or(head + 1, |r| r.seq);
             self.visible = first.saturating_sub(1).max(head);
@@ -157,7 +167,7 @@ impl SledStore {
             self.forget_blocks(&forget);
             self.log.apply_batch(batch).map_err(from_sled)?;
         }
-        if any && !self.recovery.undecodable.is_empty() {
+        if any && (sweep || !self.recovery.undecodable.is_empty()) {
             // Their index elements (if any were written) are unknown: take
             // out every element past the head, so that none is found again
             // once a later commit reuses those seqs.

@@ -493,7 +493,8 @@ fn a_ledger_closed_with_a_commit_staged_reopens_without_it() {
         }
         let records = seal(&s, events);
         for part in records.chunks(900) {
-            s.stage(&head, part).unwrap();
+            s.stage(&head, part, &claims_core::store::NothingStaged)
+                .unwrap();
         }
         assert_eq!(s.get(4000).unwrap().map(|r| r.seq), Some(4000));
         // Closed (the process ends) without committing.

@@ -385,6 +385,21 @@ pub fn a_large_commit_keeps_summaries_and_verifies(mut make: impl FnMut() -> Box
     assert_eq!(report.count, ledger.store().head().seq);
 }
 
+/// A [`super::StagedIndex`] over records held in memory.
+struct Known(Vec<Record>);
+
+impl super::StagedIndex for Known {
+    fn event_seq(&self, id: Uuid) -> Option<u64> {
+        self.0.iter().find(|r| r.event.id == id).map(|r| r.seq)
+    }
+    fn claim(&self, claim: Uuid) -> Option<(u64, String)> {
+        self.0.iter().find_map(|r| match &r.event.body {
+            Body::Asserted(a) if a.claim == claim => Some((r.seq, a.by.clone())),
+            _ => None,
+        })
+    }
+}
+
 /// Conformance check: staged parts are seen by the handle's reads but not
 /// by its head; an abort leaves the store as it was; a commit of the staged
 /// parts gives the store one commit of them all would.
@@ -409,10 +424,14 @@ pub fn staged_parts_commit_together_or_not_at_all(mut make: impl FnMut() -> Box<
         }
     }
     events.push(followup(499, 100, "2020-07-12T11:00:00Z"));
+    // Across parts: on a claim and of an event of the first part.
+    events.push(followup(498, 5000, "2020-07-12T11:00:00Z"));
+    events.push(void(497, 501));
     let records = seal(&*parts, events);
     let (a, b) = records.split_at(40);
     // Aborted: nothing left.
-    parts.stage(&head, a).unwrap();
+    let nothing = &super::NothingStaged;
+    parts.stage(&head, a, nothing).unwrap();
     assert_eq!(parts.head(), head, "staging does not move the head");
     assert_eq!(
         parts.get(a[5].seq).unwrap().as_ref(),
@@ -427,10 +446,11 @@ pub fn staged_parts_commit_together_or_not_at_all(mut make: impl FnMut() -> Box<
     assert_eq!(parts.head(), head);
     assert!(parts.get(a[0].seq).unwrap().is_none());
     assert!(parts.seq_of_event(a[0].event.id).unwrap().is_none());
+    assert!(parts.summaries(head.seq + 1).next().is_none());
     summaries_agree_with_the_log(&*parts);
     // Committed: as one commit.
-    parts.stage(&head, a).unwrap();
-    parts.stage(&head, b).unwrap();
+    parts.stage(&head, a, nothing).unwrap();
+    parts.stage(&head, b, &Known(a.to_vec())).unwrap();
     parts.commit_staged(&head).unwrap();
     whole.commit(&whole.head(), &records).unwrap();
     assert_eq!(parts.head(), whole.head());

@@ -79,8 +79,13 @@ impl<S: Store> Store for Faulty<S> {
         self.inner.commit(expected, records)
     }
 
-    fn stage(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
-        self.inner.stage(expected, records)
+    fn stage(
+        &mut self,
+        expected: &Head,
+        records: &[Record],
+        staged: &dyn crate::store::StagedIndex,
+    ) -> Result<()> {
+        self.inner.stage(expected, records, staged)
     }
 
     fn commit_staged(&mut self, expected: &Head) -> Result<()> {

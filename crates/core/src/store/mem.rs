@@ -105,7 +105,12 @@ impl Store for MemStore {
         self.apply(records)
     }
 
-    fn stage(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
+    fn stage(
+        &mut self,
+        expected: &Head,
+        records: &[Record],
+        _staged: &dyn super::StagedIndex,
+    ) -> Result<()> {
         super::check_continues(expected, &self.head(), &[])?;
         super::check_contiguous(self.seen_head().seq, records)?;
         let before = match self.before_staging.take() {

@@ -228,24 +228,55 @@ pub fn index_entries(record: &Record, lookup: &mut dyn Lookup) -> Result<Vec<Ind
     Ok(out)
 }
 
-/// A [`Lookup`] over the records of one commit, then a store: what the
-/// backends derive their index entries with.
+/// What the writer of a staged commit knows of the entries it staged in
+/// earlier parts, so that a store can derive a part's index entries without
+/// reading indexes it has not finished ([`Store::stage`]).
+pub trait StagedIndex: Sync {
+    /// The seq of a staged event (a candidate: the store checks the entry
+    /// there carries the id).
+    fn event_seq(&self, id: Uuid) -> Option<u64>;
+    /// The seq and `by` of a staged claim's assertion.
+    fn claim(&self, claim: Uuid) -> Option<(u64, String)>;
+}
+
+/// A [`StagedIndex`] of nothing: for a commit in one part.
+pub struct NothingStaged;
+
+impl StagedIndex for NothingStaged {
+    fn event_seq(&self, _: Uuid) -> Option<u64> {
+        None
+    }
+    fn claim(&self, _: Uuid) -> Option<(u64, String)> {
+        None
+    }
+}
+
+/// A [`Lookup`] over the records of one commit, then what was staged
+/// before them, then a store: what the backends derive their index entries
+/// with.
 pub struct BatchLookup<'a, S: Store + ?Sized> {
     store: &'a S,
     events: HashMap<Uuid, usize>,
     claims: HashMap<Uuid, usize>,
     records: &'a [Record],
+    staged: &'a dyn StagedIndex,
 }
 
 impl<'a, S: Store + ?Sized> BatchLookup<'a, S> {
     /// Looks up in `store` (as committed) and in `records` as they are
     /// [`BatchLookup::add`]ed.
     pub fn new(store: &'a S, records: &'a [Record]) -> Self {
+        Self::staged(store, records, &NothingStaged)
+    }
+
+    /// As [`BatchLookup::new`], consulting `staged` before the store.
+    pub fn staged(store: &'a S, records: &'a [Record], staged: &'a dyn StagedIndex) -> Self {
         BatchLookup {
             store,
             events: HashMap::with_capacity(records.len()),
             claims: HashMap::new(),
             records,
+            staged,
         }
     }
 
@@ -264,6 +295,11 @@ impl<S: Store + ?Sized> Lookup for BatchLookup<'_, S> {
         if let Some(&i) = self.events.get(&id) {
             return Ok(Some(self.records[i].clone()));
         }
+        if let Some(seq) = self.staged.event_seq(id) {
+            if let Some(r) = self.store.get(seq)?.filter(|r| r.event.id == id) {
+                return Ok(Some(r));
+            }
+        }
         match self.store.seq_of_event(id)? {
             Some(seq) => self.store.get(seq),
             None => Ok(None),
@@ -271,6 +307,11 @@ impl<S: Store + ?Sized> Lookup for BatchLookup<'_, S> {
     }
 
     fn claim(&mut self, claim: Uuid) -> Result<Option<(u64, String)>> {
+        if !self.claims.contains_key(&claim) {
+            if let Some(found) = self.staged.claim(claim) {
+                return Ok(Some(found));
+            }
+        }
         let found = match self.claims.get(&claim) {
             Some(&i) => Some(self.records[i].clone()),
             None => match self
@@ -366,13 +407,20 @@ pub trait Store: Send + Sync {
 
     /// Writes `records` as one part of a commit too large to hold at once:
     /// the first part continues `expected` (the head), each later part the
-    /// part before. Staged entries are seen by this handle's reads (so that
-    /// the ledger can check later parts against earlier ones), not by
+    /// part before; `staged` tells where the events and claims of earlier
+    /// parts are. Staged entries are seen by this handle's [`Store::get`]
+    /// and [`Store::scan`] (so that the ledger can check later parts against
+    /// earlier ones), maybe not yet by its index reads, not by
     /// [`Store::head`], not by other handles, and not after a crash or a
     /// reopen. [`Store::commit_staged`] makes them all part of the log at
     /// once; [`Store::abort_staged`] takes them out. While a commit is
     /// staged, [`Store::commit`] is refused.
-    fn stage(&mut self, expected: &Head, records: &[Record]) -> Result<()>;
+    fn stage(
+        &mut self,
+        expected: &Head,
+        records: &[Record],
+        staged: &dyn StagedIndex,
+    ) -> Result<()>;
 
     /// Commits every staged part, atomically and durably (as
     /// [`Store::commit`]), if the head is still `expected`.
@@ -444,8 +492,13 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn commit(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
         (**self).commit(expected, records)
     }
-    fn stage(&mut self, expected: &Head, records: &[Record]) -> Result<()> {
-        (**self).stage(expected, records)
+    fn stage(
+        &mut self,
+        expected: &Head,
+        records: &[Record],
+        staged: &dyn StagedIndex,
+    ) -> Result<()> {
+        (**self).stage(expected, records, staged)
     }
     fn commit_staged(&mut self, expected: &Head) -> Result<()> {
         (**self).commit_staged(expected)

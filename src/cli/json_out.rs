@@ -17,6 +17,18 @@ pub fn pretty_at(v: &Value, depth: usize) -> String {
     text.replace('\n', &format!("\n{pad}"))
 }
 
+/// A JSON string (quoted, escaped as serde_json escapes) appended to `out`;
+/// text with nothing to escape is copied as it is.
+pub fn string_into(v: &str, out: &mut String) {
+    if v.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(v);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(v).expect("JSON"));
+    }
+}
+
 /// An array being written at nesting `depth` (its `[` already written).
 pub struct Array {
     depth: usize,

@@ -170,25 +170,26 @@ fn table(
 /// depth 2 would read, written without building the JSON value (the whole
 /// ledger's state is mostly these). A unit test holds the two equal.
 fn entry_text(a: &ClaimHeader, st: &ClaimState) -> String {
-    let mut s = String::with_capacity(160 + a.text.len());
+    let mut s = String::with_capacity(200 + a.text.len());
     let field = |s: &mut String, key: &str, v: &str| {
         s.push_str("      \"");
         s.push_str(key);
         s.push_str("\": ");
-        s.push_str(&serde_json::to_string(v).expect("JSON"));
+        json_out::string_into(v, s);
         s.push_str(",\n");
     };
     s.push_str("{\n");
-    field(&mut s, "claim", &a.claim.to_string());
+    let mut id = [0u8; 36];
+    field(&mut s, "claim", a.claim.hyphenated().encode_lower(&mut id));
     field(&mut s, "story", &a.story);
     field(&mut s, "by", &a.by);
     field(&mut s, "text", &a.text);
     field(&mut s, "status", st.status.as_str());
-    field(&mut s, "since", &fmt_time(&st.since));
-    s.push_str(&format!(
-        "      \"events\": {},\n      \"pending\": []\n    }}",
-        st.events
-    ));
+    s.push_str("      \"since\": \"");
+    claims_core::time::fmt_time_into(&st.since, &mut s);
+    s.push_str("\",\n      \"events\": ");
+    s.push_str(&st.events.to_string());
+    s.push_str(",\n      \"pending\": []\n    }");
     s
 }
 

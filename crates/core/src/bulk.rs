@@ -46,8 +46,9 @@ struct Batch {
     /// against the entry itself.
     fingerprints: HashMap<u64, u32, Fingerprint>,
     overflow: HashMap<Uuid, u64>,
-    /// Every claim asserted in the batch: its `valid.from`, seq and party.
-    claims: HashMap<Uuid, (Time, u64, u32)>,
+    /// Every claim asserted in the batch: its `valid.from`, seq (less the
+    /// head's) and party.
+    claims: HashMap<Uuid, (Time, u32, u32)>,
     parties: Vec<String>,
     party_ids: HashMap<String, u32>,
     /// The committed head's seq: entries after it are the batch's.
@@ -84,7 +85,7 @@ impl Batch {
                     p
                 }
             };
-            self.claims.insert(a.claim, (a.valid.from, seq, party));
+            self.claims.insert(a.claim, (a.valid.from, off, party));
         }
     }
 }
@@ -95,9 +96,12 @@ impl StagedIndex for Batch {
     }
 
     fn claim(&self, claim: Uuid) -> Option<(u64, String)> {
-        self.claims
-            .get(&claim)
-            .map(|(_, seq, p)| (*seq, self.parties[*p as usize].clone()))
+        self.claims.get(&claim).map(|(_, off, p)| {
+            (
+                self.head_seq + u64::from(*off),
+                self.parties[*p as usize].clone(),
+            )
+        })
     }
 }
 

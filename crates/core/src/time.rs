@@ -45,7 +45,74 @@ impl Valid {
 /// Formats a time the one way the ledger writes times: RFC 3339 in UTC with `Z`,
 /// with as many fractional digits as it needs.
 pub fn fmt_time(t: &Time) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let mut s = String::with_capacity(30);
+    fmt_time_into(t, &mut s);
+    s
+}
+
+/// [`fmt_time`] appended to `out`, without chrono's formatting machinery
+/// for years 0000–9999 (a whole ledger's state formats one a claim); a unit
+/// test holds the two equal.
+pub fn fmt_time_into(t: &Time, out: &mut String) {
+    let secs = t.timestamp();
+    let nanos = t.timestamp_subsec_nanos();
+    // 0000-01-01 to 9999-12-31, and no leap second.
+    if !(-62_167_219_200..=253_402_300_799).contains(&secs) || nanos >= 1_000_000_000 {
+        out.push_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        return;
+    }
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400) as u32;
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = (yoe + era * 400 + i64::from(m <= 2)) as u32;
+    let mut b = [0u8; 32];
+    let mut n = 0;
+    let mut put = |v: u32, width: usize, b: &mut [u8; 32], n: &mut usize| {
+        let mut v = v;
+        for i in (0..width).rev() {
+            b[*n + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        *n += width;
+    };
+    put(y, 4, &mut b, &mut n);
+    b[n] = b'-';
+    n += 1;
+    put(m, 2, &mut b, &mut n);
+    b[n] = b'-';
+    n += 1;
+    put(d, 2, &mut b, &mut n);
+    b[n] = b'T';
+    n += 1;
+    put(rem / 3600, 2, &mut b, &mut n);
+    b[n] = b':';
+    n += 1;
+    put(rem / 60 % 60, 2, &mut b, &mut n);
+    b[n] = b':';
+    n += 1;
+    put(rem % 60, 2, &mut b, &mut n);
+    if nanos != 0 {
+        b[n] = b'.';
+        n += 1;
+        if nanos % 1_000_000 == 0 {
+            put(nanos / 1_000_000, 3, &mut b, &mut n);
+        } else if nanos % 1_000 == 0 {
+            put(nanos / 1_000, 6, &mut b, &mut n);
+        } else {
+            put(nanos, 9, &mut b, &mut n);
+        }
+    }
+    b[n] = b'Z';
+    n += 1;
+    out.push_str(std::str::from_utf8(&b[..n]).expect("ASCII"));
 }
 
 /// Parses an IANA zone name for `--tz`.
@@ -431,6 +498,48 @@ mod tests {
             "2020-07-10T19:06:00.123Z",
         ] {
             assert_eq!(fmt_time(&utc(s)), s);
+        }
+    }
+
+    #[test]
+    fn the_fast_time_format_is_chronos() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let edges = [
+            -62_167_219_200i64,
+            -62_167_219_201,
+            253_402_300_799,
+            253_402_300_800,
+            0,
+            -1,
+            951_782_400,
+            1_594_405_560,
+        ];
+        for i in 0..200_000u32 {
+            let secs = if (i as usize) < edges.len() {
+                edges[i as usize]
+            } else {
+                (next() % 330_000_000_000) as i64 - 65_000_000_000
+            };
+            let nanos = match i % 4 {
+                0 => 0,
+                1 => (next() % 1000) as u32 * 1_000_000,
+                2 => (next() % 1_000_000) as u32 * 1_000,
+                _ => (next() % 1_000_000_000) as u32,
+            };
+            let Some(t) = chrono::DateTime::from_timestamp(secs, nanos) else {
+                continue;
+            };
+            assert_eq!(
+                fmt_time(&t),
+                t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                "{secs} {nanos}"
+            );
         }
     }
 }

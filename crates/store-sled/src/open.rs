@@ -38,7 +38,7 @@ impl Default for OpenOptions {
         OpenOptions {
             create: true,
             lock_wait: Duration::from_secs(10),
-            cache_bytes: 256 * 1024 * 1024,
+            cache_bytes: 64 * 1024 * 1024,
             on_locked: None,
         }
     }

@@ -75,7 +75,7 @@ pub fn fmt_time_into(t: &Time, out: &mut String) {
     let y = (yoe + era * 400 + i64::from(m <= 2)) as u32;
     let mut b = [0u8; 32];
     let mut n = 0;
-    let mut put = |v: u32, width: usize, b: &mut [u8; 32], n: &mut usize| {
+    let put = |v: u32, width: usize, b: &mut [u8; 32], n: &mut usize| {
         let mut v = v;
         for i in (0..width).rev() {
             b[*n + i] = b'0' + (v % 10) as u8;
@@ -102,9 +102,9 @@ pub fn fmt_time_into(t: &Time, out: &mut String) {
     if nanos != 0 {
         b[n] = b'.';
         n += 1;
-        if nanos % 1_000_000 == 0 {
+        if nanos.is_multiple_of(1_000_000) {
             put(nanos / 1_000_000, 3, &mut b, &mut n);
-        } else if nanos % 1_000 == 0 {
+        } else if nanos.is_multiple_of(1_000) {
             put(nanos / 1_000, 6, &mut b, &mut n);
         } else {
             put(nanos, 9, &mut b, &mut n);

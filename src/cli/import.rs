@@ -2,7 +2,9 @@
 
 use claims_core::{Error, ImportOptions, Record, Result};
 
-use super::append::{read_ndjson, MAX_EXPORT_LINE};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::append::{open_input, stream_ndjson, MAX_EXPORT_LINE};
 use super::{Ctx, Progress};
 
 /// Restore a `claims export` exactly (same seq, recorded times and hashes).
@@ -24,21 +26,35 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let mut progress = Progress::new(ctx, 0, "reading");
-    let records = read_ndjson(ctx, &args.file, MAX_EXPORT_LINE, &mut progress, |n, v| {
-        Record::from_json(v).map(|r| (n, r))
-    })?;
-    progress.finish();
-    if records.is_empty() {
-        return Err(Error::invalid(format!("{} holds no entries", args.file)));
-    }
+    let input = open_input(ctx, &args.file)?;
+    let mut progress = Progress::new(ctx, input.len.unwrap_or(0), "restoring");
+    let read = AtomicU64::new(0);
     let opts = ImportOptions {
         // The clock, before opening raises `now` to the ledger's last entry.
         now: ctx.now(),
         accept_future_times: args.accept_future_times,
     };
     let mut ledger = ctx.open_write()?;
-    let report = ledger.import(records, &opts)?;
+    let report = stream_ndjson(
+        input,
+        &args.file,
+        MAX_EXPORT_LINE,
+        &read,
+        |n, v| Record::from_json(v).map(|r| (n, r)),
+        |records| {
+            let mut any = false;
+            let records = records.inspect(|_| any = true);
+            let report = ledger.import_stream(records, &opts, |_| {
+                progress.set(read.load(Ordering::Relaxed))
+            })?;
+            Ok((report, any))
+        },
+    );
+    progress.finish();
+    let (report, any) = report?;
+    if !any {
+        return Err(Error::invalid(format!("{} holds no entries", args.file)));
+    }
     let msg = if report.already > 0 {
         format!(
             "restored {} entries after the {} the ledger already had",

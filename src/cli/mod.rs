@@ -521,11 +521,6 @@ impl Progress {
         self
     }
 
-    /// Sets how many steps there are.
-    pub fn set_len(&self, len: u64) {
-        self.bar.set_length(len);
-    }
-
     /// Moves the bar to `pos`.
     pub fn set(&mut self, pos: u64) {
         if !self.shown && self.started.elapsed() > Duration::from_secs(1) {

@@ -11,10 +11,12 @@ use std::hash::{BuildHasher, Hasher};
 
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Hint, Result};
 use crate::event::{Body, Event};
-use crate::ledger::{Check, Incoming, Known, Ledger};
-use crate::record::{truncate_micros, Record};
+use crate::ledger::{
+    Check, ImportOptions, ImportReport, Incoming, Known, Ledger, CLOCK_SKEW_SECONDS,
+};
+use crate::record::{fmt_recorded, truncate_micros, Record, GENESIS};
 use crate::store::{StagedIndex, Store};
 use crate::time::Time;
 
@@ -56,6 +58,19 @@ struct Batch {
 }
 
 impl Batch {
+    fn new(head_seq: u64) -> Batch {
+        Batch {
+            pending: Vec::new(),
+            pending_ids: HashMap::new(),
+            fingerprints: HashMap::with_hasher(Fingerprint),
+            overflow: HashMap::new(),
+            claims: HashMap::new(),
+            parties: Vec::new(),
+            party_ids: HashMap::new(),
+            head_seq,
+        }
+    }
+
     fn candidate(&self, id: Uuid) -> Option<u64> {
         if let Some(seq) = self.overflow.get(&id) {
             return Some(*seq);
@@ -194,16 +209,7 @@ impl<S: Store> Ledger<S> {
             Some(last) if last > now => last,
             _ => now,
         });
-        let mut batch = Batch {
-            pending: Vec::new(),
-            pending_ids: HashMap::new(),
-            fingerprints: HashMap::with_hasher(Fingerprint),
-            overflow: HashMap::new(),
-            claims: HashMap::new(),
-            parties: Vec::new(),
-            party_ids: HashMap::new(),
-            head_seq: head.seq,
-        };
+        let mut batch = Batch::new(head.seq);
         let mut report = StreamReport::default();
         let mut staged = false;
         let mut prev = head.hash;
@@ -254,21 +260,169 @@ impl<S: Store> Ledger<S> {
         })();
         self.forget();
         if let Err(e) = outcome {
-            if staged {
-                if let Err(undo) = self.store_mut().abort_staged() {
-                    return Err(Error::new(
-                        undo.kind(),
-                        format!(
-                            "{}; taking out what was written failed too ({}), and reopening the ledger finishes it",
-                            e.message(),
-                            undo.message()
-                        ),
-                    ));
-                }
-            }
-            return Err(e);
+            return Err(self.undo(staged, e));
         }
         Ok(report)
+    }
+}
+
+impl<S: Store> Ledger<S> {
+    /// Restores a stream of exported entries (each with its line number), as
+    /// [`Ledger::import`] does a whole export, in memory that does not grow
+    /// with the stream: into an empty ledger, or resuming one whose log is a
+    /// prefix of it; all-or-nothing.
+    pub fn import_stream(
+        &mut self,
+        records: impl Iterator<Item = Result<(usize, Record)>>,
+        opts: &ImportOptions,
+        progress: impl FnMut(u64),
+    ) -> Result<ImportReport> {
+        self.import_stream_in_parts(records, opts, STAGE_EVERY, progress)
+    }
+
+    /// [`Ledger::import_stream`], staging every `part` entries.
+    pub fn import_stream_in_parts(
+        &mut self,
+        records: impl Iterator<Item = Result<(usize, Record)>>,
+        opts: &ImportOptions,
+        part: usize,
+        mut progress: impl FnMut(u64),
+    ) -> Result<ImportReport> {
+        let part = part.max(1);
+        let head = self.store().read_head()?;
+        self.forget();
+        let latest = opts.now + chrono::Duration::seconds(CLOCK_SKEW_SECONDS);
+        let mut batch = Batch::new(head.seq);
+        let mut pending: Vec<Record> = Vec::new();
+        let mut staged = false;
+        let mut prev = GENESIS;
+        let mut last_recorded: Option<Time> = None;
+        let mut count = 0u64;
+        let mut restored = 0u64;
+        let outcome = (|| -> Result<()> {
+            for item in records {
+                let (line, r) = item?;
+                let here = |e: Error| e.context(format!("line {line}"));
+                let expected = count + 1;
+                if r.seq != expected {
+                    return Err(here(Error::invalid(format!(
+                        "field `seq` is {}, but the log must run 1, 2, 3, … without gaps (expected {expected})",
+                        r.seq
+                    )))
+                    .with_hint(Hint::ImportWholeExport));
+                }
+                if r.compute_hash(&prev) != r.hash {
+                    return Err(here(Error::new(
+                        ErrorKind::Verification,
+                        "field `hash` does not match the entry and the one before it (the file was changed after export)",
+                    )));
+                }
+                if last_recorded.is_some_and(|l| r.recorded_at < l) {
+                    return Err(here(Error::invalid(
+                        "field `recorded_at` goes back in time",
+                    )));
+                }
+                if !opts.accept_future_times && r.recorded_at > latest {
+                    return Err(here(Error::invalid(format!(
+                        "field `recorded_at` is {}, later than now ({}) by more than the {} minutes of clock difference allowed, and every later entry would be stamped that late",
+                        fmt_recorded(&r.recorded_at),
+                        fmt_recorded(&opts.now),
+                        CLOCK_SKEW_SECONDS / 60
+                    )))
+                    .with_hint(Hint::AcceptFutureTimes));
+                }
+                last_recorded = Some(r.recorded_at);
+                prev = r.hash;
+                count = expected;
+                if count.is_multiple_of(4096) {
+                    progress(count);
+                }
+                if r.seq <= head.seq {
+                    if self.store().get(r.seq)?.as_ref() != Some(&r) {
+                        return Err(Error::new(
+                            ErrorKind::Conflict,
+                            format!(
+                                "line {line}: the ledger's log is not a prefix of the file: they differ at seq {}",
+                                r.seq
+                            ),
+                        )
+                        .with_hint(Hint::ImportIntoEmptyLedger));
+                    }
+                    continue;
+                }
+                if r.seq == head.seq + 1 && head.recorded_at.is_some_and(|l| r.recorded_at < l) {
+                    return Err(here(Error::invalid(
+                        "field `recorded_at` is earlier than the ledger's last entry",
+                    )));
+                }
+                match self.check(&r.event, &batch).map_err(here)? {
+                    Check::Duplicate | Check::Repeated => {
+                        return Err(here(Error::invalid(format!(
+                            "field `id`: event {} appears twice",
+                            r.event.id
+                        ))))
+                    }
+                    Check::New => {}
+                }
+                batch.file(&r.event, r.seq);
+                batch.pending_ids.insert(r.event.id, batch.pending.len());
+                batch.pending.push(r.event.clone());
+                pending.push(r);
+                if pending.len() >= part {
+                    batch.pending.clear();
+                    batch.pending_ids.clear();
+                    let (store, b) = (&mut self.store_mut(), &batch);
+                    store.stage(&head, &pending, b)?;
+                    staged = true;
+                    restored += pending.len() as u64;
+                    pending.clear();
+                }
+            }
+            progress(count);
+            if count < head.seq {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "the ledger holds {} entries but the file only {count}, so the file cannot continue it",
+                        head.seq
+                    ),
+                )
+                .with_hint(Hint::ImportIntoEmptyLedger));
+            }
+            restored += pending.len() as u64;
+            if staged {
+                self.store_mut().stage(&head, &pending, &batch)?;
+                self.store_mut().commit_staged(&head)?;
+            } else if !pending.is_empty() {
+                self.store_mut().commit(&head, &pending)?;
+            }
+            Ok(())
+        })();
+        self.forget();
+        if let Err(e) = outcome {
+            return Err(self.undo(staged, e));
+        }
+        Ok(ImportReport {
+            restored,
+            already: head.seq,
+        })
+    }
+
+    /// After a failed streamed write: takes out what was staged.
+    fn undo(&mut self, staged: bool, e: Error) -> Error {
+        if staged {
+            if let Err(undo) = self.store_mut().abort_staged() {
+                return Error::new(
+                    undo.kind(),
+                    format!(
+                        "{}; taking out what was written failed too ({}), and reopening the ledger finishes it",
+                        e.message(),
+                        undo.message()
+                    ),
+                );
+            }
+        }
+        e
     }
 }
 
@@ -395,6 +549,51 @@ pub mod tests {
             .append_stream_in_parts(incoming(story(20)).into_iter(), now, 7, |_| {})
             .unwrap();
         assert_eq!((again.appended, again.unchanged), (0, 45));
+
+        // Its export restores, in parts, into an empty ledger and resumes a
+        // ledger holding a prefix of it; a changed entry restores nothing.
+        let log = export(&streamed);
+        let lines = |log: &[Record]| -> Vec<Result<(usize, Record)>> {
+            log.iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, r)| Ok((i + 1, r)))
+                .collect()
+        };
+        let opts = ImportOptions {
+            now,
+            accept_future_times: false,
+        };
+        let mut restored = Ledger::new(make());
+        let mut tampered = log.clone();
+        if let Body::FollowedUp(f) = &mut tampered[30].event.body {
+            f.by = "tampered".into();
+        } else if let Body::Asserted(a) = &mut tampered[30].event.body {
+            a.by = "tampered".into();
+        }
+        let e = restored
+            .import_stream_in_parts(lines(&tampered).into_iter(), &opts, 7, |_| {})
+            .unwrap_err();
+        assert!(e.message().contains("line 31"), "{}", e.message());
+        assert_eq!(restored.store().head().seq, 0);
+        let report = restored
+            .import_stream_in_parts(lines(&log).into_iter(), &opts, 7, |_| {})
+            .unwrap();
+        assert_eq!(report.restored, log.len() as u64);
+        assert_eq!(export(&restored), log);
+        restored.verify(|_| {}).unwrap();
+        let mut resumed = Ledger::new(make());
+        resumed
+            .import_stream_in_parts(lines(&log[..10]).into_iter(), &opts, 7, |_| {})
+            .unwrap();
+        let report = resumed
+            .import_stream_in_parts(lines(&log).into_iter(), &opts, 7, |_| {})
+            .unwrap();
+        assert_eq!(
+            (report.already, report.restored),
+            (10, log.len() as u64 - 10)
+        );
+        assert_eq!(export(&resumed), log);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use chrono::Timelike;
+use chrono::{Datelike, Timelike};
 use chrono_tz::Tz;
 use uuid::Uuid;
 
@@ -66,14 +66,34 @@ pub fn time(t: &Time, tz: &Tz) -> String {
         return "end of time".into();
     }
     let local = t.with_timezone(tz);
-    if local.second() == 0 && local.nanosecond() == 0 {
-        local.format("%Y-%m-%d %H:%M %Z").to_string()
-    } else if local.nanosecond() == 999_999_999 && local.second() == 59 {
-        // The end of a day or minute: show it as the minute it closes.
-        local.format("%Y-%m-%d %H:%M:59 %Z").to_string()
-    } else {
-        local.format("%Y-%m-%d %H:%M:%S %Z").to_string()
+    let whole_minute = local.second() == 0 && local.nanosecond() == 0;
+    // The end of a day or minute shows as the minute it closes with :59.
+    let minute_end = local.nanosecond() == 999_999_999 && local.second() == 59;
+    if !(0..=9999).contains(&local.year()) {
+        return if whole_minute {
+            local.format("%Y-%m-%d %H:%M %Z").to_string()
+        } else if minute_end {
+            local.format("%Y-%m-%d %H:%M:59 %Z").to_string()
+        } else {
+            local.format("%Y-%m-%d %H:%M:%S %Z").to_string()
+        };
     }
+    // What the formats above print (`%Z` is the offset's name), without
+    // parsing a format string a cell.
+    let mut s = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute()
+    );
+    if !whole_minute {
+        s.push_str(&format!(":{:02}", local.second()));
+    }
+    s.push(' ');
+    s.push_str(&local.offset().to_string());
+    s
 }
 
 /// A valid time: one instant, or `from – to`, with the source's wording.
@@ -104,6 +124,47 @@ pub fn json(v: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_as_chronos_formats_in_every_zone() {
+        let zones = [
+            "UTC",
+            "Europe/Oslo",
+            "America/New_York",
+            "Asia/Kolkata",
+            "Pacific/Apia",
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for z in zones {
+            let tz: Tz = z.parse().unwrap();
+            for i in 0..20_000u32 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let secs = (x % 4_000_000_000) as i64 - 1_000_000_000;
+                let nanos = match i % 3 {
+                    0 => 0,
+                    1 => 999_999_999,
+                    _ => (x >> 20) as u32 % 1_000_000_000,
+                };
+                let secs = if i % 3 == 1 {
+                    secs - secs.rem_euclid(60) + 59
+                } else {
+                    secs
+                };
+                let t = chrono::DateTime::from_timestamp(secs, nanos).unwrap();
+                let local = t.with_timezone(&tz);
+                let want = if local.second() == 0 && local.nanosecond() == 0 {
+                    local.format("%Y-%m-%d %H:%M %Z").to_string()
+                } else if local.nanosecond() == 999_999_999 && local.second() == 59 {
+                    local.format("%Y-%m-%d %H:%M:59 %Z").to_string()
+                } else {
+                    local.format("%Y-%m-%d %H:%M:%S %Z").to_string()
+                };
+                assert_eq!(time(&t, &tz), want, "{z} {secs} {nanos}");
+            }
+        }
+    }
 
     #[test]
     fn control_characters_are_shown_escaped() {

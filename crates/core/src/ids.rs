@@ -72,7 +72,12 @@ impl<S: Store> Ledger<S> {
             lo: Uuid::nil(),
             hi: Uuid::max(),
         };
-        let mut known = self.store().claim_ids_in(all, usize::MAX)?;
+        let mut known: Vec<u128> = self
+            .store()
+            .claim_ids_in(all, usize::MAX)?
+            .into_iter()
+            .map(|u| u.as_u128())
+            .collect();
         known.sort_unstable();
         Ok(ShortIds { known })
     }
@@ -81,7 +86,7 @@ impl<S: Store> Ledger<S> {
 /// The ledger's claim ids, sorted, for shortest unique prefixes.
 #[derive(Debug, Clone)]
 pub struct ShortIds {
-    known: Vec<Uuid>,
+    known: Vec<u128>,
 }
 
 impl ShortIds {
@@ -89,18 +94,20 @@ impl ShortIds {
     /// among the ledger's claims.
     pub fn digits(&self, id: Uuid) -> usize {
         let known = &self.known;
-        let at = known.partition_point(|k| *k < id);
+        let v = id.as_u128();
+        let at = known.partition_point(|k| *k < v);
         let mut digits = MIN_SHOWN_DIGITS;
-        let after = if known.get(at) == Some(&id) {
+        let after = if known.get(at) == Some(&v) {
             at + 1
         } else {
             at
         };
+        let lcp = |o: u128| ((v ^ o).leading_zeros() / 4) as usize;
         if let Some(next) = known.get(after) {
-            digits = digits.max(lcp_digits(id, *next) + 1);
+            digits = digits.max(lcp(*next) + 1);
         }
         if at > 0 {
-            digits = digits.max(lcp_digits(id, known[at - 1]) + 1);
+            digits = digits.max(lcp(known[at - 1]) + 1);
         }
         digits.min(32)
     }

@@ -229,6 +229,15 @@ impl SledStore {
             hash: last.hash,
             recorded_at: Some(last.recorded_at),
         };
+        if staged.is_some() && self.parts == 0 {
+            // Marks a commit staged in parts before anything of it is
+            // written (it is synced with the first blocks): recovery, and
+            // an abort, then sweep every index past the head instead of
+            // working out elements whose look-ups need the runs.
+            self.stage
+                .insert(crate::staging::STAGING_MARK, &[][..])
+                .map_err(from_sled)?;
+        }
         let mut writing = false;
         let part = self.parts;
         let index = std::thread::scope(|s| -> Result<_> {

@@ -536,3 +536,94 @@ fn unsynced_writes_dropped_by_a_shut_down_file_system_leave_all_or_nothing() {
     }
     eprintln!("power cut outcomes (stage, batch committed): {outcomes:?}");
 }
+
+/// Where the records of earlier parts are, for staging in parts.
+struct Earlier(Vec<Record>);
+
+impl claims_core::store::StagedIndex for Earlier {
+    fn event_seq(&self, id: Uuid) -> Option<u64> {
+        self.0.iter().find(|r| r.event.id == id).map(|r| r.seq)
+    }
+    fn claim(&self, claim: Uuid) -> Option<(u64, String)> {
+        self.0.iter().find_map(|r| match &r.event.body {
+            claims_core::event::Body::Asserted(a) if a.claim == claim => {
+                Some((r.seq, a.by.clone()))
+            }
+            _ => None,
+        })
+    }
+}
+
+/// A commit staged in three parts, crashed (or killed) at `stage`: in the
+/// second part for the stages of a part's writes, in the commit of the
+/// staged parts for the others.
+fn staged_crash_at(stage: Stage, snapshot: bool, in_first_part: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let copy = dir.path().join("killed");
+    let mut m = MemStore::new();
+    let (mut s, batch) = base(&path, &mut m, stage);
+    let before = s.head();
+    let parts: Vec<&[Record]> = batch.chunks(batch.len() / 3 + 1).collect();
+    let fault = if snapshot {
+        Fault::Snapshot(copy.clone())
+    } else {
+        Fault::Crash
+    };
+    let in_a_part = matches!(
+        stage,
+        Stage::LargeAfterBlocks
+            | Stage::LargeBlocksSync
+            | Stage::LargeAfterBlocksSync
+            | Stage::LargeAfterIndex
+    );
+    let mut failed = None;
+    let mut earlier = Vec::new();
+    if in_first_part {
+        s.set_fail_point(Some(FailPoint { stage, fault }));
+    } else {
+        s.stage(&before, parts[0], &Earlier(Vec::new())).unwrap();
+        s.set_fail_point(Some(FailPoint { stage, fault }));
+        earlier = parts[0].to_vec();
+    }
+    for part in &parts[earlier.len().min(1)..] {
+        if let Err(e) = s.stage(&before, part, &Earlier(earlier.clone())) {
+            failed = Some(e);
+            break;
+        }
+        earlier.extend_from_slice(part);
+    }
+    let e = match failed {
+        Some(e) => e,
+        None => s.commit_staged(&before).unwrap_err(),
+    };
+    assert_eq!(
+        in_a_part,
+        e.message().contains("simulated crash") && earlier.len() < batch.len()
+    );
+    assert!(e.message().contains("simulated crash"), "{e}");
+    drop(s);
+    let expect = match stage {
+        Stage::LargeAfterHead | Stage::LargeHeadSync => Expect::Either,
+        Stage::LargeAfterHeadSync | Stage::LargeBeforeIndexedMark => Expect::All,
+        _ => Expect::None,
+    };
+    let at = if snapshot { &copy } else { &path };
+    check_reopened(at, &mut m, before, &batch, expect);
+}
+
+#[test]
+fn a_commit_staged_in_parts_is_all_or_nothing_at_every_stage() {
+    for stage in Stage::ALL.into_iter().filter(|s| s.is_large()) {
+        for snapshot in [false, true] {
+            staged_crash_at(stage, snapshot, false);
+        }
+    }
+    for stage in [
+        Stage::LargeAfterBlocks,
+        Stage::LargeAfterBlocksSync,
+        Stage::LargeAfterIndex,
+    ] {
+        staged_crash_at(stage, true, true);
+    }
+}

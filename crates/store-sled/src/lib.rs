@@ -1,43 +1,52 @@
 //! The embedded default backend: one sled database (docs/format.md pins it).
 //!
-//! Layout (format 2): the `log` tree holds *blocks* of consecutive entries
+//! Layout (format 3): the `log` tree holds *blocks* of consecutive entries
 //! (about 10 KiB each, LZ4-compressed, each entry in the compact binary
 //! encoding), keyed by the seq of the block's first entry; its key 0 holds the
-//! head record, the commit point. The index trees hold sorted runs of index
-//! keys packed into chunks (see `packed`). Packing keeps sled's key count, and
-//! with it sled's write, open and space costs, small.
+//! head record, the commit point. Five index trees (`ids`, `claims`,
+//! `stories`, `valid`, `summary`) hold sorted runs of index keys packed into
+//! chunks (see `packed`); `summary` keeps each claim's facts and header for
+//! the whole ledger's state. The `stage` tree holds the runs of a commit
+//! staged in parts. Packing keeps sled's key count, and with it sled's write,
+//! open and space costs, small.
 //!
-//! Write protocol of [`SledStore::commit`](claims_core::Store::commit):
+//! Write protocols ([`Store::commit`](claims_core::Store::commit) and the
+//! staged commit):
 //! - a small commit (up to [`SMALL_COMMIT`] entries) is one sled transaction
-//!   over every tree: the log blocks, the head, the index chunks and the index
-//!   high-water mark (`meta/indexed`) commit atomically; then a real fsync;
-//! - a large commit writes the log blocks, fsync; then the head, fsync (the
-//!   commit point); then derives and writes the index chunks, fsync; then
-//!   `meta/indexed` (unsynced).
+//!   over the log and the index trees: the log blocks, the head, the index
+//!   chunks and the index high-water mark (`meta/indexed`) commit atomically;
+//!   then a real fsync;
+//! - a large commit is one staged part: the log blocks, fsync, the index
+//!   chunks; then fsync, the head, fsync (the commit point), `meta/indexed`;
+//! - a commit staged in parts ([`Store::stage`](claims_core::Store::stage)):
+//!   each part writes its blocks, fsync, its `valid` and `summary` chunks,
+//!   and sorted runs of its other elements into `stage`; the commit merges
+//!   the runs into their trees, then fsync, head, fsync, `meta/indexed`, and
+//!   empties `stage`.
 //!
-//! On open, log entries past the head (a crash inside a large commit) are
-//! removed with any index entries derived from them, and index entries for
-//! `(indexed, head]` are derived again from the log. `indexed` is only written
-//! together with, or after a sync of, the index entries it covers, so no crash
-//! can leave an index that disagrees with the log. What recovery did is kept
-//! as a [`Recovery`] report ([`SledStore::recovery`]).
+//! On open, log entries past the head (a crash inside a commit) are removed
+//! with any index elements derived from them (or, when `stage` is not empty,
+//! by a sweep of every index element past the head), and index elements for
+//! `(indexed, head]` are derived again from the log. What recovery did is
+//! kept as a [`Recovery`] report ([`SledStore::recovery`]).
 //!
-//! A format-1 ledger (one log key per entry, head in `meta`, one index key per
-//! entry) is upgraded in place on open: its log values stay as they are (a
-//! value that is not a block is one entry), the head moves into the log, and
-//! the indexes are derived again in the packed layout.
+//! A format-1 or format-2 ledger is upgraded in place on open: a format-1
+//! head moves into the log, and every index is emptied and derived again.
 //!
 //! The files, one concern each:
 //! - `open.rs`: path checks, foreign-data refusal, the lock wait, the format
-//!   check and the format-1 upgrade;
+//!   check and the upgrades;
 //! - `recovery.rs`: rolling back entries past the head, deriving the indexes
 //!   after `indexed`, and the [`Recovery`] report;
-//! - `commit.rs`: the small and large commit protocols and packing records
-//!   into blocks;
+//! - `commit.rs`: the small, large and staged commit protocols and packing
+//!   records into blocks;
+//! - `staging.rs`: the runs of a commit staged in parts, and their merge;
 //! - `index.rs`: deriving index elements from records and planning the chunk
 //!   writes (shared by commit and recovery);
 //! - `read.rs`: point reads, scans and index reads (the read side of the
 //!   [`Store`](claims_core::Store) impl);
+//! - `summary.rs`: streaming reads of the summary tree and of every index
+//!   element (for `verify`);
 //! - `cache.rs`: the cache of decompressed blocks;
 //! - `keys.rs`: the keys of the trees, the index elements and the head record;
 //! - `packed.rs`: the block and chunk encodings;

@@ -52,7 +52,7 @@ impl SledStore {
         // A commit staged in parts leaves runs in the `stage` tree and maybe
         // merged elements whose look-ups need those runs: sweep instead.
         let staged_in_parts = !self.stage.is_empty();
-        if self.roll_back_past_head(staged_in_parts)? {
+        if self.roll_back_past_head(staged_in_parts)? || staged_in_parts {
             self.sync()?;
         }
         if staged_in_parts {
@@ -167,7 +167,10 @@ impl SledStore {
             self.forget_blocks(&forget);
             self.log.apply_batch(batch).map_err(from_sled)?;
         }
-        if any && (sweep || !self.recovery.undecodable.is_empty()) {
+        // A sweep runs even when no entry was left past the head: an earlier
+        // rollback may have taken the entries out and stopped before its
+        // sweep (the `stage` tree, emptied only after it, says so).
+        if sweep || (any && !self.recovery.undecodable.is_empty()) {
             // Their index elements (if any were written) are unknown: take
             // out every element past the head, so that none is found again
             // once a later commit reuses those seqs.

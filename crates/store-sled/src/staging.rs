@@ -15,6 +15,10 @@ use claims_core::error::Result;
 use crate::packed::{self, Write};
 use crate::{from_sled, SledStore};
 
+/// The `stage` key written before the first part of a commit staged in
+/// parts, and removed only once it is committed or fully taken out.
+pub(crate) const STAGING_MARK: &[u8] = &[0xFF];
+
 /// Elements a run chunk holds at most.
 const RUN_CHUNK: usize = 128;
 /// Merged elements planned into a tree at a time.

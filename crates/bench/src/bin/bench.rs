@@ -1851,13 +1851,14 @@ WHERE a.kind = 'asserted' AND a.story IS NOT NULL
         let l = claims_ledger(db)?;
         let v = view(at, as_of)?;
         let start = Instant::now();
-        let report = l.state(v, &Scope::default()).map_err(err("state"))?;
-        let mut statuses = Vec::with_capacity(report.claims.len());
+        // What `claims state` reads: the claim summaries, a claim at a time.
+        let mut statuses = Vec::new();
         let mut texts = 0usize;
-        for h in &report.claims {
-            if let Standing::Present(s) = h.state(&v) {
+        for item in l.state_items(v, &Scope::default()).map_err(err("state"))? {
+            let item = item.map_err(err("state"))?;
+            if let Standing::Present(s) = &item.standing {
                 statuses.push(s.status.as_str());
-                texts += h.assertion().map_or(0, |a| a.text.len());
+                texts += item.header.text.len();
             }
         }
         let secs = start.elapsed().as_secs_f64();

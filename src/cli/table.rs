@@ -95,6 +95,8 @@ pub struct Table<W: Write> {
     sample: Vec<Vec<String>>,
     widths: Option<Vec<usize>>,
     rows: usize,
+    /// The line being written (kept to reuse its allocation).
+    line: String,
 }
 
 /// The display width of a cell.
@@ -112,6 +114,7 @@ impl<W: Write> Table<W> {
             sample: Vec::new(),
             widths: None,
             rows: 0,
+            line: String::new(),
         }
     }
 
@@ -119,7 +122,10 @@ impl<W: Write> Table<W> {
     pub fn row(&mut self, cells: Vec<String>) -> io::Result<()> {
         let cells: Vec<String> = cells
             .into_iter()
-            .map(|c| render::clean(&c).into_owned())
+            .map(|c| match render::clean(&c) {
+                std::borrow::Cow::Borrowed(_) => c,
+                std::borrow::Cow::Owned(o) => o,
+            })
             .collect();
         self.rows += 1;
         if self.widths.is_none() {
@@ -236,18 +242,40 @@ impl<W: Write> Table<W> {
     }
 
     fn write_row(&mut self, cells: &[String]) -> io::Result<()> {
-        let widths = self.widths.clone().expect("laid out");
+        let widths = self.widths.take().expect("laid out");
+        let written = self.write_row_at(&widths, cells);
+        self.widths = Some(widths);
+        written
+    }
+
+    fn write_row_at(&mut self, widths: &[usize], cells: &[String]) -> io::Result<()> {
         let last = widths.len().saturating_sub(1);
         match self.fit {
-            Fit::Full | Fit::Cut(_) => {
+            Fit::Full => {
+                // Piped: every cell whole, padded to the sampled widths.
+                let mut line = std::mem::take(&mut self.line);
+                line.clear();
+                for (i, w) in widths.iter().enumerate() {
+                    let cell = cells.get(i).map_or("", String::as_str);
+                    line.push_str(cell);
+                    if i < last {
+                        let pad = w.saturating_sub(width(cell));
+                        line.extend(std::iter::repeat_n(' ', pad));
+                        line.push_str(GAP);
+                    }
+                }
+                let end = line.trim_end().len();
+                line.truncate(end);
+                line.push('\n');
+                let written = self.out.write_all(line.as_bytes());
+                self.line = line;
+                written
+            }
+            Fit::Cut(_) => {
                 let mut line = String::new();
                 for (i, w) in widths.iter().enumerate() {
                     let cell = cells.get(i).map_or("", String::as_str);
-                    let shown = if matches!(self.fit, Fit::Cut(_)) {
-                        cut(cell, *w)
-                    } else {
-                        cell.to_string()
-                    };
+                    let shown = cut(cell, *w);
                     line.push_str(&shown);
                     if i < last {
                         line.push_str(&" ".repeat(w.saturating_sub(width(&shown))));

@@ -336,15 +336,27 @@ impl<'a> Ctx<'a> {
             None => table::Fit::Full,
         };
         table::Table::new(
-            std::io::BufWriter::with_capacity(64 << 10, OutWriter(self)),
+            std::io::BufWriter::with_capacity(
+                64 << 10,
+                OutWriter {
+                    ctx: self,
+                    raw: false,
+                },
+            ),
             cols,
             fit,
         )
     }
 
     /// Standard output for JSON written as it is produced (buffered).
-    pub fn json_writer(&self) -> std::io::BufWriter<RawWriter<'_, 'a>> {
-        std::io::BufWriter::with_capacity(64 << 10, RawWriter(self))
+    pub fn json_writer(&self) -> std::io::BufWriter<OutWriter<'_, 'a>> {
+        std::io::BufWriter::with_capacity(
+            64 << 10,
+            OutWriter {
+                ctx: self,
+                raw: true,
+            },
+        )
     }
 
     /// Writes a finished table (and what is still held back of it).
@@ -360,31 +372,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Standard output as a writer of exact bytes (JSON), through the same
-/// path as [`Ctx::out_json`].
-pub struct RawWriter<'c, 'a>(&'c Ctx<'a>);
-
-impl Write for RawWriter<'_, '_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = match std::str::from_utf8(buf) {
-            Ok(t) => t,
-            Err(e) if e.valid_up_to() > 0 => {
-                std::str::from_utf8(&buf[..e.valid_up_to()]).expect("valid")
-            }
-            Err(_) => return Err(std::io::ErrorKind::InvalidData.into()),
-        };
-        self.0
-            .write_raw(text)
-            .map_err(|e| std::io::Error::other(e.message().to_string()))?;
-        Ok(text.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// Standard output as a writer: through [`Ctx::out`] (control characters
+/// escaped), or with `raw`, of exact bytes (JSON) as [`Ctx::out_json`] writes.
+pub struct OutWriter<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    raw: bool,
 }
-
-/// Standard output as a writer, through [`Ctx::out`].
-pub struct OutWriter<'c, 'a>(&'c Ctx<'a>);
 
 impl Write for OutWriter<'_, '_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -396,9 +389,12 @@ impl Write for OutWriter<'_, '_> {
             }
             Err(_) => return Err(std::io::ErrorKind::InvalidData.into()),
         };
-        self.0
-            .out(text)
-            .map_err(|e| std::io::Error::other(e.message().to_string()))?;
+        let written = if self.raw {
+            self.ctx.write_raw(text)
+        } else {
+            self.ctx.out(text)
+        };
+        written.map_err(|e| std::io::Error::other(e.message().to_string()))?;
         Ok(text.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {

@@ -18,6 +18,7 @@ use crate::ledger::{
 };
 use crate::record::{fmt_recorded, truncate_micros, Record, GENESIS};
 use crate::store::{StagedIndex, Store};
+use crate::summary::Parties;
 use crate::time::Time;
 
 /// Events sealed and staged together.
@@ -51,8 +52,7 @@ struct Batch {
     /// Every claim asserted in the batch: its `valid.from`, seq (less the
     /// head's) and party.
     claims: HashMap<Uuid, (Time, u32, u32)>,
-    parties: Vec<String>,
-    party_ids: HashMap<String, u32>,
+    parties: Parties,
     /// The committed head's seq: entries after it are the batch's.
     head_seq: u64,
 }
@@ -65,8 +65,7 @@ impl Batch {
             fingerprints: HashMap::with_hasher(Fingerprint),
             overflow: HashMap::new(),
             claims: HashMap::new(),
-            parties: Vec::new(),
-            party_ids: HashMap::new(),
+            parties: Parties::default(),
             head_seq,
         }
     }
@@ -91,15 +90,7 @@ impl Batch {
             }
         }
         if let Body::Asserted(a) = &e.body {
-            let party = match self.party_ids.get(&a.by) {
-                Some(p) => *p,
-                None => {
-                    let p = self.parties.len() as u32;
-                    self.parties.push(a.by.clone());
-                    self.party_ids.insert(a.by.clone(), p);
-                    p
-                }
-            };
+            let party = self.parties.intern(&a.by);
             self.claims.insert(a.claim, (a.valid.from, off, party));
         }
     }
@@ -114,7 +105,7 @@ impl StagedIndex for Batch {
         self.claims.get(&claim).map(|(_, off, p)| {
             (
                 self.head_seq + u64::from(*off),
-                self.parties[*p as usize].clone(),
+                self.parties.name(*p).to_string(),
             )
         })
     }

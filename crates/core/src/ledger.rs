@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, ErrorKind, Hint, Result};
 use crate::event::{Body, Event, Kind};
-use crate::record::{truncate_micros, Hash, Record, GENESIS};
+use crate::record::{truncate_micros, Hash, Record};
 use crate::store::{Head, IdRange, Role, Store};
 use crate::time::{fmt_time, Time};
 
@@ -404,114 +404,13 @@ impl<S: Store> Ledger<S> {
 
     /// Restores an export: into an empty ledger, or resuming a ledger whose
     /// log is a prefix of `records`. Checks seq, hash chain, recorded times and
-    /// every append rule; all-or-nothing.
+    /// every append rule; all-or-nothing ([`Ledger::import_stream`] of them).
     pub fn import(
         &mut self,
         records: Vec<(usize, Record)>,
         opts: &ImportOptions,
     ) -> Result<ImportReport> {
-        let head = self.store.read_head()?;
-        let mut prev = GENESIS;
-        let mut last_recorded: Option<Time> = None;
-        for (i, (line, r)) in records.iter().enumerate() {
-            let expected = i as u64 + 1;
-            let here = |e: Error| at_line(Some(*line), e);
-            if r.seq != expected {
-                return Err(here(Error::invalid(format!(
-                    "field `seq` is {}, but the log must run 1, 2, 3, … without gaps (expected {expected})",
-                    r.seq
-                )))
-                .with_hint(Hint::ImportWholeExport));
-            }
-            if r.compute_hash(&prev) != r.hash {
-                return Err(here(Error::new(
-                    ErrorKind::Verification,
-                    "field `hash` does not match the entry and the one before it (the file was changed after export)",
-                )));
-            }
-            if last_recorded.is_some_and(|l| r.recorded_at < l) {
-                return Err(here(Error::invalid(
-                    "field `recorded_at` goes back in time",
-                )));
-            }
-            last_recorded = Some(r.recorded_at);
-            prev = r.hash;
-        }
-        if !opts.accept_future_times {
-            let latest = opts.now + chrono::Duration::seconds(CLOCK_SKEW_SECONDS);
-            if let Some((line, r)) = records.iter().find(|(_, r)| r.recorded_at > latest) {
-                return Err(at_line(
-                    Some(*line),
-                    Error::invalid(format!(
-                        "field `recorded_at` is {}, later than now ({}) by more than the {} minutes of clock difference allowed, and every later entry would be stamped that late",
-                        crate::record::fmt_recorded(&r.recorded_at),
-                        crate::record::fmt_recorded(&opts.now),
-                        CLOCK_SKEW_SECONDS / 60
-                    )),
-                )
-                .with_hint(Hint::AcceptFutureTimes));
-            }
-        }
-        let file_len = records.len() as u64;
-        if file_len < head.seq {
-            return Err(Error::new(
-                ErrorKind::Conflict,
-                format!(
-                    "the ledger holds {} entries but the file only {file_len}, so the file cannot continue it",
-                    head.seq
-                ),
-            )
-            .with_hint(Hint::ImportIntoEmptyLedger));
-        }
-        for (line, r) in records.iter().take(head.seq as usize) {
-            let mine = self.store.get(r.seq)?;
-            if mine.as_ref() != Some(r) {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    format!(
-                        "line {line}: the ledger's log is not a prefix of the file: they differ at seq {}",
-                        r.seq
-                    ),
-                )
-                .with_hint(Hint::ImportIntoEmptyLedger));
-            }
-        }
-        let new: Vec<(usize, Record)> = records.into_iter().skip(head.seq as usize).collect();
-        if let (Some(last), Some((line, first))) = (head.recorded_at, new.first()) {
-            if first.recorded_at < last {
-                return Err(at_line(
-                    Some(*line),
-                    Error::invalid("field `recorded_at` is earlier than the ledger's last entry"),
-                ));
-            }
-        }
-        let mut overlay = Overlay::default();
-        for (line, r) in &new {
-            match self
-                .check(&r.event, &overlay)
-                .map_err(|e| at_line(Some(*line), e))?
-            {
-                Check::Duplicate | Check::Repeated => {
-                    return Err(at_line(
-                        Some(*line),
-                        Error::invalid(format!("field `id`: event {} appears twice", r.event.id)),
-                    ))
-                }
-                Check::New => {
-                    if let Body::Asserted(a) = &r.event.body {
-                        overlay.claims.insert(a.claim, a.valid.from);
-                    }
-                    overlay.events.insert(r.event.id, &r.event);
-                }
-            }
-        }
-        let new: Vec<Record> = new.into_iter().map(|(_, r)| r).collect();
-        self.forget();
-        self.store.commit(&head, &new)?;
-        Ok(ImportReport {
-            restored: new.len() as u64,
-            already: head.seq,
-        })
+        self.import_stream(records.into_iter().map(Ok), opts, |_| {})
     }
 
     /// Resolves an event id or a unique prefix of one (at least 6 hex digits).

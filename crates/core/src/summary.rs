@@ -57,6 +57,32 @@ impl ClaimHeader {
     }
 }
 
+/// The `by`s of claims, each kept once and named by a number (a bulk append
+/// or `verify` remembers every claim's party in 4 bytes).
+#[derive(Debug, Default)]
+pub(crate) struct Parties {
+    names: Vec<String>,
+    ids: std::collections::HashMap<String, u32>,
+}
+
+impl Parties {
+    /// The number of `by`, given it if it is new.
+    pub(crate) fn intern(&mut self, by: &str) -> u32 {
+        if let Some(p) = self.ids.get(by) {
+            return *p;
+        }
+        let p = self.names.len() as u32;
+        self.names.push(by.to_string());
+        self.ids.insert(by.to_string(), p);
+        p
+    }
+
+    /// The `by` numbered `p`.
+    pub(crate) fn name(&self, p: u32) -> &str {
+        &self.names[p as usize]
+    }
+}
+
 /// One item filed in a claim's summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Filed {

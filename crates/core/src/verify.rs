@@ -19,6 +19,7 @@ use crate::event::Body;
 use crate::ledger::{Ledger, VerifyReport};
 use crate::record::{Record, GENESIS};
 use crate::store::{index_entries, IndexEntry, Lookup, Store};
+use crate::summary::Parties;
 
 impl<S: Store> Ledger<S> {
     /// Recomputes the hash chain from the first entry, and checks that every
@@ -32,8 +33,7 @@ impl<S: Store> Ledger<S> {
         let mut lookup = VerifyLookup {
             store,
             claims: HashMap::new(),
-            parties: Vec::new(),
-            party_ids: HashMap::new(),
+            parties: Parties::default(),
         };
         for item in store.scan(1) {
             let r = item.map_err(|e| {
@@ -151,22 +151,13 @@ fn hash64(seed: u64, bytes: &[u8]) -> u64 {
 struct VerifyLookup<'a, S: Store> {
     store: &'a S,
     claims: HashMap<Uuid, (u64, u32)>,
-    parties: Vec<String>,
-    party_ids: HashMap<String, u32>,
+    parties: Parties,
 }
 
 impl<S: Store> VerifyLookup<'_, S> {
     fn learn(&mut self, r: &Record) {
         if let Body::Asserted(a) = &r.event.body {
-            let party = match self.party_ids.get(&a.by) {
-                Some(p) => *p,
-                None => {
-                    let p = self.parties.len() as u32;
-                    self.parties.push(a.by.clone());
-                    self.party_ids.insert(a.by.clone(), p);
-                    p
-                }
-            };
+            let party = self.parties.intern(&a.by);
             self.claims.insert(a.claim, (r.seq, party));
         }
     }
@@ -184,6 +175,6 @@ impl<S: Store> Lookup for VerifyLookup<'_, S> {
         Ok(self
             .claims
             .get(&claim)
-            .map(|(seq, p)| (*seq, self.parties[*p as usize].clone())))
+            .map(|(seq, p)| (*seq, self.parties.name(*p).to_string())))
     }
 }

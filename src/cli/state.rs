@@ -134,12 +134,15 @@ fn table(
                 )
             })
             .collect();
+        let (status, since) = (st.status.as_str().to_string(), render::time(&st.since, tz));
+        let id = short(a.claim)?;
+        let header = item.header;
         t.add(vec![
-            short(a.claim)?,
-            st.status.as_str().to_string(),
-            render::time(&st.since, tz),
-            a.by.clone(),
-            a.text.clone(),
+            id,
+            status,
+            since,
+            header.by,
+            header.text,
             pending.join(", "),
         ])?;
     }

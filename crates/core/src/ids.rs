@@ -79,7 +79,16 @@ impl<S: Store> Ledger<S> {
             .map(|u| u.as_u128())
             .collect();
         known.sort_unstable();
-        Ok(ShortIds { known })
+        // Where each value of the top BUCKET_BITS bits starts: a look-up is
+        // then a search of a few ids (random ids spread evenly).
+        let mut starts = vec![0u32; (1 << BUCKET_BITS) + 1];
+        for k in &known {
+            starts[(k >> (128 - BUCKET_BITS)) as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        Ok(ShortIds { known, starts })
     }
 }
 
@@ -87,7 +96,11 @@ impl<S: Store> Ledger<S> {
 #[derive(Debug, Clone)]
 pub struct ShortIds {
     known: Vec<u128>,
+    starts: Vec<u32>,
 }
+
+/// The bits of an id [`ShortIds`] buckets by (4 MiB of bucket starts).
+const BUCKET_BITS: u32 = 20;
 
 impl ShortIds {
     /// How many hex digits (at least [`MIN_SHOWN_DIGITS`]) name `id` alone
@@ -95,7 +108,9 @@ impl ShortIds {
     pub fn digits(&self, id: Uuid) -> usize {
         let known = &self.known;
         let v = id.as_u128();
-        let at = known.partition_point(|k| *k < v);
+        let b = (v >> (128 - BUCKET_BITS)) as usize;
+        let (lo, hi) = (self.starts[b] as usize, self.starts[b + 1] as usize);
+        let at = lo + known[lo..hi].partition_point(|k| *k < v);
         let mut digits = MIN_SHOWN_DIGITS;
         let after = if known.get(at) == Some(&v) {
             at + 1

@@ -89,6 +89,9 @@ fn parse_mark(ctx: &Ctx, s: &str) -> Result<Mark> {
     })
 }
 
+/// The most claims a timeline of every story draws.
+const MAX_CLAIMS_DRAWN: usize = 2000;
+
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let format = format_of(&args.output)?;
     refuse_existing(&ctx.path(&args.output), &args.output, args.force)?;
@@ -105,6 +108,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         story: args.story.clone(),
         claim: None,
     };
+    if scope.story.is_none() {
+        // A picture of a whole large ledger is no picture, and drawing it
+        // would hold every claim's history at once.
+        let all = claims_core::store::IdRange {
+            lo: uuid::Uuid::nil(),
+            hi: uuid::Uuid::max(),
+        };
+        let n = ledger
+            .store()
+            .claim_ids_in(all, MAX_CLAIMS_DRAWN + 1)?
+            .len();
+        if n > MAX_CLAIMS_DRAWN {
+            return Err(Error::invalid(format!(
+                "the ledger has more than {MAX_CLAIMS_DRAWN} claims, too many to draw in one picture"
+            ))
+            .with_hint("draw one story with `--story S` (`claims stories` lists them)"));
+        }
+    }
     let histories = ledger.histories(&scope)?;
     let mut opts = Options::new(
         args.story.clone().unwrap_or_else(|| "all stories".into()),

@@ -575,3 +575,32 @@ fn cli_writes_svg_and_html_and_refuses_other_names() {
     // -o is required (usage error).
     claims_at(&db).args(["timeline"]).assert().code(2);
 }
+
+#[test]
+fn a_timeline_of_every_story_of_a_large_ledger_is_refused_with_a_way_out() {
+    let l = crate::harness::Ledger::empty();
+    let lines: Vec<Value> = (0..2001u128)
+        .map(|i| {
+            serde_json::json!({
+                "id": Uuid::from_u128(0x7000_0000_0000_4000_8000_0000_0000_0000 + i).to_string(),
+                "kind": "asserted",
+                "claim": Uuid::from_u128(0x9000_0000_0000_4000_8000_0000_0000_0000 + i).to_string(),
+                "story": if i == 0 { "small-one" } else { "big" },
+                "by": "Someone",
+                "text": format!("claim {i}"),
+                "valid": {"from": "2020-07-10T09:00:00Z", "to": "2020-07-10T09:00:00Z"},
+            })
+        })
+        .collect();
+    l.append_lines(&lines).ok();
+    let svg = l.path("all.svg");
+    l.refuses(
+        l.sh(&format!("timeline -o {}", svg.display())),
+        &["more than 2000 claims", "--story"],
+    );
+    assert!(!svg.exists());
+    let one = l.path("one.svg");
+    l.sh(&format!("timeline --story small-one -o {}", one.display()))
+        .ok();
+    assert!(one.exists());
+}

@@ -6,6 +6,7 @@ mod append;
 mod assert;
 mod audit;
 mod backend;
+mod claimreview;
 #[cfg(unix)]
 mod client;
 mod completions;
@@ -108,6 +109,7 @@ enum Command {
     Stories(stories::Args),
     Verify(verify::Args),
     Timeline(timeline::Args),
+    Claimreview(claimreview::Args),
     #[cfg(unix)]
     Serve(serve::Args),
     Completions(completions::Args),
@@ -134,6 +136,7 @@ impl Command {
             Command::Stories(_) => "stories",
             Command::Verify(_) => "verify",
             Command::Timeline(_) => "timeline",
+            Command::Claimreview(_) => "claimreview",
             #[cfg(unix)]
             Command::Serve(_) => "serve",
             Command::Completions(_) => "completions",
@@ -482,6 +485,7 @@ fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Stories(a) => stories::run(ctx, a),
         Command::Verify(a) => verify::run(ctx, a),
         Command::Timeline(a) => timeline::run(ctx, a),
+        Command::Claimreview(a) => claimreview::run(ctx, a),
         #[cfg(unix)]
         Command::Serve(a) => serve::run(ctx, a),
         Command::Completions(a) => completions::run(ctx, a),

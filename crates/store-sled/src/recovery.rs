@@ -181,27 +181,49 @@ impl SledStore {
 
     /// Removes every index element whose seq is past `head`; returns how
     /// many. It reads every chunk, so it runs only when recovery cannot
-    /// tell which elements the rolled-back entries had.
+    /// tell which elements the rolled-back entries had. Each chunk holding
+    /// such elements is rewritten without them where it is (under its new
+    /// first element, or removed when none is left), a window of chunks at a
+    /// time, so memory stays a window whatever it removes.
     fn remove_index_past(&self, head: u64) -> Result<u64> {
+        const WINDOW: usize = 1024;
         let mut removed = 0;
-        let mut writes: [Vec<packed::Write>; 5] = Default::default();
         for (i, tree) in self.index_trees().into_iter().enumerate() {
-            let mut stale: Vec<Vec<u8>> = Vec::new();
-            for kv in tree.iter() {
-                let (_, v) = kv.map_err(from_sled)?;
-                packed::walk_chunk(&v, |e| {
-                    if element_seq(i, e).is_some_and(|seq| seq > head) {
-                        stale.push(e.to_vec());
+            let mut from: Vec<u8> = Vec::new();
+            loop {
+                let mut batch = sled::Batch::default();
+                let mut seen = 0;
+                let mut last: Option<Vec<u8>> = None;
+                for kv in tree.range(from.clone()..) {
+                    let (k, v) = kv.map_err(from_sled)?;
+                    seen += 1;
+                    last = Some(k.to_vec());
+                    let elems = packed::decode_chunk(&v)?;
+                    let keep: Vec<&Vec<u8>> = elems
+                        .iter()
+                        .filter(|e| element_seq(i, e).is_none_or(|seq| seq <= head))
+                        .collect();
+                    if keep.len() < elems.len() {
+                        removed += (elems.len() - keep.len()) as u64;
+                        batch.remove(k.as_ref());
+                        if let Some(first) = keep.first() {
+                            batch.insert(first.as_slice(), packed::encode_chunk(&keep));
+                        }
                     }
-                    true
-                })?;
-            }
-            removed += stale.len() as u64;
-            if !stale.is_empty() {
-                writes[i] = packed::plan(tree, &[], &stale)?;
+                    if seen == WINDOW {
+                        break;
+                    }
+                }
+                tree.apply_batch(batch).map_err(from_sled)?;
+                match last {
+                    Some(mut k) if seen == WINDOW => {
+                        k.push(0);
+                        from = k;
+                    }
+                    _ => break,
+                }
             }
         }
-        self.write_index(writes)?;
         Ok(removed)
     }
 

@@ -448,3 +448,42 @@ fn a_read_only_ledger_can_be_read_and_says_why_it_cannot_be_written() {
     out.expect_code(1);
     out.expect_error_line(&["cannot be written", "nothing was recorded", "write access"]);
 }
+
+/// More events than one staged part (50 000): a refusal on the last line
+/// writes nothing of the parts before it, the whole batch commits at once,
+/// and its export restores (import staged the same way).
+#[test]
+fn a_batch_larger_than_a_staged_part_is_all_or_nothing() {
+    let l = Ledger::seeded();
+    let before = l.export();
+    let n = 50_001u128;
+    let mut text = String::with_capacity(n as usize * 220);
+    for i in 0..n {
+        let claim = 10_000_000 + i;
+        let mut v = asserted_with_text(20_000_000 + i, claim, &format!("claim {i}"));
+        if i > 0 && i % 1000 == 0 {
+            // Supersedes a claim of an earlier part.
+            v["supersedes"] = json!(id(claim - 999));
+        }
+        text.push_str(&v.to_string());
+        text.push('\n');
+    }
+    let bad = json!({"id": id(30_000_000), "kind": "disputed", "claim": id(424_242),
+                     "by": "X", "valid": {"from": "2020-07-12T00:00:00Z", "to": "2020-07-12T00:00:00Z"}});
+    let p = l.write("big-bad.ndjson", format!("{text}{bad}\n"));
+    l.refuses(l.sh(&format!("append {p}")), &["line 50002", "claim"]);
+    assert_same_text("the ledger after the refused batch", l.export(), &before);
+    let p = l.write("big.ndjson", &text);
+    let out = l.sh(&format!("append {p}")).ok();
+    assert_eq!(out, "appended 50001 events (seq 28..50028)\n");
+    l.sh("verify").ok();
+    let export = l.export();
+    let restored = Ledger::empty();
+    restored.import(&export).ok();
+    assert_same_text("the restored export", restored.export(), &export);
+    let state = l.sh("state --story test-story --json").ok();
+    assert!(
+        state.contains("\"superseded\""),
+        "a supersession across parts counts"
+    );
+}

@@ -77,6 +77,14 @@ pub struct ImportArgs {
     pub story: String,
 }
 
+impl Args {
+    /// Whether the command reads standard input (`import -`).
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub fn reads_stdin(&self) -> bool {
+        matches!(&self.import, Some(Sub::Import(a)) if a.file == "-")
+    }
+}
+
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if let Some(Sub::Import(a)) = args.import {
         return run_import(ctx, a);
@@ -142,6 +150,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 
 fn run_import(ctx: &Ctx, args: ImportArgs) -> Result<()> {
     let bytes = if args.file == "-" {
+        if ctx.io().stdin_is_terminal() {
+            return Err(Error::invalid(
+                "claimreview import reads a ClaimReview feed from standard input, which is a terminal here; pass a FILE or pipe the feed in",
+            ));
+        }
         ctx.io()
             .read_stdin()
             .map_err(|e| Error::io("reading standard input", e))?

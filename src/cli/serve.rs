@@ -385,6 +385,7 @@ fn run_request(
     let reads_stdin = match &cli.command {
         Command::Append(a) => a.file == "-",
         Command::Import(a) => a.file == "-",
+        Command::Claimreview(a) => a.reads_stdin(),
         _ => false,
     };
     if reads_stdin && !request.stdin && !request.stdin_tty {

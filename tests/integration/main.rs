@@ -4,6 +4,7 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | `claimreview` | ClaimReview out and in: the seed's verdicts, schema.org's vocabulary, feeds, the round trip, refusals |
 //! | `cli` | every command end to end, its output, refusals and exit codes; the ledger server |
 //! | `fuzz` | proptest on the parsers and the append path against a model of the rules |
 //! | `model` | state, diff and audit against a naive reference fold written from SPEC |
@@ -15,6 +16,7 @@
 
 mod harness;
 
+mod claimreview;
 mod cli;
 mod fuzz;
 mod model;

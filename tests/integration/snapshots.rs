@@ -86,6 +86,7 @@ const COMMANDS: &[&str] = &[
     "stories",
     "verify",
     "timeline",
+    "claimreview",
     "serve",
     "completions",
 ];

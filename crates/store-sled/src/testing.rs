@@ -210,6 +210,12 @@ impl SledStore {
         self.sync()
     }
 
+    /// Empties the summary tree (what a format-2 ledger lacks).
+    pub fn raw_clear_summaries(&self) -> Result<()> {
+        self.summary.clear().map_err(from_sled)?;
+        self.sync()
+    }
+
     /// Overwrites the stored format version.
     pub fn raw_set_format(&self, version: u32) -> Result<()> {
         self.meta

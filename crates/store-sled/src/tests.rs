@@ -509,3 +509,41 @@ fn a_ledger_closed_with_a_commit_staged_reopens_without_it() {
     let ledger = claims_core::Ledger::new(s);
     assert_eq!(ledger.verify(|_| {}).unwrap().count, head.seq);
 }
+
+#[test]
+fn a_format_2_ledger_gains_its_summaries_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2");
+    {
+        let mut s = open(&path);
+        fill(&mut s);
+        let more = seal(
+            &s,
+            vec![
+                followup(5, 200, "2020-07-12T00:00:00Z"),
+                asserted(6, 600, "c", "2020-07-12T00:00:00Z", Some(200)),
+            ],
+        );
+        s.commit(&s.head(), &more).unwrap();
+        // What format 2 held: everything but the summary tree.
+        s.raw_clear_summaries().unwrap();
+        s.raw_set_format(2).unwrap();
+    }
+    let s = open(&path);
+    assert_eq!(s.recovery().upgraded_from, Some(2));
+    assert_eq!(
+        s.summary(1).unwrap().len(),
+        4,
+        "claim 100's facts derived again"
+    );
+    assert_eq!(
+        s.summary(3).unwrap().len(),
+        4,
+        "claim 200's, with the supersession"
+    );
+    let ledger = claims_core::Ledger::new(s);
+    ledger.verify(|_| {}).unwrap();
+    drop(ledger);
+    let s = open(&path);
+    assert!(s.recovery().is_clean(), "{:?}", s.recovery());
+}

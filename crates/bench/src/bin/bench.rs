@@ -1645,34 +1645,6 @@ mod child {
         CREATE INDEX events_target ON events(target) WHERE target IS NOT NULL;
         CREATE INDEX events_supersedes ON events(supersedes) WHERE supersedes IS NOT NULL;";
 
-    #[derive(Deserialize)]
-    struct ShellValid<'a> {
-        #[serde(borrow)]
-        from: Cow<'a, str>,
-        #[serde(default, borrow)]
-        to: Option<Cow<'a, str>>,
-    }
-
-    #[derive(Deserialize)]
-    struct ShellIn<'a> {
-        #[serde(borrow)]
-        id: Cow<'a, str>,
-        #[serde(borrow)]
-        kind: Cow<'a, str>,
-        #[serde(default, borrow)]
-        claim: Option<Cow<'a, str>>,
-        #[serde(default, borrow)]
-        story: Option<Cow<'a, str>>,
-        #[serde(default, borrow)]
-        by: Option<Cow<'a, str>>,
-        #[serde(default, borrow)]
-        supersedes: Option<Cow<'a, str>>,
-        #[serde(default, borrow)]
-        target: Option<Cow<'a, str>>,
-        #[serde(default, borrow)]
-        valid: Option<ShellValid<'a>>,
-    }
-
     /// Writes the shell peer's database at `db` (anew) from the NDJSON
     /// `file`, read a line at a time; the database is left in WAL mode.
     fn shell_load(db: &str, file: &str) -> Res<String> {
@@ -1710,7 +1682,7 @@ mod child {
                 if l.trim().is_empty() {
                     continue;
                 }
-                let ev: ShellIn = serde_json::from_str(l).map_err(|e| format!("line {no}: {e}"))?;
+                let ev: In = serde_json::from_str(l).map_err(|e| format!("line {no}: {e}"))?;
                 let (from, to) = match &ev.valid {
                     Some(v) => {
                         let from = micros(&v.from)?;

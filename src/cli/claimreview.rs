@@ -5,7 +5,6 @@
 use serde_json::Value;
 
 use claims_claimreview::{export, import};
-use claims_core::projection::View;
 use claims_core::query::Scope;
 use claims_core::{Error, Event, Incoming, Result};
 
@@ -90,13 +89,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return run_import(ctx, a);
     }
     let ledger = ctx.open_read()?;
-    let at = ctx
-        .query_time(args.at.as_deref())
-        .map_err(|e| e.context("--at"))?;
-    let as_of = ctx
-        .query_time(args.as_of.as_deref())
-        .map_err(|e| e.context("--as-of"))?;
-    let view = View::new(at, as_of);
+    let view = ctx.view(args.at.as_deref(), args.as_of.as_deref())?;
     let publisher = export::Publisher {
         name: args.publisher.unwrap_or_default(),
         url: args.url,

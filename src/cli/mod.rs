@@ -46,6 +46,7 @@ use chrono_tz::Tz;
 use clap::{Parser, Subcommand};
 
 use backend::AnyLedger;
+use claims_core::projection::View;
 use claims_core::time::{parse_query, parse_zone, Time};
 use claims_core::{Error, Result};
 
@@ -285,6 +286,14 @@ impl<'a> Ctx<'a> {
             None => Ok(self.now()),
             Some(s) => parse_query(s, &self.tz, self.now()),
         }
+    }
+
+    /// The point `--at AT --as-of AS_OF` name (each defaulting to now), an
+    /// error naming the option that does not parse.
+    pub fn view(&self, at: Option<&str>, as_of: Option<&str>) -> Result<View> {
+        let at = self.query_time(at).map_err(|e| e.context("--at"))?;
+        let as_of = self.query_time(as_of).map_err(|e| e.context("--as-of"))?;
+        Ok(View::new(at, as_of))
     }
 
     /// The zone in force.

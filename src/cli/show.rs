@@ -1,6 +1,6 @@
 //! `claims show`: one claim, its state and all its events.
 
-use claims_core::projection::{Standing, View};
+use claims_core::projection::Standing;
 use claims_core::query::{show_json, standing_name};
 use claims_core::Result;
 
@@ -25,15 +25,9 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let ledger = ctx.open_read()?;
-    let at = ctx
-        .query_time(args.at.as_deref())
-        .map_err(|e| e.context("--at"))?;
-    let as_of = ctx
-        .query_time(args.as_of.as_deref())
-        .map_err(|e| e.context("--as-of"))?;
+    let view = ctx.view(args.at.as_deref(), args.as_of.as_deref())?;
     let claim = ledger.resolve_claim(&args.claim)?;
     let h = ledger.history(claim)?;
-    let view = View::new(at, as_of);
     if args.json {
         return ctx.out_json(&show_json(&h, &view));
     }
@@ -56,8 +50,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     s.push_str(&format!(
         "status  {status}\n        at {}, as known at {}\n\n",
-        render::time(&at, tz),
-        render::time(&as_of, tz)
+        render::time(&view.at, tz),
+        render::time(&view.as_of, tz)
     ));
     ctx.out(&s)?;
     let mut t = ctx.table(vec![

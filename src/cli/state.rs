@@ -41,17 +41,12 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let ledger = ctx.open_read()?;
-    let at = ctx
-        .query_time(args.at.as_deref())
-        .map_err(|e| e.context("--at"))?;
-    let as_of = ctx
-        .query_time(args.as_of.as_deref())
-        .map_err(|e| e.context("--as-of"))?;
+    let view = ctx.view(args.at.as_deref(), args.as_of.as_deref())?;
+    let (at, as_of) = (view.at, view.as_of);
     let scope = Scope {
         story: args.story.clone(),
         claim: None,
     };
-    let view = View::new(at, as_of);
     let whole = scope.story.is_none();
     let guard = ledger;
     let ledger: &AnyLedger = &guard;

@@ -41,7 +41,7 @@ use uuid::Uuid;
 
 use claims_core::event::Event;
 use claims_core::record::Record;
-use claims_core::store::conformance::{asserted, fill, followup, id, seal, t, void};
+use claims_core::store::conformance::{asserted, fill, followup, id, seal, t, void, Known};
 use claims_core::store::{Head, IdRange};
 use claims_core::{ErrorKind, Ledger, MemStore, Store};
 
@@ -537,23 +537,6 @@ fn unsynced_writes_dropped_by_a_shut_down_file_system_leave_all_or_nothing() {
     eprintln!("power cut outcomes (stage, batch committed): {outcomes:?}");
 }
 
-/// Where the records of earlier parts are, for staging in parts.
-struct Earlier(Vec<Record>);
-
-impl claims_core::store::StagedIndex for Earlier {
-    fn event_seq(&self, id: Uuid) -> Option<u64> {
-        self.0.iter().find(|r| r.event.id == id).map(|r| r.seq)
-    }
-    fn claim(&self, claim: Uuid) -> Option<(u64, String)> {
-        self.0.iter().find_map(|r| match &r.event.body {
-            claims_core::event::Body::Asserted(a) if a.claim == claim => {
-                Some((r.seq, a.by.clone()))
-            }
-            _ => None,
-        })
-    }
-}
-
 /// A commit staged in three parts, crashed (or killed) at `stage`: in the
 /// second part for the stages of a part's writes, in the commit of the
 /// staged parts for the others.
@@ -582,12 +565,12 @@ fn staged_crash_at(stage: Stage, snapshot: bool, in_first_part: bool) {
     if in_first_part {
         s.set_fail_point(Some(FailPoint { stage, fault }));
     } else {
-        s.stage(&before, parts[0], &Earlier(Vec::new())).unwrap();
+        s.stage(&before, parts[0], &Known(Vec::new())).unwrap();
         s.set_fail_point(Some(FailPoint { stage, fault }));
         earlier = parts[0].to_vec();
     }
     for part in &parts[earlier.len().min(1)..] {
-        if let Err(e) = s.stage(&before, part, &Earlier(earlier.clone())) {
+        if let Err(e) = s.stage(&before, part, &Known(earlier.clone())) {
             failed = Some(e);
             break;
         }

@@ -385,8 +385,9 @@ pub fn a_large_commit_keeps_summaries_and_verifies(mut make: impl FnMut() -> Box
     assert_eq!(report.count, ledger.store().head().seq);
 }
 
-/// A [`super::StagedIndex`] over records held in memory.
-struct Known(Vec<Record>);
+/// A [`super::StagedIndex`] over records held in memory (what earlier
+/// parts staged, for tests that stage by hand).
+pub struct Known(pub Vec<Record>);
 
 impl super::StagedIndex for Known {
     fn event_seq(&self, id: Uuid) -> Option<u64> {

@@ -47,6 +47,7 @@ pub mod store;
 pub mod stream;
 pub mod summary;
 pub mod time;
+pub mod tree;
 mod verify;
 
 pub use error::{Error, ErrorKind, Result};

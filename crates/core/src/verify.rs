@@ -7,7 +7,9 @@
 //! store holds ([`Store::stored_index`]); both sides are folded into an
 //! order-independent digest per index (a count and two sums of 64-bit hashes
 //! of each entry's canonical bytes), so neither side is ever held whole. Any
-//! entry missing, extra or different changes its index's digest.
+//! entry missing, extra or different changes its index's digest. The Merkle
+//! tree's tiles are built again from the leaves (keeping only the right
+//! edge) and compared the same way with the stored ones.
 
 use std::collections::HashMap;
 use std::hash::Hasher;
@@ -20,6 +22,8 @@ use crate::ledger::{Ledger, VerifyReport};
 use crate::record::{Record, GENESIS};
 use crate::store::{index_entries, IndexEntry, Lookup, Store};
 use crate::summary::Parties;
+use crate::tree::{leaf_hash, TileId, TreeBuilder};
+use sha2::{Digest as _, Sha256};
 
 impl<S: Store> Ledger<S> {
     /// Recomputes the hash chain from the first entry, and checks that every
@@ -30,6 +34,9 @@ impl<S: Store> Ledger<S> {
         let mut prev = GENESIS;
         let mut count = 0u64;
         let mut expected = Digests::default();
+        let mut canonical = Vec::with_capacity(512);
+        let mut tree = TreeBuilder::new();
+        let mut expected_tiles = Digest::default();
         let mut lookup = VerifyLookup {
             store,
             claims: HashMap::new(),
@@ -53,7 +60,12 @@ impl<S: Store> Ledger<S> {
                     format!("seq {seq}: the entry there says it is seq {}", r.seq),
                 ));
             }
-            if r.compute_hash(&prev) != r.hash {
+            canonical.clear();
+            r.canonical_into(&mut canonical);
+            let mut chain = Sha256::new();
+            chain.update(prev);
+            chain.update(&canonical);
+            if <[u8; 32]>::from(chain.finalize()) != r.hash {
                 return Err(Error::new(
                     ErrorKind::Verification,
                     format!("seq {seq}: the hash does not match the entry (it was changed, removed or reordered)"),
@@ -61,6 +73,9 @@ impl<S: Store> Ledger<S> {
             }
             prev = r.hash;
             count = seq;
+            tree.push(leaf_hash(&canonical), &mut |id, t| {
+                expected_tiles.add(id, t)
+            });
             for e in index_entries(&r, &mut lookup)? {
                 expected.add(&e);
             }
@@ -96,6 +111,21 @@ impl<S: Store> Ledger<S> {
                 .with_hint(Hint::RebuildIndexes));
             }
         }
+        for (id, t) in tree.partial_tiles() {
+            expected_tiles.add(id, t);
+        }
+        let mut stored_tiles = Digest::default();
+        for t in store.stored_tiles() {
+            let (id, t) = t?;
+            stored_tiles.add(id, &t);
+        }
+        if expected_tiles != stored_tiles {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                "the Merkle tree disagrees with the log",
+            )
+            .with_hint(Hint::RebuildIndexes));
+        }
         Ok(VerifyReport { count, head: prev })
     }
 }
@@ -129,10 +159,24 @@ impl Digests {
     fn add(&mut self, e: &IndexEntry) {
         let mut bytes = Vec::with_capacity(64);
         e.canonical_into(&mut bytes);
-        let d = &mut self.0[index_slot(e)];
-        d.count += 1;
-        d.a = d.a.wrapping_add(hash64(0x9e37_79b9_7f4a_7c15, &bytes));
-        d.b = d.b.wrapping_add(hash64(0xc2b2_ae3d_27d4_eb4f, &bytes));
+        self.0[index_slot(e)].add_bytes(&bytes);
+    }
+}
+
+impl Digest {
+    fn add_bytes(&mut self, bytes: &[u8]) {
+        self.count += 1;
+        self.a = self.a.wrapping_add(hash64(0x9e37_79b9_7f4a_7c15, bytes));
+        self.b = self.b.wrapping_add(hash64(0xc2b2_ae3d_27d4_eb4f, bytes));
+    }
+
+    /// A tile: its place, then its hashes.
+    fn add(&mut self, id: TileId, tile: &[u8]) {
+        let mut bytes = Vec::with_capacity(9 + tile.len());
+        bytes.push(id.level);
+        bytes.extend_from_slice(&id.index.to_be_bytes());
+        bytes.extend_from_slice(tile);
+        self.add_bytes(&bytes);
     }
 }
 

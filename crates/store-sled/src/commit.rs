@@ -9,8 +9,9 @@ use claims_core::error::{Error, Hint, Result};
 use claims_core::record::Record;
 use claims_core::store::{Head, StagedIndex};
 
-use crate::keys::{head_bytes, seq_key, u64_at, LOG_HEAD, META_INDEXED};
+use crate::keys::{head_bytes, seq_key, u64_at, LOG_HEAD, META_INDEXED, META_TREE};
 use crate::packed::{Block, BLOCK_TAG, BLOCK_TARGET, MAX_ENTRY};
+use crate::tree::tile_key;
 use crate::{from_sled, fsync_tree, SledStore, SMALL_COMMIT};
 
 /// The points of the commit protocols where a test can make a commit fail
@@ -107,12 +108,16 @@ impl SledStore {
             hash: last.hash,
             recorded_at: Some(last.recorded_at),
         };
-        if records.len() <= SMALL_COMMIT && self.applied == self.head.seq {
+        if records.len() <= SMALL_COMMIT
+            && self.applied == self.head.seq
+            && self.tree_size == self.head.seq
+        {
             // Everything in one transaction: log, head, indexes and their mark.
             let blocks = self.pack_blocks(records)?;
             self.forget_blocks(&blocks);
             let entries = self.derive(records)?;
             let index = self.index_writes(&entries, true)?;
+            let tiles = self.tile_writes(records)?;
             let head_bytes = head_bytes(&head);
             let mark = head.seq.to_be_bytes();
             self.poisoned = true;
@@ -125,6 +130,7 @@ impl SledStore {
                 &self.stories,
                 &self.valid,
                 &self.summary,
+                &self.tiles,
             ];
             trees
                 .as_slice()
@@ -134,6 +140,10 @@ impl SledStore {
                     }
                     tx[0].insert(&LOG_HEAD[..], head_bytes.as_slice())?;
                     tx[1].insert(META_INDEXED, &mark[..])?;
+                    tx[1].insert(META_TREE, &mark[..])?;
+                    for (id, t) in &tiles {
+                        tx[7].insert(&tile_key(*id)[..], t.as_slice())?;
+                    }
                     for (t, ws) in index.iter().enumerate() {
                         for (k, v) in ws {
                             match v {
@@ -155,6 +165,7 @@ impl SledStore {
             self.head = head;
             self.visible = head.seq;
             self.applied = head.seq;
+            self.tree_size = head.seq;
             return Ok(());
         }
         // A large commit: staged in one part, then committed.
@@ -210,6 +221,8 @@ impl SledStore {
         }
         self.visible = self.head.seq;
         self.roll_back_past_head(true)?;
+        self.cut_tiles(self.head.seq)?;
+        self.tree_size = self.head.seq;
         self.clear_stage()?;
         self.parts = 0;
         self.sync()?;
@@ -283,6 +296,9 @@ impl SledStore {
         // with the entries a crash left past it. So every write that can
         // fail for want of space happens before the commit point.
         self.write_index(index)?;
+        // The part's leaves, on the right edge of the tiles.
+        let tiles = self.tile_writes(records)?;
+        self.write_tiles(tiles, records.len() as u64)?;
         if staged.is_some() {
             let mut b = sled::Batch::default();
             for (k, v) in runs {
@@ -316,10 +332,12 @@ impl SledStore {
         self.applied = head.seq;
         self.fail_point(Stage::LargeAfterHeadSync)?;
         self.fail_point(Stage::LargeBeforeIndexedMark)?;
-        // Not synced: if it is lost, the next open derives the indexes again.
-        self.meta
-            .insert(META_INDEXED, &head.seq.to_be_bytes())
-            .map_err(from_sled)?;
+        // Not synced: if they are lost, the next open derives the indexes
+        // and the tree's last tiles again.
+        let mut marks = sled::Batch::default();
+        marks.insert(META_INDEXED, &head.seq.to_be_bytes());
+        marks.insert(META_TREE, &head.seq.to_be_bytes());
+        self.meta.apply_batch(marks).map_err(from_sled)?;
         if self.parts > 0 {
             // Not synced either: the next open empties it anyway.
             self.clear_stage()?;

@@ -18,6 +18,8 @@ pub(crate) const LOG_HEAD: [u8; 8] = [0; 8];
 pub(crate) const META_FORMAT: &[u8] = b"format";
 pub(crate) const META_HEAD: &[u8] = b"head";
 pub(crate) const META_INDEXED: &[u8] = b"indexed";
+/// `meta/tree`: the size of the Merkle tree the `tiles` tree holds (u64).
+pub(crate) const META_TREE: &[u8] = b"tree";
 
 /// `log` key: the seq, big-endian.
 pub(crate) fn seq_key(seq: u64) -> [u8; 8] {

@@ -1,13 +1,14 @@
 //! The embedded default backend: one sled database (docs/format.md pins it).
 //!
-//! Layout (format 3): the `log` tree holds *blocks* of consecutive entries
+//! Layout (format 4): the `log` tree holds *blocks* of consecutive entries
 //! (about 10 KiB each, LZ4-compressed, each entry in the compact binary
 //! encoding), keyed by the seq of the block's first entry; its key 0 holds the
 //! head record, the commit point. Five index trees (`ids`, `claims`,
 //! `stories`, `valid`, `summary`) hold sorted runs of index keys packed into
 //! chunks (see `packed`); `summary` keeps each claim's facts and header for
 //! the whole ledger's state. The `stage` tree holds the runs of a commit
-//! staged in parts. Packing keeps sled's key count, and with it sled's write,
+//! staged in parts. The `tiles` tree holds the log's Merkle tree as tiles
+//! of 256 hashes (`tree.rs`), caught up on open from `meta/tree`. Packing keeps sled's key count, and with it sled's write,
 //! open and space costs, small.
 //!
 //! Write protocols ([`Store::commit`](claims_core::Store::commit) and the
@@ -45,6 +46,8 @@
 //!   writes (shared by commit and recovery);
 //! - `read.rs`: point reads, scans and index reads (the read side of the
 //!   [`Store`](claims_core::Store) impl);
+//! - `tree.rs`: the Merkle tree's tiles: their writes, their cut back
+//!   after an abort or a crash, and their catch-up on open;
 //! - `summary.rs`: streaming reads of the summary tree and of every index
 //!   element (for `verify`);
 //! - `cache.rs`: the cache of decompressed blocks;
@@ -65,6 +68,7 @@ mod staging;
 mod summary;
 #[cfg(any(test, feature = "testing"))]
 mod testing;
+mod tree;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -81,7 +85,7 @@ pub use {
 };
 
 /// The on-disk format version this build writes (docs/format.md).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Commits of at most this many entries are one atomic sled transaction.
 pub const SMALL_COMMIT: usize = 4096;
@@ -177,6 +181,11 @@ pub struct SledStore {
     summary: sled::Tree,
     /// The sorted runs of a staged commit (`staging.rs`).
     stage: sled::Tree,
+    /// The Merkle tree's tiles (`tree.rs`).
+    tiles: sled::Tree,
+    /// The leaves the tiles hold: the head's seq, or while a commit is
+    /// staged, its last staged seq.
+    tree_size: u64,
     /// How many parts of a staged commit wrote runs.
     parts: u32,
     head: Head,

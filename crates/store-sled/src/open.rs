@@ -150,6 +150,8 @@ impl SledStore {
             valid: tree("valid").map_err(from_sled)?,
             summary: tree("summary").map_err(from_sled)?,
             stage: tree("stage").map_err(from_sled)?,
+            tiles: tree("tiles").map_err(from_sled)?,
+            tree_size: 0,
             parts: 0,
             db,
             path,
@@ -226,6 +228,14 @@ impl SledStore {
     /// version is switched last, so a crash leaves the old format, which the
     /// next open upgrades again.
     fn upgrade_from(&mut self, format: u32) -> Result<()> {
+        if format == 3 {
+            // Format 4 adds the tiles, which recovery derives (from
+            // `meta/tree`, absent: from the first entry).
+            self.meta
+                .insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())
+                .map_err(from_sled)?;
+            return self.sync();
+        }
         if format == 1 {
             match self.meta.get(META_HEAD).map_err(from_sled)? {
                 Some(h) => self.log.insert(LOG_HEAD, h).map_err(from_sled)?,
@@ -247,7 +257,7 @@ impl SledStore {
     }
 }
 
-const TREES: [&[u8]; 9] = [
+const TREES: [&[u8]; 10] = [
     b"__sled__default",
     b"log",
     b"meta",
@@ -257,6 +267,7 @@ const TREES: [&[u8]; 9] = [
     b"valid",
     b"summary",
     b"stage",
+    b"tiles",
 ];
 
 /// Refuses, before creating any tree in it, a sled database that another

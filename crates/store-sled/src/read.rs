@@ -9,6 +9,7 @@ use claims_core::record::Record;
 use claims_core::store::{Head, IdRange, IndexEntry, Role, StagedIndex, Store};
 use claims_core::summary::{Fact, Filed};
 use claims_core::time::Time;
+use claims_core::tree::TileId;
 
 use crate::keys::{
     claim_key, decode_head, seq_key, tail_seq, u64_at, valid_key, LOG_HEAD, META_INDEXED,
@@ -398,6 +399,17 @@ impl Store for SledStore {
 
     fn stored_index(&self) -> Box<dyn Iterator<Item = Result<IndexEntry>> + '_> {
         self.all_index_entries()
+    }
+
+    fn tile(&self, id: TileId) -> Result<Option<Vec<u8>>> {
+        self.read_tile(id)
+    }
+
+    fn stored_tiles(&self) -> Box<dyn Iterator<Item = Result<(TileId, Vec<u8>)>> + '_> {
+        Box::new(self.tiles.iter().map(|kv| {
+            let (k, v) = kv.map_err(from_sled)?;
+            Ok((crate::tree::tile_id(&k)?, v.to_vec()))
+        }))
     }
 
     fn seqs_by_valid_to(&self, lo: Time, hi: Time) -> Result<Vec<u64>> {

@@ -34,6 +34,10 @@ pub struct Recovery {
     /// The seqs whose index elements were derived again from the log (the
     /// index writes after `meta/indexed` had not all been made durable).
     pub reindexed: Option<RangeInclusive<u64>>,
+    /// The seqs whose leaves were added to the Merkle tree again (the tile
+    /// writes after `meta/tree` had not all been made durable, or the
+    /// ledger was upgraded from a format without the tree).
+    pub retiled: Option<RangeInclusive<u64>>,
 }
 
 impl Recovery {
@@ -87,6 +91,8 @@ impl SledStore {
                 .map_err(from_sled)?;
         }
         self.applied = head;
+        // 3. The Merkle tree: cut back to its mark, extended to the head.
+        self.recovery.retiled = self.recover_tree()?;
         Ok(())
     }
 

@@ -325,6 +325,88 @@ fn summaries_agree_with_the_log(s: &(impl Store + ?Sized)) {
     }
 }
 
+/// The tiles the log implies, built from its leaves, against the stored ones.
+pub fn tree_agrees_with_the_log(s: &(impl Store + ?Sized)) {
+    use crate::tree::{leaf_of, TileId, TreeBuilder};
+    let mut b = TreeBuilder::new();
+    let mut expected: Vec<(TileId, Vec<u8>)> = Vec::new();
+    for r in s.scan(1) {
+        b.push(leaf_of(&r.unwrap()), &mut |id, t| {
+            expected.push((id, t.to_vec()))
+        });
+    }
+    assert_eq!(b.size(), s.head().seq);
+    expected.extend(b.partial_tiles().map(|(id, t)| (id, t.to_vec())));
+    expected.sort();
+    let stored: Vec<(TileId, Vec<u8>)> = s.stored_tiles().map(|t| t.unwrap()).collect();
+    assert_eq!(stored.len(), expected.len(), "tiles stored vs implied");
+    assert!(
+        stored == expected,
+        "the stored tiles differ from those the log implies"
+    );
+    for (id, t) in &expected {
+        assert_eq!(s.tile(*id).unwrap().as_ref(), Some(t), "tile {id:?}");
+    }
+}
+
+/// Conformance check: the Merkle tree grows with every commit, across tile
+/// boundaries, and its roots and proofs at every earlier size check.
+pub fn the_merkle_tree_grows_with_every_commit(mut make: impl FnMut() -> Box<dyn Store>) {
+    use crate::tree::{leaf_of, TileId, EMPTY_ROOT};
+    let mut s = make();
+    assert!(s.stored_tiles().next().is_none());
+    assert_eq!(s.tile(TileId { level: 0, index: 0 }).unwrap(), None);
+    let mut n = 0u128;
+    let mut roots = vec![EMPTY_ROOT];
+    for step in [1u128, 1, 253, 1, 1, 300, 10, 65_000 - 567] {
+        let events = (0..step)
+            .map(|i| {
+                asserted(
+                    1_000_000 + n + i,
+                    2_000_000 + n + i,
+                    "tree",
+                    "2020-07-10T12:00:00Z",
+                    None,
+                )
+            })
+            .collect();
+        n += step;
+        let records = seal(&*s, events);
+        s.commit(&s.head(), &records).unwrap();
+        tree_agrees_with_the_log(&*s);
+        let ledger = crate::Ledger::new(s);
+        let size = ledger.store().head().seq;
+        roots.push(ledger.tree_root(size).unwrap());
+        let sizes = [1, 2, 255, 256, 257, 512, size / 2, size];
+        for &m in sizes.iter().filter(|&&m| m >= 1 && m <= size) {
+            let root = tlog_tiles::Hash(ledger.tree_root(m).unwrap());
+            for seq in [1, m / 2 + 1, m] {
+                let leaf = leaf_of(&ledger.store().get(seq).unwrap().unwrap());
+                let p: Vec<_> = ledger
+                    .inclusion_proof(seq, m)
+                    .unwrap()
+                    .into_iter()
+                    .map(tlog_tiles::Hash)
+                    .collect();
+                tlog_tiles::check_record(&p, m, root, seq - 1, tlog_tiles::Hash(leaf)).unwrap();
+            }
+            let p: Vec<_> = ledger
+                .consistency_proof(m, size)
+                .unwrap()
+                .into_iter()
+                .map(tlog_tiles::Hash)
+                .collect();
+            tlog_tiles::check_tree(&p, size, tlog_tiles::Hash(roots[roots.len() - 1]), m, root)
+                .unwrap();
+        }
+        assert!(ledger.tree_root(size + 1).is_err());
+        assert!(ledger.inclusion_proof(size + 1, size).is_err());
+        assert!(ledger.consistency_proof(0, size).is_err());
+        s = ledger.into_store();
+    }
+    assert_eq!(s.head().seq, 65_000);
+}
+
 /// Conformance check: the claim summaries hold what the status rule needs
 /// of every entry filed under each claim (follow-ups with their party,
 /// supersessions, voids by target seq), in (claim seq, seq) order.
@@ -380,6 +462,7 @@ pub fn a_large_commit_keeps_summaries_and_verifies(mut make: impl FnMut() -> Box
     assert!(records.len() > 4096);
     s.commit(&s.head(), &records).unwrap();
     summaries_agree_with_the_log(&*s);
+    tree_agrees_with_the_log(&*s);
     let ledger = crate::Ledger::new(s);
     let report = ledger.verify(|_| {}).unwrap();
     assert_eq!(report.count, ledger.store().head().seq);
@@ -449,6 +532,7 @@ pub fn staged_parts_commit_together_or_not_at_all(mut make: impl FnMut() -> Box<
     assert!(parts.seq_of_event(a[0].event.id).unwrap().is_none());
     assert!(parts.summaries(head.seq + 1).next().is_none());
     summaries_agree_with_the_log(&*parts);
+    tree_agrees_with_the_log(&*parts);
     // Committed: as one commit.
     parts.stage(&head, a, nothing).unwrap();
     parts.stage(&head, b, &Known(a.to_vec())).unwrap();
@@ -471,6 +555,9 @@ pub fn staged_parts_commit_together_or_not_at_all(mut make: impl FnMut() -> Box<
     };
     assert_eq!(index(&*parts), index(&*whole));
     summaries_agree_with_the_log(&*parts);
+    tree_agrees_with_the_log(&*parts);
+    let tiles = |s: &dyn Store| s.stored_tiles().map(|t| t.unwrap()).collect::<Vec<_>>();
+    assert_eq!(tiles(&*parts), tiles(&*whole));
 }
 
 /// Runs every check on fresh stores from `make`.
@@ -487,6 +574,7 @@ pub fn run_all(mut make: impl FnMut() -> Box<dyn Store>) {
     summaries_hold_each_claims_facts(&mut make);
     a_large_commit_keeps_summaries_and_verifies(&mut make);
     staged_parts_commit_together_or_not_at_all(&mut make);
+    the_merkle_tree_grows_with_every_commit(&mut make);
     crate::bulk::tests::streamed_appends_in_parts_are_all_or_nothing(&mut make);
 }
 

@@ -146,6 +146,16 @@ impl<S: Store> Store for Faulty<S> {
     fn stored_index(&self) -> Box<dyn Iterator<Item = Result<crate::store::IndexEntry>> + '_> {
         self.inner.stored_index()
     }
+
+    fn tile(&self, id: crate::tree::TileId) -> Result<Option<Vec<u8>>> {
+        self.inner.tile(id)
+    }
+
+    fn stored_tiles(
+        &self,
+    ) -> Box<dyn Iterator<Item = Result<(crate::tree::TileId, Vec<u8>)>> + '_> {
+        self.inner.stored_tiles()
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::record::Record;
 use crate::summary::{ClaimHeader, Fact, Filed};
 use crate::time::Time;
+use crate::tree::{self, TileId};
 
 /// A ledger held in memory.
 #[derive(Debug, Default, Clone)]
@@ -22,6 +23,8 @@ pub struct MemStore {
     valid: BTreeSet<(Time, u64)>,
     summaries: BTreeMap<(u64, u64), Fact>,
     headers: BTreeMap<u64, ClaimHeader>,
+    /// The Merkle tree's tiles.
+    tiles: BTreeMap<TileId, Vec<u8>>,
     /// While a commit is staged: the store as it was before.
     before_staging: Option<Box<MemStore>>,
 }
@@ -57,6 +60,10 @@ impl MemStore {
                 lookup.add(i);
             }
         }
+        let leaves: Vec<tree::Hash> = records.iter().map(tree::leaf_of).collect();
+        let size = self.log.len() as u64;
+        let tiles = tree::extend(size, &leaves, &mut |id| Ok(self.tiles.get(&id).cloned()))?;
+        staged.tiles.extend(tiles);
         staged.log.extend(records.iter().cloned());
         {
             for e in entries {
@@ -264,5 +271,13 @@ impl Store for MemStore {
             .range((claim_seq, 0)..=(claim_seq, u64::MAX))
             .map(|(_, f)| *f)
             .collect())
+    }
+
+    fn tile(&self, id: TileId) -> Result<Option<Vec<u8>>> {
+        Ok(self.tiles.get(&id).cloned())
+    }
+
+    fn stored_tiles(&self) -> Box<dyn Iterator<Item = Result<(TileId, Vec<u8>)>> + '_> {
+        Box::new(self.tiles.iter().map(|(id, t)| Ok((*id, t.clone()))))
     }
 }

@@ -20,6 +20,7 @@ use crate::event::Body;
 use crate::record::{Hash, Record, GENESIS};
 use crate::summary::{ClaimHeader, Fact, Filed, What};
 use crate::time::Time;
+use crate::tree::TileId;
 
 /// The end of the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -470,6 +471,17 @@ pub trait Store: Send + Sync {
     /// Every entry of every index as stored, in any order (for `verify`,
     /// which compares them with the entries the log implies).
     fn stored_index(&self) -> Box<dyn Iterator<Item = Result<IndexEntry>> + '_>;
+
+    /// A tile of the log's Merkle tree ([`crate::tree`]) as stored: the
+    /// hashes it holds, 32 bytes each (a full tile 256, the partial tile at
+    /// the right edge of its level fewer); `None` if there is none. The
+    /// tiles hold the tree of [`Store::head`]'s size: every commit extends
+    /// them in the same all-or-nothing way as the other indexes.
+    fn tile(&self, id: TileId) -> Result<Option<Vec<u8>>>;
+
+    /// Every stored tile, in (level, index) order (for `verify`, which
+    /// compares them with the tiles the log implies).
+    fn stored_tiles(&self) -> Box<dyn Iterator<Item = Result<(TileId, Vec<u8>)>> + '_>;
 }
 
 #[cfg(any(test, feature = "testing"))]
@@ -544,5 +556,11 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn stored_index(&self) -> Box<dyn Iterator<Item = Result<IndexEntry>> + '_> {
         (**self).stored_index()
+    }
+    fn tile(&self, id: TileId) -> Result<Option<Vec<u8>>> {
+        (**self).tile(id)
+    }
+    fn stored_tiles(&self) -> Box<dyn Iterator<Item = Result<(TileId, Vec<u8>)>> + '_> {
+        (**self).stored_tiles()
     }
 }

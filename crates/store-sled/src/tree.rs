@@ -1,0 +1,194 @@
+//! The Merkle tree's tiles in the `tiles` tree (docs/format.md, "The
+//! `tiles` tree"): what a commit writes, how an abort or a crash is cut back,
+//! and the catch-up on open from the `meta/tree` high-water mark.
+//!
+//! A tile is one sled value: key level (1 B) ‖ index (8 B, big-endian),
+//! value its hashes, 32 bytes each. Every commit protocol extends the tiles
+//! with its entries: a small commit in its transaction (with `meta/tree`), a
+//! large or staged one before the head, with `meta/tree` written after it.
+//! So the tiles past `meta/tree` can only be those of entries not (known to
+//! be) committed: open cuts the tiles back to `min(meta/tree, head)` and
+//! extends them again from the log up to the head.
+
+use std::ops::RangeInclusive;
+
+use claims_core::error::{Error, Result};
+use claims_core::record::Record;
+use claims_core::tree::{self, TileId, FULL_TILE_BYTES};
+
+use crate::keys::META_TREE;
+use crate::{from_sled, SledStore};
+
+/// The levels a tree of at most `u64::MAX` leaves can have (0..=8).
+const MAX_LEVEL: u8 = 8;
+
+/// Entries decoded at a time by the catch-up.
+const CATCH_UP: u64 = 50_000;
+
+/// The key of a tile.
+pub(crate) fn tile_key(id: TileId) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = id.level;
+    k[1..].copy_from_slice(&id.index.to_be_bytes());
+    k
+}
+
+/// The tile a key names.
+pub(crate) fn tile_id(key: &[u8]) -> Result<TileId> {
+    match <[u8; 9]>::try_from(key) {
+        Ok(k) => Ok(TileId {
+            level: k[0],
+            index: u64::from_be_bytes(k[1..].try_into().expect("8 bytes")),
+        }),
+        Err(_) => Err(Error::damaged(
+            "the Merkle tree's tiles have a key of the wrong length",
+        )),
+    }
+}
+
+impl SledStore {
+    /// A stored tile.
+    pub(crate) fn read_tile(&self, id: TileId) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .tiles
+            .get(tile_key(id))
+            .map_err(from_sled)?
+            .map(|v| v.to_vec()))
+    }
+
+    /// The size of the tree the tiles held at the last commit.
+    pub(crate) fn tree_mark(&self) -> Result<u64> {
+        Ok(match self.meta.get(META_TREE).map_err(from_sled)? {
+            Some(v) if v.len() == 8 => u64::from_be_bytes(v.as_ref().try_into().expect("8")),
+            Some(_) => {
+                return Err(Error::damaged(
+                    "the Merkle tree's high-water mark is damaged",
+                ))
+            }
+            None => 0,
+        })
+    }
+
+    /// The tile writes that append `records` to the tree the tiles hold
+    /// (of [`SledStore::tree_size`] leaves).
+    pub(crate) fn tile_writes(&self, records: &[Record]) -> Result<Vec<(TileId, Vec<u8>)>> {
+        let leaves: Vec<tree::Hash> = records.iter().map(tree::leaf_of).collect();
+        tree::extend(self.tree_size, &leaves, &mut |id| self.read_tile(id))
+    }
+
+    /// Writes `tiles` (from [`SledStore::tile_writes`] of `count` entries)
+    /// outside a transaction.
+    pub(crate) fn write_tiles(&mut self, tiles: Vec<(TileId, Vec<u8>)>, count: u64) -> Result<()> {
+        for group in tiles.chunks(256) {
+            let mut b = sled::Batch::default();
+            for (id, t) in group {
+                b.insert(&tile_key(*id), t.as_slice());
+            }
+            self.tiles.apply_batch(b).map_err(from_sled)?;
+        }
+        self.tree_size += count;
+        Ok(())
+    }
+
+    /// Whether the right edge of the tiles holds the tree of `size` leaves:
+    /// at each level, the last full tile whole and the partial tile at least
+    /// as wide as the tree needs.
+    fn edge_holds(&self, size: u64) -> Result<bool> {
+        for level in 0..tree::levels(size) {
+            let (full, width) = tree::level_shape(size, level);
+            if full > 0 {
+                let last = self.read_tile(TileId {
+                    level,
+                    index: full - 1,
+                })?;
+                if last.map(|t| t.len()) != Some(FULL_TILE_BYTES) {
+                    return Ok(false);
+                }
+            }
+            if width > 0 {
+                let edge = self.read_tile(TileId { level, index: full })?;
+                if edge.is_none_or(|t| t.len() < width as usize * 32) {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Cuts the tiles back to the tree of `size` leaves: every tile past its
+    /// right edge removed, the partial tiles cut to their width. Returns
+    /// whether anything changed.
+    pub(crate) fn cut_tiles(&self, size: u64) -> Result<bool> {
+        let mut b = sled::Batch::default();
+        let mut changed = false;
+        for level in 0..=MAX_LEVEL {
+            let (full, width) = tree::level_shape(size, level);
+            let from = tile_key(TileId { level, index: full });
+            let to = tile_key(TileId {
+                level,
+                index: u64::MAX,
+            });
+            for kv in self.tiles.range(from..=to) {
+                let (k, v) = kv.map_err(from_sled)?;
+                let id = tile_id(&k)?;
+                let keep = width as usize * 32;
+                if id.index == full && width > 0 {
+                    if v.len() > keep {
+                        b.insert(k, &v[..keep]);
+                        changed = true;
+                    }
+                } else {
+                    b.remove(k);
+                    changed = true;
+                }
+            }
+        }
+        // No tree has a level past the eighth.
+        for kv in self.tiles.range([MAX_LEVEL + 1]..) {
+            let (k, _) = kv.map_err(from_sled)?;
+            b.remove(k);
+            changed = true;
+        }
+        self.tiles.apply_batch(b).map_err(from_sled)?;
+        Ok(changed)
+    }
+
+    /// The recovery step of the tree: the tiles cut back to the last
+    /// commit's tree (or, if their right edge does not hold it, to nothing),
+    /// then extended from the log up to the head. Returns the seqs whose
+    /// leaves were added again.
+    pub(crate) fn recover_tree(&mut self) -> Result<Option<RangeInclusive<u64>>> {
+        let head = self.head.seq;
+        let mut mark = self.tree_mark()?.min(head);
+        if !self.edge_holds(mark)? {
+            mark = 0;
+        }
+        let cut = self.cut_tiles(mark)?;
+        self.tree_size = mark;
+        let mut from = mark + 1;
+        while from <= head {
+            let to = (from + CATCH_UP - 1).min(head);
+            let mut chunk: Vec<Record> = Vec::with_capacity((to - from + 1) as usize);
+            self.each_entry(from, to, |_, bytes| {
+                chunk.push(Record::decode(bytes)?);
+                Ok(true)
+            })?;
+            if chunk.len() as u64 != to - from + 1 {
+                return Err(Error::damaged(format!(
+                    "the log of {} has a gap between seq {from} and {to}",
+                    self.path.display()
+                )));
+            }
+            let tiles = self.tile_writes(&chunk)?;
+            self.write_tiles(tiles, chunk.len() as u64)?;
+            from = to + 1;
+        }
+        if cut || mark < head {
+            self.sync()?;
+            self.meta
+                .insert(META_TREE, &head.to_be_bytes())
+                .map_err(from_sled)?;
+        }
+        Ok((mark < head).then(|| mark + 1..=head))
+    }
+}

@@ -311,75 +311,98 @@ impl TreeBuilder {
     }
 }
 
+fn tree_bound(store: &(impl Store + ?Sized), size: u64) -> Result<()> {
+    let head = store.head().seq;
+    if size > head {
+        return Err(Error::invalid(format!(
+            "the tree size {size} is past the end of the log, which has {head} entries"
+        )));
+    }
+    Ok(())
+}
+
+fn with_reader<R>(store: &(impl Store + ?Sized), size: u64, f: impl FnOnce(&TileHashes) -> R) -> R {
+    let read = |id: TileId| store.tile(id);
+    let reader = TileHashes::new(size, &read);
+    f(&reader)
+}
+
+/// The root hash of the tree of the first `size` entries of `store`.
+pub fn root(store: &(impl Store + ?Sized), size: u64) -> Result<Hash> {
+    tree_bound(store, size)?;
+    with_reader(store, size, |r| {
+        tlog_tiles::tree_hash(size, r)
+            .map(|h| h.0)
+            .map_err(|e| r.error(e))
+    })
+}
+
+/// The inclusion proof (RFC 9162 §2.1.3, leaf to root) of entry `seq` in
+/// the tree of the first `size` entries of `store`.
+pub fn inclusion_proof(store: &(impl Store + ?Sized), seq: u64, size: u64) -> Result<Vec<Hash>> {
+    tree_bound(store, size)?;
+    if seq == 0 || seq > size {
+        return Err(Error::invalid(format!(
+            "entry seq {seq} is not in the tree of size {size}"
+        )));
+    }
+    with_reader(store, size, |r| {
+        tlog_tiles::prove_record(size, seq - 1, r)
+            .map(|p| p.into_iter().map(|h| h.0).collect())
+            .map_err(|e| r.error(e))
+    })
+}
+
+/// The consistency proof (RFC 9162 §2.1.4) that the tree of the first
+/// `old_size` entries of `store` is a prefix of the tree of the first `size`.
+pub fn consistency_proof(
+    store: &(impl Store + ?Sized),
+    old_size: u64,
+    size: u64,
+) -> Result<Vec<Hash>> {
+    tree_bound(store, size)?;
+    if old_size == 0 || old_size > size {
+        return Err(Error::invalid(format!(
+            "a consistency proof needs 1 <= old size <= size; got old size {old_size} and size {size}"
+        )));
+    }
+    with_reader(store, size, |r| {
+        tlog_tiles::prove_tree(size, old_size, r)
+            .map(|p| p.into_iter().map(|h| h.0).collect())
+            .map_err(|e| r.error(e))
+    })
+}
+
+/// The first `width` hashes of a stored tile of `store` (`width × 32` bytes).
+pub fn tile(store: &(impl Store + ?Sized), id: TileId, width: u32) -> Result<Vec<u8>> {
+    let want = width as usize * HASH_LEN;
+    let data = store.tile(id)?.unwrap_or_default();
+    if data.len() < want {
+        return Err(short_tile(id, width as usize, data.len()));
+    }
+    Ok(data[..want].to_vec())
+}
+
+/// The tree through the ledger: the functions above on its store.
 impl<S: Store> Ledger<S> {
-    fn tree_bound(&self, what: &str, size: u64) -> Result<()> {
-        let head = self.store().head().seq;
-        if size > head {
-            return Err(Error::invalid(format!(
-                "{what} {size} is past the end of the log, which has {head} entries"
-            )));
-        }
-        Ok(())
-    }
-
-    fn tree_reader<R>(&self, size: u64, f: impl FnOnce(&TileHashes) -> R) -> R {
-        let store = self.store();
-        let read = |id: TileId| store.tile(id);
-        let reader = TileHashes::new(size, &read);
-        f(&reader)
-    }
-
-    /// The root hash of the tree of the first `size` entries.
+    /// [`root`]: the root hash of the tree of the first `size` entries.
     pub fn tree_root(&self, size: u64) -> Result<Hash> {
-        self.tree_bound("the tree size", size)?;
-        self.tree_reader(size, |r| {
-            tlog_tiles::tree_hash(size, r)
-                .map(|h| h.0)
-                .map_err(|e| r.error(e))
-        })
+        root(self.store(), size)
     }
 
-    /// The inclusion proof (RFC 9162 §2.1.3, leaf to root) of entry `seq`
-    /// in the tree of the first `size` entries.
+    /// [`inclusion_proof`] of entry `seq` in the tree of size `size`.
     pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>> {
-        self.tree_bound("the tree size", size)?;
-        if seq == 0 || seq > size {
-            return Err(Error::invalid(format!(
-                "entry seq {seq} is not in the tree of size {size}"
-            )));
-        }
-        self.tree_reader(size, |r| {
-            tlog_tiles::prove_record(size, seq - 1, r)
-                .map(|p| p.into_iter().map(|h| h.0).collect())
-                .map_err(|e| r.error(e))
-        })
+        inclusion_proof(self.store(), seq, size)
     }
 
-    /// The consistency proof (RFC 9162 §2.1.4) that the tree of the first
-    /// `old_size` entries is a prefix of the tree of the first `size`.
+    /// [`consistency_proof`] from the tree of size `old_size` to `size`.
     pub fn consistency_proof(&self, old_size: u64, size: u64) -> Result<Vec<Hash>> {
-        self.tree_bound("the tree size", size)?;
-        if old_size == 0 || old_size > size {
-            return Err(Error::invalid(format!(
-                "a consistency proof needs 1 <= old size <= size; got old size {old_size} and size {size}"
-            )));
-        }
-        self.tree_reader(size, |r| {
-            tlog_tiles::prove_tree(size, old_size, r)
-                .map(|p| p.into_iter().map(|h| h.0).collect())
-                .map_err(|e| r.error(e))
-        })
+        consistency_proof(self.store(), old_size, size)
     }
 
-    /// The first `width` hashes of a stored tile (`width × 32` bytes), as the
-    /// tree of the current size has them.
+    /// [`tile`]: the first `width` hashes of a stored tile.
     pub fn tile(&self, id: TileId, width: u32) -> Result<Vec<u8>> {
-        let want = width as usize * HASH_LEN;
-        let data = self.store().tile(id)?.unwrap_or_default();
-        if data.len() < want {
-            return Err(short_tile(id, width as usize, data.len()));
-        }
-        Ok(data[..want].to_vec())
+        tile(self.store(), id, width)
     }
 }
 

@@ -286,3 +286,5 @@ mod alloc_probe;
 mod fault_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tree_tests;

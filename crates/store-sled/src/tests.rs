@@ -413,7 +413,7 @@ proptest::proptest! {
     /// reopen, never a panic.
     #[test]
     fn a_damaged_value_in_any_tree_gives_errors_never_a_panic(
-        tree in 0..6usize,
+        tree in 0..7usize,
         pick in proptest::prelude::any::<usize>(),
         flips in proptest::collection::vec((proptest::prelude::any::<usize>(), 1..=255u8), 0..4),
         cut in proptest::option::of(proptest::prelude::any::<usize>()),
@@ -424,7 +424,7 @@ proptest::proptest! {
         {
             let mut s = open(&path);
             fill(&mut s);
-            let t = [&s.log, &s.meta, &s.ids, &s.claims, &s.stories, &s.valid][tree];
+            let t = [&s.log, &s.meta, &s.ids, &s.claims, &s.stories, &s.valid, &s.tiles][tree];
             let keys: Vec<_> = t.iter().keys().map(|k| k.unwrap()).collect();
             let key = &keys[pick % keys.len()];
             let mut v = t.get(key).unwrap().unwrap().to_vec();
@@ -468,6 +468,13 @@ fn read_everything(s: &SledStore) {
     let _ = s.claim_ids_in(all, 100);
     let _ = s.stories();
     let _ = s.story_claims("a");
+    let _ = s.stored_tiles().collect::<Vec<_>>();
+    use claims_core::tree;
+    let _ = tree::root(s, 4);
+    for seq in 1..=4 {
+        let _ = tree::inclusion_proof(s, seq, 4);
+    }
+    let _ = tree::consistency_proof(s, 2, 4);
     let _ = s.seqs_by_valid_to(t("1900-01-01T00:00:00Z"), t("2100-01-01T00:00:00Z"));
 }
 

@@ -35,8 +35,9 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The checkpoint's text, `ORIGIN\nSIZE\nROOT\n`.
     pub fn text(&self) -> Result<Vec<u8>, Error> {
-        let cp = tlog_tiles::Checkpoint::new(&self.origin, self.size, tlog_tiles::Hash(self.root), "")
-            .map_err(|_| Error::invalid("the origin cannot start a checkpoint"))?;
+        let cp =
+            tlog_tiles::Checkpoint::new(&self.origin, self.size, tlog_tiles::Hash(self.root), "")
+                .map_err(|_| Error::invalid("the origin cannot start a checkpoint"))?;
         Ok(cp.to_bytes())
     }
 
@@ -61,9 +62,7 @@ impl Checkpoint {
     /// says), its text a tlog-checkpoint, and its origin the key's name.
     pub fn open(bytes: &[u8], verifier: &Verifier) -> Result<Checkpoint, Error> {
         if bytes.len() > MAX_CHECKPOINT_BYTES {
-            return Err(Error::invalid(
-                "it is larger than any checkpoint (1 MB)",
-            ));
+            return Err(Error::invalid("it is larger than any checkpoint (1 MB)"));
         }
         if bytes.is_empty() {
             return Err(Error::invalid("it is empty, not a checkpoint"));
@@ -219,7 +218,10 @@ mod tests {
             "n\n-1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n".to_string(),
             "n\n5\nAAAA\n".to_string(),
             "m\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n".to_string(),
-            format!("n\n{}\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", MAX_TREE_SIZE + 1),
+            format!(
+                "n\n{}\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+                MAX_TREE_SIZE + 1
+            ),
         ] {
             let mut note = Note::new(text.as_bytes(), &[]).unwrap();
             note.add_sigs(&[k.signer()]).unwrap();
@@ -229,7 +231,9 @@ mod tests {
             );
         }
         let good = Checkpoint::sign(&k, 5, [0; 32]).unwrap();
-        let crlf = String::from_utf8(good.clone()).unwrap().replace('\n', "\r\n");
+        let crlf = String::from_utf8(good.clone())
+            .unwrap()
+            .replace('\n', "\r\n");
         for bad in [
             &b""[..],
             b"garbage",

@@ -129,6 +129,12 @@ impl<E> From<Error> for Failure<E> {
 /// The result of an operation through the caller's traits.
 pub type Result<T, E> = std::result::Result<T, Failure<E>>;
 
+/// A check of one entry, or of one step: `Ok`, or this crate's [`Error`].
+pub type Check = std::result::Result<(), Error>;
+
+/// What is called with each entry: its leaf index and its bytes.
+pub type EachEntry<'a> = dyn FnMut(u64, &[u8]) -> Check + 'a;
+
 /// The largest tree this crate works with: 2^48 entries (a million a day
 /// for 770 000 years). Sizes past it are refused before any arithmetic
 /// on them, so that no shift or product can overflow.

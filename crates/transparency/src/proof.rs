@@ -75,7 +75,17 @@ impl Proof {
         };
         match kind {
             "inclusion" => {
-                only(&obj, &["type", "tree_size", "leaf_index", "leaf_hash", "path", "entry"])?;
+                only(
+                    &obj,
+                    &[
+                        "type",
+                        "tree_size",
+                        "leaf_index",
+                        "leaf_hash",
+                        "path",
+                        "entry",
+                    ],
+                )?;
                 let tree_size = size(&obj, "tree_size")?;
                 let leaf_index = number(&obj, "leaf_index")?;
                 if leaf_index >= tree_size {
@@ -153,8 +163,7 @@ impl Inclusion {
     /// Whether the path leads from the leaf to `root` in the tree of
     /// `tree_size` leaves (RFC 9162 §2.1.3.2, `tlog_tiles::check_record`).
     pub fn check(&self, root: &Hash) -> Result<(), Error> {
-        if self.tree_size == 0 || self.leaf_index >= self.tree_size || self.path.len() > MAX_PATH
-        {
+        if self.tree_size == 0 || self.leaf_index >= self.tree_size || self.path.len() > MAX_PATH {
             return Err(Error::invalid(
                 "the proof's sizes or path are outside any tree",
             ));
@@ -281,8 +290,9 @@ fn path(obj: &Map<String, Value>) -> Result<Vec<Hash>, Error> {
         .iter()
         .enumerate()
         .map(|(i, v)| match v {
-            Value::String(s) => base64_hash(s)
-                .map_err(|e| Error::invalid(format!("field `path`, hash {}: {}", i + 1, e.message()))),
+            Value::String(s) => base64_hash(s).map_err(|e| {
+                Error::invalid(format!("field `path`, hash {}: {}", i + 1, e.message()))
+            }),
             _ => Err(Error::invalid(format!(
                 "field `path`, item {}: must be a base64 string",
                 i + 1
@@ -342,12 +352,30 @@ mod tests {
             (r#"{"type":1}"#.into(), "`type` must be a string"),
             (inc(r#","extra":1"#), "\"extra\""),
             (inc(r#","entry":[]"#), "`entry` must be an object"),
-            (inc("").replace(r#""tree_size":10"#, r#""tree_size":0"#), "`tree_size` is 0"),
-            (inc("").replace(r#""tree_size":10"#, r#""tree_size":4"#), "less than"),
-            (inc("").replace(r#""tree_size":10"#, r#""tree_size":-1"#), "whole number"),
-            (inc("").replace(r#""tree_size":10"#, r#""tree_size":1e3"#), "whole number"),
-            (inc("").replace(r#""tree_size":10"#, r#""tree_size":"10""#), "must be a number"),
-            (inc("").replace(r#""leaf_index":4,"#, ""), "`leaf_index` is missing"),
+            (
+                inc("").replace(r#""tree_size":10"#, r#""tree_size":0"#),
+                "`tree_size` is 0",
+            ),
+            (
+                inc("").replace(r#""tree_size":10"#, r#""tree_size":4"#),
+                "less than",
+            ),
+            (
+                inc("").replace(r#""tree_size":10"#, r#""tree_size":-1"#),
+                "whole number",
+            ),
+            (
+                inc("").replace(r#""tree_size":10"#, r#""tree_size":1e3"#),
+                "whole number",
+            ),
+            (
+                inc("").replace(r#""tree_size":10"#, r#""tree_size":"10""#),
+                "must be a number",
+            ),
+            (
+                inc("").replace(r#""leaf_index":4,"#, ""),
+                "`leaf_index` is missing",
+            ),
             (inc("").replace(&h(1), "AAAA"), "`leaf_hash`"),
             (inc("").replace(&h(1), &"A".repeat(64)), "`leaf_hash`"),
             (inc("").replace(&h(2), "zz"), "hash 1"),
@@ -363,15 +391,22 @@ mod tests {
                 "`old_size` is 0",
             ),
             (
-                r#"{"type":"consistency","old_size":1,"tree_size":4,"path":[],"leaf_index":0}"#.into(),
+                r#"{"type":"consistency","old_size":1,"tree_size":4,"path":[],"leaf_index":0}"#
+                    .into(),
                 "\"leaf_index\"",
             ),
-            (inc("").replace(r#""leaf_index":4"#, r#""leaf_index":4,"leaf_index":4"#), "twice"),
+            (
+                inc("").replace(r#""leaf_index":4"#, r#""leaf_index":4,"leaf_index":4"#),
+                "twice",
+            ),
             (format!("{} x", inc("")), "not JSON"),
         ];
         for (text, needle) in cases {
             let e = Proof::parse(text.as_bytes()).unwrap_err();
-            assert!(e.message().contains(needle), "{text}: {needle:?} not in {e}");
+            assert!(
+                e.message().contains(needle),
+                "{text}: {needle:?} not in {e}"
+            );
             assert_eq!(e.kind(), crate::ErrorKind::Invalid);
         }
         assert!(Proof::parse(&vec![b' '; MAX_PROOF_BYTES + 1]).is_err());

@@ -6,6 +6,7 @@ mod append;
 mod assert;
 mod audit;
 mod backend;
+mod checkpoint;
 mod claimreview;
 #[cfg(unix)]
 mod client;
@@ -15,11 +16,15 @@ mod export;
 mod followup;
 mod import;
 mod json_out;
+mod key;
 mod log;
 mod pager;
 mod pipeline;
+mod proof;
 #[cfg(unix)]
 pub(crate) mod protocol;
+mod prove;
+mod publish;
 mod render;
 mod report;
 #[cfg(unix)]
@@ -30,7 +35,9 @@ mod state;
 mod stories;
 mod streams;
 mod table;
+mod tiles_dir;
 mod timeline;
+mod transparency;
 mod verify;
 mod void;
 
@@ -109,6 +116,11 @@ enum Command {
     Log(log::Args),
     Stories(stories::Args),
     Verify(verify::Args),
+    Key(key::Args),
+    Checkpoint(checkpoint::Args),
+    Prove(prove::Args),
+    Proof(proof::Args),
+    Publish(publish::Args),
     Timeline(timeline::Args),
     Claimreview(claimreview::Args),
     #[cfg(unix)]
@@ -136,11 +148,27 @@ impl Command {
             Command::Log(_) => "log",
             Command::Stories(_) => "stories",
             Command::Verify(_) => "verify",
+            Command::Key(_) => "key",
+            Command::Checkpoint(_) => "checkpoint",
+            Command::Prove(_) => "prove",
+            Command::Proof(_) => "proof",
+            Command::Publish(_) => "publish",
             Command::Timeline(_) => "timeline",
             Command::Claimreview(_) => "claimreview",
             #[cfg(unix)]
             Command::Serve(_) => "serve",
             Command::Completions(_) => "completions",
+        }
+    }
+
+    /// Whether the command needs no ledger (`key generate`, `proof check`,
+    /// `verify --published`): the ledger server leaves it to the client's
+    /// own process.
+    fn needs_no_ledger(&self) -> bool {
+        match self {
+            Command::Key(_) | Command::Proof(_) => true,
+            Command::Verify(a) => !a.opens_ledger(),
+            _ => false,
         }
     }
 }
@@ -493,6 +521,11 @@ fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Log(a) => log::run(ctx, a),
         Command::Stories(a) => stories::run(ctx, a),
         Command::Verify(a) => verify::run(ctx, a),
+        Command::Key(a) => key::run(ctx, a),
+        Command::Checkpoint(a) => checkpoint::run(ctx, a),
+        Command::Prove(a) => prove::run(ctx, a),
+        Command::Proof(a) => proof::run(ctx, a),
+        Command::Publish(a) => publish::run(ctx, a),
         Command::Timeline(a) => timeline::run(ctx, a),
         Command::Claimreview(a) => claimreview::run(ctx, a),
         #[cfg(unix)]

@@ -370,7 +370,9 @@ fn run_request(
         .map_err(|_| server::RETRY)?;
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(|_| server::RETRY)?;
-    if matches!(cli.command, Command::Serve(_) | Command::Completions(_)) {
+    if matches!(cli.command, Command::Serve(_) | Command::Completions(_))
+        || cli.command.needs_no_ledger()
+    {
         return Err(server::RETRY);
     }
     // Run nothing for another ledger than this server's own.

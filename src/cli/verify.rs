@@ -1,18 +1,58 @@
-//! `claims verify`: recomputes the hash chain.
+//! `claims verify`: recomputes the hash chain; with `--published`, checks a
+//! published copy from the outside instead.
 
+use std::path::PathBuf;
+
+use claims_core::record::GENESIS;
 use claims_core::Result;
+use claims_transparency::encode_hash;
 
+use super::tiles_dir::Dir;
+use super::transparency::{check_entry, checkpoint_bytes, from_failure, verifier};
 use super::{Ctx, Progress};
 
 /// Recompute the hash chain from the first entry and check every index
-/// against the log; prints the entry count and the head hash.
+/// and the Merkle tree against the log; prints the entry count and the head
+/// hash.
 ///
 /// Exits 1 naming the first bad seq if any entry was changed, removed or
 /// reordered.
+///
+/// With --published DIR --verifier KEY, opens no ledger: checks a copy
+/// written by `claims publish` (C2SP tlog-tiles) from the outside. The
+/// checkpoint must be signed by KEY; every entry must be the canonical
+/// encoding of its seq's entry; every hash tile must be what the entries
+/// make, and their root the checkpoint's. Prints the hash chain's head, to
+/// compare with the newsroom's `claims verify`. With --old-checkpoint CP, an
+/// older checkpoint of the same log, also checks that the log only grew:
+/// CP's root is the root of the first entries, and an RFC 9162 consistency
+/// proof made from the tiles holds between the two.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// A published copy (a directory `claims publish` wrote) to check.
+    #[arg(long, value_name = "DIR", requires = "verifier")]
+    pub published: Option<PathBuf>,
+    /// With --published: the log's verifier key (NAME+ID+KEY), or a file
+    /// holding it.
+    #[arg(long, value_name = "KEY", requires = "published")]
+    pub verifier: Option<String>,
+    /// With --published: an older signed checkpoint of the log, which the
+    /// copy must extend.
+    #[arg(long, value_name = "CP", requires = "published")]
+    pub old_checkpoint: Option<PathBuf>,
+}
 
-pub fn run(ctx: &Ctx, _args: Args) -> Result<()> {
+impl Args {
+    /// Whether the command opens a ledger (`--published` does not).
+    pub fn opens_ledger(&self) -> bool {
+        self.published.is_none()
+    }
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if let (Some(dir), Some(key)) = (&args.published, &args.verifier) {
+        return published(ctx, dir, key, args.old_checkpoint.as_ref());
+    }
     let ledger = ctx.open_read()?;
     let mut progress = Progress::new(
         ctx,
@@ -26,4 +66,61 @@ pub fn run(ctx: &Ctx, _args: Args) -> Result<()> {
         report.count,
         hex::encode(report.head)
     ))
+}
+
+fn published(ctx: &Ctx, dir: &PathBuf, key: &str, old: Option<&PathBuf>) -> Result<()> {
+    let key = verifier(ctx, key)?;
+    let old = match old {
+        Some(p) => Some(checkpoint_bytes(ctx, p)?.0),
+        None => None,
+    };
+    let shown = dir.display().to_string();
+    let files = Dir::for_reading(ctx.path(dir), &shown)?;
+    let mut chain = GENESIS;
+    let mut progress = Progress::new(ctx, 0, "verifying");
+    let checked = claims_transparency::published::verify(
+        &files,
+        &key,
+        old.as_deref(),
+        &mut |i, bytes| check_entry(&mut chain, i, bytes),
+        &mut |n| progress.set(n),
+    )
+    .map_err(from_failure)?;
+    progress.finish();
+    let cp = &checked.checkpoint;
+    let mut out = format!(
+        "ok: {shown}/checkpoint is signed by {}: {}, size {}, root {}\n",
+        checked.key,
+        cp.origin,
+        cp.size,
+        encode_hash(&cp.root)
+    );
+    out.push_str(&format!(
+        "ok: {} entries in {} entry bundle{}, each the canonical encoding of the entry of its seq\n",
+        cp.size,
+        checked.bundles,
+        if checked.bundles == 1 { "" } else { "s" }
+    ));
+    out.push_str(&format!(
+        "ok: {} hash tile{} the entries, and their root is the checkpoint's\n",
+        checked.tiles,
+        if checked.tiles == 1 {
+            " matches"
+        } else {
+            "s match"
+        }
+    ));
+    if let Some(old) = &checked.old {
+        out.push_str(&format!(
+            "ok: the old checkpoint (size {}, root {}) is a prefix of this one: the log only grew (RFC 9162 consistency proof from the tiles)\n",
+            old.size,
+            encode_hash(&old.root)
+        ));
+    }
+    out.push_str(&format!(
+        "ok: {} events, head {}\n",
+        cp.size,
+        hex::encode(chain)
+    ));
+    ctx.out(&out)
 }

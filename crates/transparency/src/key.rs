@@ -27,6 +27,11 @@ pub const MAX_KEY_BYTES: usize = 4096;
 /// no white space, no `+` (signed-note), no control character (a note's
 /// text has none), at most [`MAX_NAME_BYTES`] bytes. `Err` says why not.
 pub fn check_name(name: &str) -> Result<(), Error> {
+    name_problem(name).map_or(Ok(()), |why| Err(Error::invalid(why)))
+}
+
+/// Why `name` cannot name a key, if it cannot.
+fn name_problem(name: &str) -> Option<&'static str> {
     let why = if name.is_empty() {
         "it is empty"
     } else if name.len() > MAX_NAME_BYTES {
@@ -38,16 +43,18 @@ pub fn check_name(name: &str) -> Result<(), Error> {
     } else if name.chars().any(char::is_control) {
         "it contains a control character"
     } else {
-        return Ok(());
+        return None;
     };
-    Err(Error::invalid(format!(
-        "a key name must be a non-empty name without white space, `+` or control characters, such as news.example/claims, and {why}"
-    )))
+    Some(why)
 }
 
 /// A new signing key for `name`, and its verifier key.
 pub fn generate(rng: &mut impl CryptoRngCore, name: &str) -> Result<(Secret, String), Error> {
-    check_name(name)?;
+    if let Some(why) = name_problem(name) {
+        return Err(Error::invalid(format!(
+            "{name:?} cannot name a key: {why} (a key's name, the log's origin, has no white space, `+` or control characters, such as news.example/claims)"
+        )));
+    }
     let (skey, vkey) = signed_note::generate_key(rng, name);
     Ok((Secret(skey), vkey))
 }

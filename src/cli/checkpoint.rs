@@ -1,0 +1,35 @@
+//! `claims checkpoint --key FILE`: the current tree head, signed.
+
+use std::path::PathBuf;
+
+use claims_core::{Result, Store};
+use claims_transparency::Checkpoint;
+
+use super::transparency::{from_format, signing_key, warn_if_open};
+use super::Ctx;
+
+/// Print a signed checkpoint of the log: a C2SP tlog-checkpoint (origin,
+/// size, base64 root hash of the RFC 9162 tree over the entries) signed as
+/// a C2SP signed note with the key in FILE.
+///
+/// The origin is the key's name. Readers check it with the verifier key
+/// (`claims proof check --checkpoint`, `claims verify --published`), or
+/// with any tool that reads those formats.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The signing key file (`claims key generate -o FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let (key, open) = signing_key(ctx, &args.key)?;
+    let ledger = ctx.open_read()?;
+    let size = ledger.store().head().seq;
+    let root = ledger.tree_root(size)?;
+    let note = Checkpoint::sign(&key, size, root).map_err(from_format)?;
+    let text = String::from_utf8(note).expect("a signed note is UTF-8");
+    ctx.out(&text)?;
+    warn_if_open(ctx, &args.key, open);
+    Ok(())
+}

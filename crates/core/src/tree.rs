@@ -6,13 +6,17 @@
 //! chain covers ([`Record::canonical_into`]), and an inner node is
 //! `SHA-256(0x01 ‖ left ‖ right)`. The tree of size N covers seq 1..N.
 //!
-//! A store keeps, per level `L` (level 0 holds the leaf hashes, level `L + 1`
-//! the root of each full tile of level `L`), every full tile (256 hashes) and
-//! the partial tile at the right edge (1..255 hashes): the layout of
-//! tlog-tiles, so that publishing copies tiles and a proof reads one tile a
-//! level, `O(log n)` reads. The proofs themselves are made and checked by the
-//! `tlog_tiles` crate (a port of Go's `sumdb/tlog`); this module only stores
-//! and reads what they need. docs/format.md pins the stored bytes.
+//! The tiles are those of tlog-tiles: at level 0 the leaf hashes, at level
+//! `L + 1` the root of each full tile of level `L`; a full tile holds 256
+//! hashes, the partial tile at the right edge of a level 1..255. A store
+//! keeps every tile of level 1 and up and, of level 0, only the partial tile
+//! ([`is_stored`]): a full level-0 tile is the leaf hashes of 256 entries,
+//! read from the log when a proof needs it, so the stored tree is about
+//! 1/256 of 32 bytes an entry. A proof reads one tile a level, `O(log n)`
+//! reads (and at most 256 entries). The proofs themselves are made and
+//! checked by the `tlog_tiles` crate (a port of Go's `sumdb/tlog`); this
+//! module only stores and reads what they need. docs/format.md pins the
+//! stored bytes.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -85,11 +89,51 @@ pub fn levels(size: u64) -> u8 {
     l
 }
 
-/// The tiles that change when `leaves` are appended to the tree of `size`
-/// leaves, each whole as it is then (full, or the new partial tile), in
-/// level order. `read` gives a stored tile (the partial tiles at the right
-/// edge are read, one a level at most).
+/// Whether a store keeps tile `id` of the tree of `size` leaves: every tile
+/// of level 1 and up, and of level 0 only the partial tile at the right edge.
+pub fn is_stored(id: TileId, size: u64) -> bool {
+    let (full, width) = level_shape(size, 0);
+    id.level > 0 || (id.index == full && width > 0)
+}
+
+/// What appending leaves does to the stored tiles.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TileWrites {
+    /// Tiles written whole (new, or grown).
+    pub put: Vec<(TileId, Vec<u8>)>,
+    /// Tiles no longer stored: the level-0 partial tile that became full.
+    pub remove: Vec<TileId>,
+}
+
+/// The changes to the stored tiles ([`is_stored`]) when `leaves` are
+/// appended to the tree of `size` leaves. `read` gives a stored tile (the
+/// partial tiles at the right edge are read, one a level at most).
 pub fn extend(
+    size: u64,
+    leaves: &[Hash],
+    read: &mut dyn FnMut(TileId) -> Result<Option<Vec<u8>>>,
+) -> Result<TileWrites> {
+    let new_size = size + leaves.len() as u64;
+    let mut w = TileWrites::default();
+    for (id, t) in changed_tiles(size, leaves, read)? {
+        if is_stored(id, new_size) {
+            w.put.push((id, t));
+        }
+    }
+    let old_edge = TileId {
+        level: 0,
+        index: size / WIDTH,
+    };
+    if !size.is_multiple_of(WIDTH) && !is_stored(old_edge, new_size) {
+        w.remove.push(old_edge);
+    }
+    Ok(w)
+}
+
+/// Every tile that changes when `leaves` are appended to the tree of `size`
+/// leaves, each whole as it is then (full, or the new partial tile), in
+/// level order.
+pub fn changed_tiles(
     size: u64,
     leaves: &[Hash],
     read: &mut dyn FnMut(TileId) -> Result<Option<Vec<u8>>>,
@@ -231,8 +275,8 @@ impl HashReader for TileHashes<'_> {
 }
 
 /// Builds the tree's tiles from its leaves, one at a time, holding only the
-/// right edge (a partial tile a level): for `verify`, which compares each
-/// tile it completes with the stored one.
+/// right edge (a partial tile a level): for `verify`, which compares the
+/// tiles a store keeps ([`is_stored`]) with the stored ones.
 #[derive(Debug, Default)]
 pub struct TreeBuilder {
     size: u64,
@@ -322,9 +366,59 @@ fn tree_bound(store: &(impl Store + ?Sized), size: u64) -> Result<()> {
 }
 
 fn with_reader<R>(store: &(impl Store + ?Sized), size: u64, f: impl FnOnce(&TileHashes) -> R) -> R {
-    let read = |id: TileId| store.tile(id);
+    let read = |id: TileId| read_tile(store, id, size);
     let reader = TileHashes::new(size, &read);
     f(&reader)
+}
+
+/// A tile of the tree of `size` leaves: as stored, or for a level-0 tile the
+/// store does not keep, the leaf hashes of its entries (up to `size`).
+fn read_tile(store: &(impl Store + ?Sized), id: TileId, size: u64) -> Result<Option<Vec<u8>>> {
+    if id.level > 0 {
+        return store.tile(id);
+    }
+    let first = id.index.saturating_mul(WIDTH);
+    let want = size.saturating_sub(first).min(WIDTH) as usize;
+    if let Some(t) = store.tile(id)? {
+        if t.len() >= want * HASH_LEN {
+            return Ok(Some(t));
+        }
+    }
+    leaves_from_log(store, first, want).map(Some)
+}
+
+/// The leaf hashes of `count` entries from leaf index `first` (seq
+/// `first + 1`), read from the log.
+fn leaves_from_log(store: &(impl Store + ?Sized), first: u64, count: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(count * HASH_LEN);
+    let mut c = Vec::with_capacity(512);
+    for (i, r) in store.scan(first + 1).take(count).enumerate() {
+        let r = r?;
+        if r.seq != first + 1 + i as u64 {
+            return Err(Error::damaged(format!(
+                "the log has seq {} where seq {} should be",
+                r.seq,
+                first + 1 + i as u64
+            )));
+        }
+        c.clear();
+        r.canonical_into(&mut c);
+        out.extend_from_slice(&leaf_hash(&c));
+    }
+    if out.len() < count * HASH_LEN {
+        return Err(Error::damaged(format!(
+            "the log ends before seq {}",
+            first + count as u64
+        )));
+    }
+    Ok(out)
+}
+
+/// The level-0 partial tile of the tree of `size` leaves, from the log
+/// (empty when `size` is a multiple of 256): what recovery puts back.
+pub fn leaf_edge(store: &(impl Store + ?Sized), size: u64) -> Result<Vec<u8>> {
+    let (full, width) = level_shape(size, 0);
+    leaves_from_log(store, full * WIDTH, width as usize)
 }
 
 /// The root hash of the tree of the first `size` entries of `store`.
@@ -376,7 +470,7 @@ pub fn consistency_proof(
 /// The first `width` hashes of a stored tile of `store` (`width × 32` bytes).
 pub fn tile(store: &(impl Store + ?Sized), id: TileId, width: u32) -> Result<Vec<u8>> {
     let want = width as usize * HASH_LEN;
-    let data = store.tile(id)?.unwrap_or_default();
+    let data = read_tile(store, id, store.head().seq)?.unwrap_or_default();
     if data.len() < want {
         return Err(short_tile(id, width as usize, data.len()));
     }
@@ -433,7 +527,7 @@ mod tests {
 
     fn grow(tiles: &mut BTreeMap<TileId, Vec<u8>>, size: u64, new: &[Hash]) {
         let snapshot = tiles.clone();
-        let changed = extend(size, new, &mut |id| Ok(snapshot.get(&id).cloned())).unwrap();
+        let changed = changed_tiles(size, new, &mut |id| Ok(snapshot.get(&id).cloned())).unwrap();
         tiles.extend(changed);
     }
 
@@ -487,6 +581,40 @@ mod tests {
         }
         assert_eq!(built, tiles);
         assert_eq!(b.root(), mth(&all));
+    }
+
+    #[test]
+    fn extend_keeps_only_the_stored_shape() {
+        let all = leaves(70_000);
+        let mut every = BTreeMap::new();
+        let mut stored: BTreeMap<TileId, Vec<u8>> = BTreeMap::new();
+        let mut size = 0u64;
+        for step in [1u64, 254, 1, 1, 300, 65_000, 4_443] {
+            let new = &all[size as usize..(size + step) as usize];
+            grow(&mut every, size, new);
+            let snapshot = stored.clone();
+            let w = extend(size, new, &mut |id| Ok(snapshot.get(&id).cloned())).unwrap();
+            for id in &w.remove {
+                assert!(stored.remove(id).is_some(), "{id:?} was stored");
+            }
+            stored.extend(w.put);
+            size += step;
+            let expected: BTreeMap<_, _> = every
+                .iter()
+                .filter(|(id, _)| is_stored(**id, size))
+                .map(|(id, t)| (*id, t.clone()))
+                .collect();
+            assert_eq!(stored, expected, "size {size}");
+        }
+        assert!(!stored.contains_key(&TileId { level: 0, index: 0 }));
+        assert_eq!(
+            stored[&TileId {
+                level: 0,
+                index: 273
+            }]
+                .len(),
+            112 * 32
+        );
     }
 
     #[test]

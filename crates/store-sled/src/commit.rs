@@ -141,8 +141,11 @@ impl SledStore {
                     tx[0].insert(&LOG_HEAD[..], head_bytes.as_slice())?;
                     tx[1].insert(META_INDEXED, &mark[..])?;
                     tx[1].insert(META_TREE, &mark[..])?;
-                    for (id, t) in &tiles {
+                    for (id, t) in &tiles.put {
                         tx[7].insert(&tile_key(*id)[..], t.as_slice())?;
+                    }
+                    for id in &tiles.remove {
+                        tx[7].remove(&tile_key(*id)[..])?;
                     }
                     for (t, ws) in index.iter().enumerate() {
                         for (k, v) in ws {
@@ -221,7 +224,7 @@ impl SledStore {
         }
         self.visible = self.head.seq;
         self.roll_back_past_head(true)?;
-        self.cut_tiles(self.head.seq)?;
+        self.cut_back(self.head.seq)?;
         self.tree_size = self.head.seq;
         self.clear_stage()?;
         self.parts = 0;

@@ -14,7 +14,7 @@ use std::ops::RangeInclusive;
 
 use claims_core::error::{Error, Result};
 use claims_core::record::Record;
-use claims_core::tree::{self, TileId, FULL_TILE_BYTES};
+use claims_core::tree::{self, TileId, TileWrites, FULL_TILE_BYTES};
 
 use crate::keys::META_TREE;
 use crate::{from_sled, SledStore};
@@ -71,30 +71,34 @@ impl SledStore {
 
     /// The tile writes that append `records` to the tree the tiles hold
     /// (of [`SledStore::tree_size`] leaves).
-    pub(crate) fn tile_writes(&self, records: &[Record]) -> Result<Vec<(TileId, Vec<u8>)>> {
+    pub(crate) fn tile_writes(&self, records: &[Record]) -> Result<TileWrites> {
         let leaves: Vec<tree::Hash> = records.iter().map(tree::leaf_of).collect();
         tree::extend(self.tree_size, &leaves, &mut |id| self.read_tile(id))
     }
 
     /// Writes `tiles` (from [`SledStore::tile_writes`] of `count` entries)
     /// outside a transaction.
-    pub(crate) fn write_tiles(&mut self, tiles: Vec<(TileId, Vec<u8>)>, count: u64) -> Result<()> {
-        for group in tiles.chunks(256) {
+    pub(crate) fn write_tiles(&mut self, tiles: TileWrites, count: u64) -> Result<()> {
+        for group in tiles.put.chunks(256) {
             let mut b = sled::Batch::default();
             for (id, t) in group {
                 b.insert(&tile_key(*id), t.as_slice());
             }
             self.tiles.apply_batch(b).map_err(from_sled)?;
         }
+        for id in &tiles.remove {
+            self.tiles.remove(tile_key(*id)).map_err(from_sled)?;
+        }
         self.tree_size += count;
         Ok(())
     }
 
     /// Whether the right edge of the tiles holds the tree of `size` leaves:
-    /// at each level, the last full tile whole and the partial tile at least
-    /// as wide as the tree needs.
+    /// at each level from 1, the last full tile whole and the partial tile at
+    /// least as wide as the tree needs (level 0's partial tile is put back
+    /// from the log by recovery anyway).
     fn edge_holds(&self, size: u64) -> Result<bool> {
-        for level in 0..tree::levels(size) {
+        for level in 1..tree::levels(size) {
             let (full, width) = tree::level_shape(size, level);
             if full > 0 {
                 let last = self.read_tile(TileId {
@@ -116,14 +120,19 @@ impl SledStore {
     }
 
     /// Cuts the tiles back to the tree of `size` leaves: every tile past its
-    /// right edge removed, the partial tiles cut to their width. Returns
-    /// whether anything changed.
+    /// right edge removed, the partial tiles cut to their width, and no full
+    /// tile of level 0 ([`tree::is_stored`]). Returns whether anything
+    /// changed.
     pub(crate) fn cut_tiles(&self, size: u64) -> Result<bool> {
         let mut b = sled::Batch::default();
         let mut changed = false;
         for level in 0..=MAX_LEVEL {
             let (full, width) = tree::level_shape(size, level);
-            let from = tile_key(TileId { level, index: full });
+            let first = if level == 0 { 0 } else { full };
+            let from = tile_key(TileId {
+                level,
+                index: first,
+            });
             let to = tile_key(TileId {
                 level,
                 index: u64::MAX,
@@ -153,6 +162,26 @@ impl SledStore {
         Ok(changed)
     }
 
+    /// [`SledStore::cut_tiles`] to the tree of `size` leaves, then level 0's
+    /// partial tile put back from the log if it is not there whole (a later
+    /// write that did not commit may have filled it, and so removed it).
+    /// Returns whether anything changed.
+    pub(crate) fn cut_back(&self, size: u64) -> Result<bool> {
+        let mut changed = self.cut_tiles(size)?;
+        let (full, width) = tree::level_shape(size, 0);
+        let id = TileId {
+            level: 0,
+            index: full,
+        };
+        let stored = self.read_tile(id)?.map_or(0, |t| t.len());
+        if width > 0 && stored != width as usize * 32 {
+            let edge = tree::leaf_edge(self, size)?;
+            self.tiles.insert(tile_key(id), edge).map_err(from_sled)?;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
     /// The recovery step of the tree: the tiles cut back to the last
     /// commit's tree (or, if their right edge does not hold it, to nothing),
     /// then extended from the log up to the head. Returns the seqs whose
@@ -163,7 +192,7 @@ impl SledStore {
         if !self.edge_holds(mark)? {
             mark = 0;
         }
-        let cut = self.cut_tiles(mark)?;
+        let cut = self.cut_back(mark)?;
         self.tree_size = mark;
         let mut from = mark + 1;
         while from <= head {

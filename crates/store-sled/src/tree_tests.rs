@@ -92,7 +92,7 @@ fn a_damaged_right_edge_is_rebuilt_from_the_first_entry() {
         let mut s = open(&path);
         grow(&mut s, 700, 700);
         s.tiles
-            .remove(tile_key(TileId { level: 0, index: 1 }))
+            .remove(tile_key(TileId { level: 1, index: 0 }))
             .unwrap();
         s.sync().unwrap();
     }
@@ -138,9 +138,9 @@ fn verify_names_the_tree_when_a_tile_was_changed() {
     {
         let mut s = open(&path);
         grow(&mut s, 300, 300);
-        let id = TileId { level: 0, index: 0 };
+        let id = TileId { level: 0, index: 1 };
         let mut t = s.read_tile(id).unwrap().unwrap();
-        t[100] ^= 1;
+        t[40] ^= 1;
         s.tiles.insert(tile_key(id), t).unwrap();
         s.sync().unwrap();
     }
@@ -174,4 +174,37 @@ fn an_aborted_staged_commit_leaves_the_tiles_as_they_were() {
     assert_eq!(tiles(&s), before);
     grow(&mut s, 10, 10);
     assert_eq!(tiles(&s), reference_tiles(&s));
+}
+
+#[test]
+fn a_level_0_edge_a_crash_removed_is_put_back_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let mut s = open(&path);
+        grow(&mut s, 300, 300);
+        assert!(s
+            .read_tile(TileId { level: 0, index: 1 })
+            .unwrap()
+            .is_some());
+        assert!(
+            s.read_tile(TileId { level: 0, index: 0 })
+                .unwrap()
+                .is_none(),
+            "no full level-0 tile is stored"
+        );
+        // An unfinished commit filled the edge (and so removed it), and
+        // wrote tiles past it.
+        s.tiles
+            .remove(tile_key(TileId { level: 0, index: 1 }))
+            .unwrap();
+        let id = TileId { level: 1, index: 0 };
+        let mut t = s.read_tile(id).unwrap().unwrap();
+        t.extend_from_slice(&[3u8; 64]);
+        s.tiles.insert(tile_key(id), t).unwrap();
+        s.sync().unwrap();
+    }
+    let s = open(&path);
+    assert_eq!(tiles(&s), reference_tiles(&s));
+    Ledger::new(s).verify(|_| {}).unwrap();
 }

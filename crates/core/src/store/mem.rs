@@ -63,7 +63,10 @@ impl MemStore {
         let leaves: Vec<tree::Hash> = records.iter().map(tree::leaf_of).collect();
         let size = self.log.len() as u64;
         let tiles = tree::extend(size, &leaves, &mut |id| Ok(self.tiles.get(&id).cloned()))?;
-        staged.tiles.extend(tiles);
+        for id in &tiles.remove {
+            staged.tiles.remove(id);
+        }
+        staged.tiles.extend(tiles.put);
         staged.log.extend(records.iter().cloned());
         {
             for e in entries {

@@ -123,10 +123,12 @@ impl Dir {
             }
             match std::fs::symlink_metadata(&at) {
                 Ok(m) if m.is_dir() => {}
-                Ok(m) if m.file_type().is_symlink() => return Err(Error::invalid(format!(
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(Error::invalid(format!(
                     "{} is a symbolic link; publish writes only into real directories of the copy",
                     self.shown(&shown)
-                ))),
+                )))
+                }
                 Ok(_) => {
                     return Err(Error::invalid(format!(
                         "{} is not a directory",

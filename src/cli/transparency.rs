@@ -111,8 +111,8 @@ pub fn verifier(ctx: &Ctx, arg: &str) -> Result<Verifier> {
     // Not shown: it may be a signing key given by mistake.
     Verifier::parse(arg).map_err(|e| {
         Error::invalid(format!(
-            "--verifier names no file, and {}",
-            e.message().replacen("it ", "it is no verifier key: it ", 1)
+            "--verifier names no file, and as a key: {}",
+            e.message()
         ))
     })
 }

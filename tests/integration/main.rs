@@ -13,6 +13,7 @@
 //! | `seed` | the seed story's states at the article's moments, as golden JSON |
 //! | `snapshots` | help, error lines and tables, as insta snapshots |
 //! | `timeline` | the SVG and HTML pictures |
+//! | `transparency` | the verifiable log: keys, checkpoints, proofs, published copies, tampering |
 
 mod harness;
 
@@ -25,3 +26,4 @@ mod robustness;
 mod seed;
 mod snapshots;
 mod timeline;
+mod transparency;

@@ -308,7 +308,7 @@ mod tests {
     fn malformed_key_files_are_refused_without_showing_them() {
         let (secret, vkey) = generate(&mut OsRng, "n").unwrap();
         let s = secret.expose().to_string();
-        let b64 = s.rsplit('+').next().unwrap().to_string();
+        let b64 = s.splitn(5, '+').nth(4).unwrap().to_string();
         let mut altered_id = s.clone();
         // Change the id's first digit.
         let at = "PRIVATE+KEY+n+".len();

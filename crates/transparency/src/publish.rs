@@ -9,6 +9,8 @@
 //! hashes of the entries it is written with, and the root of the tiles as
 //! written must be the log's root before the checkpoint is signed.
 
+use std::collections::HashMap;
+
 use tlog_tiles::Tile;
 
 use crate::checkpoint::{Checkpoint, MAX_CHECKPOINT_BYTES};
@@ -137,64 +139,66 @@ where
     let root = source.root(size).map_err(Failure::Source)?;
     let (mut tiles_written, mut bundles) = (0usize, 0usize);
     let mut bundle = Vec::new();
+    // The root hash of each full tile written so far, to check the tile
+    // above it against.
+    let mut full_roots: HashMap<(u8, u64), Hash> = HashMap::new();
     for t in Tile::new_tiles(HEIGHT, old_size, size) {
         let (level, index, width) = (t.level(), t.level_index(), t.width());
-        let data = source.tile(level, index, width).map_err(Failure::Source)?;
-        if data.len() != width as usize * 32 {
-            return Err(Error::new(
-                ErrorKind::Damaged,
-                format!(
-                    "the log's tile {} is {} bytes, not {}",
-                    tiles::path_of(&t),
-                    data.len(),
-                    width as usize * 32
-                ),
-            )
-            .into());
-        }
-        if level == 0 {
-            let from = index * u64::from(WIDTH);
-            let to = from + u64::from(width);
-            bundle.clear();
-            let mut next = from;
-            source.entries(from, to, &mut |i, entry| {
-                if i != next || i >= to {
-                    return Err(Error::new(
-                        ErrorKind::Damaged,
-                        format!("the log gave leaf {i} where leaf {next} of {from}..{to} was due"),
-                    ));
-                }
-                next += 1;
-                let leaf = tlog_tiles::record_hash(entry).0;
-                let at = (i - from) as usize * 32;
-                if data[at..at + 32] != leaf {
+        let data = if level == 0 {
+            // Level 0 is the entries' leaf hashes: made here, from the
+            // entries written with them into their bundle (a partial
+            // level-0 tile is compared with the log's too).
+            let (data, n) = bundle_of(source, index, width, &mut bundle)?;
+            if width < WIDTH {
+                let stored = source.tile(level, index, width).map_err(Failure::Source)?;
+                if stored != data {
                     return Err(Error::new(
                         ErrorKind::Damaged,
                         format!(
-                            "the log's tree does not match its entry seq {}: its leaf hash is not the entry's",
-                            i + 1
+                            "the log's tree does not match its entries at tile {}",
+                            tiles::path_of(&t)
                         ),
-                    ));
+                    )
+                    .into());
                 }
-                tiles::push_entry(&mut bundle, entry).map_err(|len| {
-                    Error::invalid(format!(
-                        "entry seq {} is {len} bytes of canonical JSON, more than the 65535 an entry bundle can hold",
-                        i + 1
-                    ))
-                })
-            })?;
-            if next != to {
-                return Err(Error::new(
-                    ErrorKind::Damaged,
-                    format!("the log gave fewer entries than leaves {from}..{to}"),
-                )
-                .into());
             }
             target
                 .write(&tiles::bundle_path(index, width), &bundle)
                 .map_err(Failure::Source)?;
             bundles += 1;
-            progress(to);
+            progress(n);
+            data
+        } else {
+            let data = source.tile(level, index, width).map_err(Failure::Source)?;
+            if data.len() != width as usize * 32 {
+                return Err(Error::new(
+                    ErrorKind::Damaged,
+                    format!(
+                        "the log's tile {} is {} bytes, not {}",
+                        tiles::path_of(&t),
+                        data.len(),
+                        width as usize * 32
+                    ),
+                )
+                .into());
+            }
+            for (k, h) in data.chunks_exact(32).enumerate() {
+                let child = (level - 1, index * u64::from(WIDTH) + k as u64);
+                if full_roots.get(&child).is_some_and(|r| r[..] != *h) {
+                    return Err(Error::new(
+                        ErrorKind::Damaged,
+                        format!(
+                            "the log's tile {} does not match the tiles below it (hash {k})",
+                            tiles::path_of(&t)
+                        ),
+                    )
+                    .into());
+                }
+            }
+            data
+        };
+        if width == WIDTH {
+            full_roots.insert((level, index), Tile::subtree_hash(&data).0);
         }
         target
             .write(&tiles::path_of(&t), &data)
@@ -249,6 +253,45 @@ where
         tiles: tiles_written,
         bundles,
     })
+}
+
+/// Reads the entries of bundle `index` (`width` of them) into `bundle`;
+/// returns their leaf hashes (the level-0 tile) and the leaves done.
+fn bundle_of<S: TreeSource>(
+    source: &S,
+    index: u64,
+    width: u32,
+    bundle: &mut Vec<u8>,
+) -> Result<(Vec<u8>, u64), S::Error> {
+    let from = index * u64::from(WIDTH);
+    let to = from + u64::from(width);
+    bundle.clear();
+    let mut leaves = Vec::with_capacity(width as usize * 32);
+    let mut next = from;
+    source.entries(from, to, &mut |i, entry| {
+        if i != next || i >= to {
+            return Err(Error::new(
+                ErrorKind::Damaged,
+                format!("the log gave leaf {i} where leaf {next} of {from}..{to} was due"),
+            ));
+        }
+        next += 1;
+        leaves.extend_from_slice(&tlog_tiles::record_hash(entry).0);
+        tiles::push_entry(bundle, entry).map_err(|len| {
+            Error::invalid(format!(
+                "entry seq {} is {len} bytes of canonical JSON, more than the 65535 an entry bundle can hold",
+                i + 1
+            ))
+        })
+    })?;
+    if next != to {
+        return Err(Error::new(
+            ErrorKind::Damaged,
+            format!("the log gave fewer entries than leaves {from}..{to}"),
+        )
+        .into());
+    }
+    Ok((leaves, to))
 }
 
 /// An in-memory log and copy, for tests here and in the crates that use

@@ -545,7 +545,8 @@ mod tests {
 
     #[test]
     fn a_tree_that_disagrees_with_its_entries_is_not_published() {
-        struct Lying(MemLog);
+        /// A log whose tiles of one level have a bit flipped.
+        struct Lying(MemLog, u8);
         impl crate::publish::TreeSource for Lying {
             type Error = String;
             fn size(&self) -> u64 {
@@ -556,7 +557,7 @@ mod tests {
             }
             fn tile(&self, l: u8, i: u64, w: u32) -> std::result::Result<Vec<u8>, String> {
                 let mut t = self.0.tile(l, i, w)?;
-                if l == 0 {
+                if l == self.1 {
                     t[0] ^= 1;
                 }
                 Ok(t)
@@ -566,13 +567,23 @@ mod tests {
             }
         }
         let k = key("n");
-        let mut f = MemFiles::default();
-        let Failure::Format(e) = publish(&Lying(log(5)), &mut f, &k, &mut |_| {}).unwrap_err()
-        else {
-            panic!()
-        };
-        assert_eq!(e.kind(), ErrorKind::Damaged);
-        assert!(e.message().contains("entry seq 1"), "{e}");
-        assert!(!f.files.contains_key(CHECKPOINT));
+        for (size, level, needle) in [
+            (5, 0, "does not match its entries at tile tile/0/000.p/5"),
+            (
+                600,
+                1,
+                "tile tile/1/000.p/2 does not match the tiles below it (hash 0)",
+            ),
+        ] {
+            let mut f = MemFiles::default();
+            let Failure::Format(e) =
+                publish(&Lying(log(size), level), &mut f, &k, &mut |_| {}).unwrap_err()
+            else {
+                panic!()
+            };
+            assert_eq!(e.kind(), ErrorKind::Damaged);
+            assert!(e.message().contains(needle), "{e}");
+            assert!(!f.files.contains_key(CHECKPOINT));
+        }
     }
 }

@@ -8,11 +8,11 @@ use claims_transparency::Checkpoint;
 use super::transparency::{from_format, signing_key, warn_if_open};
 use super::Ctx;
 
-/// Print a signed checkpoint of the log: a C2SP tlog-checkpoint (origin,
-/// size, base64 root hash of the RFC 9162 tree over the entries) signed as
-/// a C2SP signed note with the key in FILE.
+/// Print a signed checkpoint of the log: its size and tree root, signed.
 ///
-/// The origin is the key's name. Readers check it with the verifier key
+/// A C2SP tlog-checkpoint (origin, size, base64 root hash of the RFC 9162
+/// tree over the entries), signed as a C2SP signed note with the key in
+/// FILE. The origin is the key's name. Readers check it with the verifier key
 /// (`claims proof check --checkpoint`, `claims verify --published`), or
 /// with any tool that reads those formats.
 #[derive(Debug, clap::Args)]

@@ -10,9 +10,9 @@ use super::tiles_dir::Dir;
 use super::transparency::{from_failure, signing_key, warn_if_open, LedgerTree};
 use super::{Ctx, Progress};
 
-/// Write the log as C2SP tlog-tiles under DIR, signed with the key in FILE.
+/// Publish the log as static files (C2SP tlog-tiles) under DIR.
 ///
-/// DIR/checkpoint is the signed checkpoint (as `claims checkpoint` prints
+/// Signed with the key in FILE. DIR/checkpoint is the signed checkpoint (as `claims checkpoint` prints
 /// it); DIR/tile/<L>/<N>[.p/<W>] are the hash tiles of the RFC 9162 tree
 /// (256 hashes a full tile); DIR/tile/entries/<N>[.p/<W>] the entry
 /// bundles, each entry its canonical JSON, the bytes its leaf hash covers.

@@ -647,4 +647,91 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Damaged);
         assert!(e.message().contains("tile 0/3"), "{}", e.message());
     }
+
+    /// The side of each step of RFC 9162's inclusion check (§2.1.3.2) of leaf
+    /// `i` in a tree of `size` with a path of `len` hashes, or `None` where
+    /// the check fails on shape alone.
+    fn shape(i: u64, size: u64, len: usize) -> Option<Vec<bool>> {
+        let (mut f, mut s) = (i, size - 1);
+        let mut sides = Vec::new();
+        for _ in 0..len {
+            if s == 0 {
+                return None;
+            }
+            if f & 1 == 1 || f == s {
+                sides.push(true);
+                if f & 1 == 0 {
+                    while f & 1 == 0 && f != 0 {
+                        f >>= 1;
+                        s >>= 1;
+                    }
+                }
+            } else {
+                sides.push(false);
+            }
+            f >>= 1;
+            s >>= 1;
+        }
+        (s == 0).then_some(sides)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(40))]
+
+        /// Every proof the tiles give checks; with one bit flipped in any
+        /// hash, another size or another index, none does.
+        #[test]
+        fn every_proof_checks_and_no_altered_one_does(
+            size in 1u64..1500,
+            pick in 0u64..u64::MAX,
+            old_pick in 0u64..u64::MAX,
+            flip in 0usize..usize::MAX,
+            bit in 0u8..8,
+        ) {
+            use tlog_tiles::{check_record, check_tree, Hash as H};
+            let all = leaves(size);
+            let mut tiles = BTreeMap::new();
+            grow(&mut tiles, 0, &all);
+            let read = |id: TileId| Ok(tiles.get(&id).cloned());
+            let r = TileHashes::new(size, &read);
+            let root = H(mth(&all));
+            let i = pick % size;
+            let leaf = H(all[i as usize]);
+            let p = tlog_tiles::prove_record(size, i, &r).unwrap();
+            proptest::prop_assert!(check_record(&p, size, root, i, leaf).is_ok());
+            if !p.is_empty() {
+                let mut bad = p.clone();
+                let k = flip % bad.len();
+                bad[k].0[(flip / 7) % 32] ^= 1 << bit;
+                proptest::prop_assert!(check_record(&bad, size, root, i, leaf).is_err());
+            }
+            let mut bad_leaf = leaf;
+            bad_leaf.0[flip % 32] ^= 1 << bit;
+            proptest::prop_assert!(check_record(&p, size, root, i, bad_leaf).is_err());
+            if size > 1 {
+                let j = (i + 1 + flip as u64 % (size - 1)) % size;
+                proptest::prop_assert!(j == i || check_record(&p, size, root, j, leaf).is_err());
+                // Another tree size: refused unless it gives the path the
+                // same shape (RFC 9162 §2.1.3.2 binds the size only so far:
+                // a checkpoint binds it wholly).
+                let other = 1 + (size + flip as u64) % 1500;
+                if other != size && i < other && shape(i, other, p.len()) != shape(i, size, p.len()) {
+                    proptest::prop_assert!(check_record(&p, other, root, i, leaf).is_err());
+                }
+            }
+            let old = 1 + old_pick % size;
+            let old_root = H(mth(&all[..old as usize]));
+            let c = tlog_tiles::prove_tree(size, old, &r).unwrap();
+            proptest::prop_assert!(check_tree(&c, size, root, old, old_root).is_ok());
+            if !c.is_empty() {
+                let mut bad = c.clone();
+                let k = flip % bad.len();
+                bad[k].0[(flip / 7) % 32] ^= 1 << bit;
+                proptest::prop_assert!(check_tree(&bad, size, root, old, old_root).is_err());
+            }
+            if old > 1 && old < size {
+                proptest::prop_assert!(check_tree(&c, size, root, old - 1, old_root).is_err());
+            }
+        }
+    }
 }

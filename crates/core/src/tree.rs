@@ -13,7 +13,9 @@
 //! ([`is_stored`]): a full level-0 tile is the leaf hashes of 256 entries,
 //! read from the log when a proof needs it, so the stored tree is about
 //! 1/256 of 32 bytes an entry. A proof reads one tile a level, `O(log n)`
-//! reads (and at most 256 entries). The proofs themselves are made and
+//! reads (and the entries of at most two level-0 tiles: the leaf's own, and
+//! for a tree smaller than the log, the partial tile at its edge). The
+//! proofs themselves are made and
 //! checked by the `tlog_tiles` crate (a port of Go's `sumdb/tlog`); this
 //! module only stores and reads what they need. docs/format.md pins the
 //! stored bytes.

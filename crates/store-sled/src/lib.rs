@@ -7,32 +7,38 @@
 //! `stories`, `valid`, `summary`) hold sorted runs of index keys packed into
 //! chunks (see `packed`); `summary` keeps each claim's facts and header for
 //! the whole ledger's state. The `stage` tree holds the runs of a commit
-//! staged in parts. The `tiles` tree holds the log's Merkle tree as tiles
-//! of 256 hashes (`tree.rs`), caught up on open from `meta/tree`. Packing keeps sled's key count, and with it sled's write,
-//! open and space costs, small.
+//! staged in parts. The `tiles` tree holds the log's Merkle tree as tiles of
+//! 256 hashes (`tree.rs`: every tile of level 1 and up, and of the leaf
+//! hashes only the partial tile), with its high-water mark `meta/tree`.
+//! Packing keeps sled's key count, and with it sled's write, open and space
+//! costs, small.
 //!
 //! Write protocols ([`Store::commit`](claims_core::Store::commit) and the
 //! staged commit):
 //! - a small commit (up to [`SMALL_COMMIT`] entries) is one sled transaction
-//!   over the log and the index trees: the log blocks, the head, the index
-//!   chunks and the index high-water mark (`meta/indexed`) commit atomically;
-//!   then a real fsync;
+//!   over the log, the index trees and `tiles`: the log blocks, the head, the
+//!   index chunks, the changed tiles and both marks (`meta/indexed`,
+//!   `meta/tree`) commit atomically; then a real fsync;
 //! - a large commit is one staged part: the log blocks, fsync, the index
-//!   chunks; then fsync, the head, fsync (the commit point), `meta/indexed`;
+//!   chunks and the tiles; then fsync, the head, fsync (the commit point),
+//!   the two marks;
 //! - a commit staged in parts ([`Store::stage`](claims_core::Store::stage)):
 //!   each part writes its blocks, fsync, its `valid` and `summary` chunks,
-//!   and sorted runs of its other elements into `stage`; the commit merges
-//!   the runs into their trees, then fsync, head, fsync, `meta/indexed`, and
-//!   empties `stage`.
+//!   sorted runs of its other elements into `stage`, and its tiles; the
+//!   commit merges the runs into their trees, then fsync, head, fsync, the
+//!   two marks, and empties `stage`.
 //!
 //! On open, log entries past the head (a crash inside a commit) are removed
 //! with any index elements derived from them (or, when `stage` is not empty,
-//! by a sweep of every index element past the head), and index elements for
-//! `(indexed, head]` are derived again from the log. What recovery did is
-//! kept as a [`Recovery`] report ([`SledStore::recovery`]).
+//! by a sweep of every index element past the head), index elements for
+//! `(indexed, head]` are derived again from the log, and the tiles are cut
+//! back to the tree of `meta/tree` and extended from the log to the head.
+//! What recovery did is kept as a [`Recovery`] report
+//! ([`SledStore::recovery`]).
 //!
 //! A format-1 or format-2 ledger is upgraded in place on open: a format-1
-//! head moves into the log, and every index is emptied and derived again.
+//! head moves into the log, and every index is emptied and derived again. A
+//! format-3 ledger only switches its version: recovery builds its tree.
 //!
 //! The files, one concern each:
 //! - `open.rs`: path checks, foreign-data refusal, the lock wait, the format

@@ -18,7 +18,7 @@ use crate::{from_sled, SledStore};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Recovery {
-    /// The format version the ledger was upgraded from (1), if it was.
+    /// The format version the ledger was upgraded from (1, 2 or 3), if it was.
     pub upgraded_from: Option<u32>,
     /// How many entries past the head (written by a commit that did not
     /// reach its commit point) were taken out of the log.
@@ -38,6 +38,10 @@ pub struct Recovery {
     /// writes after `meta/tree` had not all been made durable, or the
     /// ledger was upgraded from a format without the tree).
     pub retiled: Option<RangeInclusive<u64>>,
+    /// Whether tiles past the last commit's tree were cut back (written by
+    /// a commit that did not finish), or the partial tile of leaf hashes
+    /// was put back from the log.
+    pub tiles_cut: bool,
 }
 
 impl Recovery {
@@ -92,7 +96,9 @@ impl SledStore {
         }
         self.applied = head;
         // 3. The Merkle tree: cut back to its mark, extended to the head.
-        self.recovery.retiled = self.recover_tree()?;
+        let (retiled, cut) = self.recover_tree()?;
+        self.recovery.retiled = retiled;
+        self.recovery.tiles_cut = cut;
         Ok(())
     }
 

@@ -12,14 +12,16 @@
 
 use std::ops::RangeInclusive;
 
-use claims_core::error::{Error, Result};
+use claims_core::error::{Error, Hint, Result};
 use claims_core::record::Record;
 use claims_core::tree::{self, TileId, TileWrites, FULL_TILE_BYTES};
 
 use crate::keys::META_TREE;
 use crate::{from_sled, SledStore};
 
-/// The levels a tree of at most `u64::MAX` leaves can have (0..=8).
+/// The highest level any stored tile may have: a tree of at most
+/// `u64::MAX` leaves uses levels 0..=7; the cut also clears level 8 and any
+/// key above it, which no tree has.
 const MAX_LEVEL: u8 = 8;
 
 /// Entries decoded at a time by the catch-up.
@@ -186,7 +188,7 @@ impl SledStore {
     /// commit's tree (or, if their right edge does not hold it, to nothing),
     /// then extended from the log up to the head. Returns the seqs whose
     /// leaves were added again.
-    pub(crate) fn recover_tree(&mut self) -> Result<Option<RangeInclusive<u64>>> {
+    pub(crate) fn recover_tree(&mut self) -> Result<(Option<RangeInclusive<u64>>, bool)> {
         let head = self.head.seq;
         let mut mark = self.tree_mark()?.min(head);
         if !self.edge_holds(mark)? {
@@ -206,7 +208,8 @@ impl SledStore {
                 return Err(Error::damaged(format!(
                     "the log of {} has a gap between seq {from} and {to}",
                     self.path.display()
-                )));
+                ))
+                .with_hint(Hint::Verify));
             }
             let tiles = self.tile_writes(&chunk)?;
             self.write_tiles(tiles, chunk.len() as u64)?;
@@ -218,6 +221,6 @@ impl SledStore {
                 .insert(META_TREE, &head.to_be_bytes())
                 .map_err(from_sled)?;
         }
-        Ok((mark < head).then(|| mark + 1..=head))
+        Ok(((mark < head).then(|| mark + 1..=head), cut))
     }
 }

@@ -474,9 +474,12 @@ pub trait Store: Send + Sync {
 
     /// A tile of the log's Merkle tree ([`crate::tree`]) as stored: the
     /// hashes it holds, 32 bytes each (a full tile 256, the partial tile at
-    /// the right edge of its level fewer); `None` if there is none. The
-    /// tiles hold the tree of [`Store::head`]'s size: every commit extends
-    /// them in the same all-or-nothing way as the other indexes.
+    /// the right edge of its level fewer); `None` if there is none. A store
+    /// keeps the tiles [`crate::tree::is_stored`] names (every tile of
+    /// level 1 and up, and of level 0 only the partial one: a full level-0
+    /// tile is `None`, and the tree reads its leaves from the log), for the
+    /// tree of [`Store::head`]'s size: every commit extends them in the same
+    /// all-or-nothing way as the other indexes.
     fn tile(&self, id: TileId) -> Result<Option<Vec<u8>>>;
 
     /// Every stored tile, in (level, index) order (for `verify`, which

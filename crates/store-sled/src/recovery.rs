@@ -70,25 +70,10 @@ impl SledStore {
         let indexed = self.indexed()?.min(head);
         if indexed < head {
             self.recovery.reindexed = Some(indexed + 1..=head);
-            let mut from = indexed + 1;
-            while from <= head {
-                let to = (from + 50_000 - 1).min(head);
-                let mut chunk: Vec<Record> = Vec::with_capacity((to - from + 1) as usize);
-                self.each_entry(from, to, |_, bytes| {
-                    chunk.push(Record::decode(bytes)?);
-                    Ok(true)
-                })?;
-                if chunk.len() as u64 != to - from + 1 {
-                    return Err(Error::damaged(format!(
-                        "the log of {} has a gap between seq {from} and {to}",
-                        self.path.display()
-                    ))
-                    .with_hint(Hint::Verify));
-                }
-                let entries = self.derive(&chunk)?;
-                self.apply_index(&entries, true)?;
-                from = to + 1;
-            }
+            self.each_chunk(indexed + 1, head, |s, chunk| {
+                let entries = s.derive(chunk)?;
+                s.apply_index(&entries, true)
+            })?;
             self.sync()?;
             self.meta
                 .insert(META_INDEXED, &head.to_be_bytes())
@@ -99,6 +84,36 @@ impl SledStore {
         let (retiled, cut) = self.recover_tree()?;
         self.recovery.retiled = retiled;
         self.recovery.tiles_cut = cut;
+        Ok(())
+    }
+
+    /// Calls `f` with the entries `from..=to`, decoded 50 000 at a time (so
+    /// memory does not grow with the range); a missing entry is damage.
+    pub(crate) fn each_chunk(
+        &mut self,
+        from: u64,
+        to: u64,
+        mut f: impl FnMut(&mut Self, &[Record]) -> Result<()>,
+    ) -> Result<()> {
+        const CHUNK: u64 = 50_000;
+        let mut from = from;
+        while from <= to {
+            let last = (from + CHUNK - 1).min(to);
+            let mut chunk: Vec<Record> = Vec::with_capacity((last - from + 1) as usize);
+            self.each_entry(from, last, |_, bytes| {
+                chunk.push(Record::decode(bytes)?);
+                Ok(true)
+            })?;
+            if chunk.len() as u64 != last - from + 1 {
+                return Err(Error::damaged(format!(
+                    "the log of {} has a gap between seq {from} and {last}",
+                    self.path.display()
+                ))
+                .with_hint(Hint::Verify));
+            }
+            f(self, &chunk)?;
+            from = last + 1;
+        }
         Ok(())
     }
 

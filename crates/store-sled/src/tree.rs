@@ -12,7 +12,7 @@
 
 use std::ops::RangeInclusive;
 
-use claims_core::error::{Error, Hint, Result};
+use claims_core::error::{Error, Result};
 use claims_core::record::Record;
 use claims_core::tree::{self, TileId, TileWrites, FULL_TILE_BYTES};
 
@@ -23,9 +23,6 @@ use crate::{from_sled, SledStore};
 /// `u64::MAX` leaves uses levels 0..=7; the cut also clears level 8 and any
 /// key above it, which no tree has.
 const MAX_LEVEL: u8 = 8;
-
-/// Entries decoded at a time by the catch-up.
-const CATCH_UP: u64 = 50_000;
 
 /// The key of a tile.
 pub(crate) fn tile_key(id: TileId) -> [u8; 9] {
@@ -196,25 +193,10 @@ impl SledStore {
         }
         let cut = self.cut_back(mark)?;
         self.tree_size = mark;
-        let mut from = mark + 1;
-        while from <= head {
-            let to = (from + CATCH_UP - 1).min(head);
-            let mut chunk: Vec<Record> = Vec::with_capacity((to - from + 1) as usize);
-            self.each_entry(from, to, |_, bytes| {
-                chunk.push(Record::decode(bytes)?);
-                Ok(true)
-            })?;
-            if chunk.len() as u64 != to - from + 1 {
-                return Err(Error::damaged(format!(
-                    "the log of {} has a gap between seq {from} and {to}",
-                    self.path.display()
-                ))
-                .with_hint(Hint::Verify));
-            }
-            let tiles = self.tile_writes(&chunk)?;
-            self.write_tiles(tiles, chunk.len() as u64)?;
-            from = to + 1;
-        }
+        self.each_chunk(mark + 1, head, |s, chunk| {
+            let tiles = s.tile_writes(chunk)?;
+            s.write_tiles(tiles, chunk.len() as u64)
+        })?;
         if cut || mark < head {
             self.sync()?;
             self.meta

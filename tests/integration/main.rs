@@ -14,6 +14,7 @@
 //! | `snapshots` | help, error lines and tables, as insta snapshots |
 //! | `timeline` | the SVG and HTML pictures |
 //! | `transparency` | the verifiable log: keys, checkpoints, proofs, published copies, tampering |
+//! | `transparency_hostile` | the verifiable log's commands given hostile keys, proofs, checkpoints and copies: one sentence, nothing changed |
 
 mod harness;
 
@@ -27,3 +28,4 @@ mod seed;
 mod snapshots;
 mod timeline;
 mod transparency;
+mod transparency_hostile;

@@ -76,8 +76,8 @@ pub struct Report {
 
 /// Publishes `source` into `target`, signed by `key`, writing only what is
 /// new since the checkpoint already there. Refused, with nothing written,
-/// when that checkpoint is not signed by the key, or is not of a prefix of
-/// the log. An entry too long for a bundle (over 65 535 bytes) is refused
+/// when that checkpoint is not signed by the key, is not of a prefix of
+/// the log, or the tiles the copy keeps do not make its root. An entry too long for a bundle (over 65 535 bytes) is refused
 /// before the checkpoint is written (bundles before it may have been).
 pub fn publish<S, T>(
     source: &S,
@@ -135,6 +135,34 @@ where
             Some(cp)
         }
     };
+    // The tiles the copy keeps are read again for the new root: they must
+    // make the published checkpoint's root before anything is written.
+    if let Some(cp) = &old {
+        let have = copy_root(target, cp.size).map_err(|f| match f {
+            Failure::Format(e) => Error::new(
+                ErrorKind::Conflict,
+                format!(
+                    "the published copy does not hold the tiles of its checkpoint of size {}: {}",
+                    cp.size,
+                    e.message()
+                ),
+            )
+            .into(),
+            other => other,
+        })?;
+        if have != cp.root {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!(
+                    "the published tiles have root {}, not the root {} of the published checkpoint of size {}: a tile in the copy was changed",
+                    encode_hash(&have),
+                    encode_hash(&cp.root),
+                    cp.size
+                ),
+            )
+            .into());
+        }
+    }
     let old_size = old.as_ref().map_or(0, |c| c.size);
     let root = source.root(size).map_err(Failure::Source)?;
     let (mut tiles_written, mut bundles) = (0usize, 0usize);
@@ -206,41 +234,17 @@ where
         tiles_written += 1;
     }
     // The root of the tiles as the copy now holds them.
-    if size > 0 {
-        let read = |p: &str| match target.read(p, tiles::FULL_TILE_BYTES) {
-            Ok(Some(b)) => Ok(b),
-            Ok(None) => Err(Fault::Format(Error::new(
-                ErrorKind::Conflict,
-                format!("{p} is missing from the published copy"),
-            ))),
-            Err(e) => Err(Fault::Source(e)),
-        };
-        let files = TileFiles::new(size, &read);
-        let got = tlog_tiles::tree_hash(size, &files);
-        let fault = files.take_fault();
-        match (got, fault) {
-            (_, Some(Fault::Source(e))) => return Err(Failure::Source(e)),
-            (_, Some(Fault::Format(e))) => return Err(e.into()),
-            (Err(_), None) => {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    "the published tiles do not make a tree of the log's size",
-                )
-                .into())
-            }
-            (Ok(h), None) if h.0 != root => {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    format!(
-                        "the published tiles have root {}, not the log's {}: a tile in the copy was changed",
-                        encode_hash(&h.0),
-                        encode_hash(&root)
-                    ),
-                )
-                .into())
-            }
-            (Ok(_), None) => {}
-        }
+    let got = copy_root(target, size)?;
+    if got != root {
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            format!(
+                "the published tiles have root {}, not the log's {}: a tile in the copy was changed",
+                encode_hash(&got),
+                encode_hash(&root)
+            ),
+        )
+        .into());
     }
     let note = Checkpoint::sign(key, size, root)?;
     target.sync().map_err(Failure::Source)?;
@@ -253,6 +257,35 @@ where
         tiles: tiles_written,
         bundles,
     })
+}
+
+/// The root of the tree of `size` leaves made from the tiles `target`
+/// holds; a tile missing, of the wrong length or not making a tree of that
+/// size is the error.
+fn copy_root<T: Files>(target: &T, size: u64) -> Result<Hash, T::Error> {
+    if size == 0 {
+        return Ok(tlog_tiles::EMPTY_HASH.0);
+    }
+    let read = |p: &str| match target.read(p, tiles::FULL_TILE_BYTES) {
+        Ok(Some(b)) => Ok(b),
+        Ok(None) => Err(Fault::Format(Error::new(
+            ErrorKind::Conflict,
+            format!("{p} is missing from the published copy"),
+        ))),
+        Err(e) => Err(Fault::Source(e)),
+    };
+    let files = TileFiles::new(size, &read);
+    let got = tlog_tiles::tree_hash(size, &files);
+    match (got, files.take_fault()) {
+        (_, Some(Fault::Source(e))) => Err(Failure::Source(e)),
+        (_, Some(Fault::Format(e))) => Err(e.into()),
+        (Err(_), None) => Err(Error::new(
+            ErrorKind::Conflict,
+            "the published tiles do not make a tree of the log's size",
+        )
+        .into()),
+        (Ok(h), None) => Ok(h.0),
+    }
 }
 
 /// Reads the entries of bundle `index` (`width` of them) into `bundle`;

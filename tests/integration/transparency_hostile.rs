@@ -1,0 +1,114 @@
+//! The verifiable log's commands given hostile input: keys, proofs,
+//! checkpoints and published copies made by someone who wants them
+//! believed, or wants the command to crash, hang, leak the signing key or
+//! change what it was given. Each refusal is one `error:` line, exit 1, and
+//! leaves the ledger and the published copy exactly as they were.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::harness::{id, Ledger, Out};
+
+/// `claims key generate NAME -o FILE` in `l`'s directory; the verifier key,
+/// also written to `claims.pub`.
+fn seeded_with_key() -> Ledger {
+    let l = Ledger::seeded();
+    let out = l
+        .bare("key generate news.example/claims -o claims.key")
+        .output();
+    out.expect_code(0);
+    l.write("claims.pub", &out.stdout);
+    l
+}
+
+/// Appends `n` new claims to story `more`, ids numbered from `from`.
+fn append_claims(l: &Ledger, from: u128, n: u128) {
+    let lines: Vec<Value> = (from..from + n)
+        .map(|i| {
+            json!({
+                "id": id(2_000_000 + i), "kind": "asserted", "claim": id(3_000_000 + i),
+                "story": "more", "by": "a reporter", "text": format!("claim number {i}"),
+                "valid": {"from": "2020-07-10T12:00:00Z"},
+            })
+        })
+        .collect();
+    l.append_lines(&lines).output().expect_code(0);
+}
+
+/// Every file under `dir` (symbolic links as their targets), by relative
+/// path.
+fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap().display().to_string();
+            if e.file_type().unwrap().is_dir() {
+                out.insert(format!("{rel}/"), Vec::new());
+                stack.push(p);
+            } else {
+                out.insert(rel, std::fs::read(&p).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
+/// `dir` holds exactly `before`.
+#[track_caller]
+fn unchanged(out: &Out, dir: &Path, before: &BTreeMap<String, Vec<u8>>) {
+    let after = files_under(dir);
+    let added: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+    let gone: Vec<_> = before.keys().filter(|k| !after.contains_key(*k)).collect();
+    let changed: Vec<_> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k).is_some_and(|b| b != *v))
+        .map(|(k, _)| k)
+        .collect();
+    if !(added.is_empty() && gone.is_empty() && changed.is_empty()) {
+        out.fail(&format!(
+            "a refused command changed {}: added {added:?}, removed {gone:?}, changed {changed:?}",
+            dir.display()
+        ));
+    }
+}
+
+#[test]
+fn publish_over_a_copy_with_a_changed_tile_writes_nothing() {
+    // 257 entries: the copy keeps tile/1/000.p/1, which the next size's
+    // root is made from too; a changed byte in it must stop the publish
+    // before it writes the new size's tiles and bundles.
+    let l = seeded_with_key();
+    append_claims(&l, 0, 230);
+    l.sh("publish pub --key claims.key").ok();
+    let tile = l.path("pub/tile/1/000.p/1");
+    let mut b = std::fs::read(&tile).unwrap();
+    b[3] ^= 1;
+    std::fs::write(&tile, b).unwrap();
+    append_claims(&l, 1000, 1);
+    let before = files_under(&l.path("pub"));
+    let out = l.refuses(
+        l.sh("publish pub --key claims.key"),
+        &["tile", "checkpoint of size 257"],
+    );
+    unchanged(&out, &l.path("pub"), &before);
+    // A tile of the old size missing, or of the wrong length: the same.
+    std::fs::remove_file(&tile).unwrap();
+    let before = files_under(&l.path("pub"));
+    let out = l.refuses(
+        l.sh("publish pub --key claims.key"),
+        &["tile/1/000.p/1 is missing"],
+    );
+    unchanged(&out, &l.path("pub"), &before);
+    std::fs::write(&tile, [0u8; 33]).unwrap();
+    let before = files_under(&l.path("pub"));
+    let out = l.refuses(
+        l.sh("publish pub --key claims.key"),
+        &["tile/1/000.p/1 is 33 bytes"],
+    );
+    unchanged(&out, &l.path("pub"), &before);
+}

@@ -107,6 +107,19 @@ impl Dir {
         format!("{}/{rel}", self.shown.trim_end_matches('/'))
     }
 
+    /// Why `rel`, which is `m` and not a directory, cannot be one of the
+    /// copy's directories.
+    fn not_a_dir(&self, m: &std::fs::Metadata, rel: &str) -> Error {
+        if m.file_type().is_symlink() {
+            Error::invalid(format!(
+                "{} is a symbolic link; publish writes only into real directories of the copy",
+                self.shown(rel)
+            ))
+        } else {
+            Error::invalid(format!("{} is not a directory", self.shown(rel)))
+        }
+    }
+
     /// Makes `dir` (inside the copy) a real directory, creating it and its
     /// parents as needed.
     fn ensure_dir(&mut self, rel: &Path) -> Result<()> {
@@ -123,18 +136,7 @@ impl Dir {
             }
             match std::fs::symlink_metadata(&at) {
                 Ok(m) if m.is_dir() => {}
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(Error::invalid(format!(
-                    "{} is a symbolic link; publish writes only into real directories of the copy",
-                    self.shown(&shown)
-                )))
-                }
-                Ok(_) => {
-                    return Err(Error::invalid(format!(
-                        "{} is not a directory",
-                        self.shown(&shown)
-                    )))
-                }
+                Ok(m) => return Err(self.not_a_dir(&m, &shown)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     match std::fs::create_dir(&at) {
                         Ok(()) => {}
@@ -215,6 +217,41 @@ impl Target for Dir {
             return Err(Error::io(format!("writing {shown}"), e));
         }
         self.touched.insert(dir);
+        Ok(())
+    }
+
+    fn check_writable(&mut self, rel: &str) -> Result<()> {
+        let parts: Vec<_> = Path::new(rel).components().collect();
+        let mut at = self.root.clone();
+        let mut shown = String::new();
+        for (i, part) in parts.iter().enumerate() {
+            at.push(part);
+            if !shown.is_empty() {
+                shown.push('/');
+            }
+            shown.push_str(&part.as_os_str().to_string_lossy());
+            let last = i + 1 == parts.len();
+            if !last && self.checked.contains(&at) {
+                continue;
+            }
+            match std::fs::symlink_metadata(&at) {
+                // Made when it is written.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(Error::io(format!("reading {}", self.shown(&shown)), e)),
+                // A file or a link there is replaced, not written through.
+                Ok(m) if last && m.is_dir() => {
+                    return Err(Error::invalid(format!(
+                        "{} is a directory where publish writes a file",
+                        self.shown(&shown)
+                    )))
+                }
+                Ok(_) if last => {}
+                Ok(m) if m.is_dir() => {
+                    self.checked.insert(at.clone());
+                }
+                Ok(m) => return Err(self.not_a_dir(&m, &shown)),
+            }
+        }
         Ok(())
     }
 

@@ -112,3 +112,42 @@ fn publish_over_a_copy_with_a_changed_tile_writes_nothing() {
     );
     unchanged(&out, &l.path("pub"), &before);
 }
+
+#[cfg(unix)]
+#[test]
+fn publish_refused_by_something_in_the_way_writes_nothing() {
+    // Whatever in the copy stands where a later tile goes (a link, a file
+    // where a directory must be, a directory where a file must be) is found
+    // before the first new file is written, not after.
+    let l = seeded_with_key();
+    l.sh("publish pub --key claims.key").ok();
+    append_claims(&l, 0, 574);
+    let pubdir = l.path("pub");
+    std::fs::create_dir_all(l.path("elsewhere")).unwrap();
+    std::fs::create_dir_all(pubdir.join("tile/0/002.p/89")).unwrap();
+    std::os::unix::fs::symlink(l.path("elsewhere"), pubdir.join("tile/entries/002.p")).unwrap();
+    std::fs::write(pubdir.join("tile/1"), b"").unwrap();
+    let cases: [(&str, &str); 3] = [
+        (
+            "tile/entries/002.p",
+            "pub/tile/entries/002.p is a symbolic link",
+        ),
+        ("tile/0/002.p/89", "pub/tile/0/002.p/89 is a directory"),
+        ("tile/1", "pub/tile/1 is not a directory"),
+    ];
+    for (i, (_, needle)) in cases.iter().enumerate() {
+        let before = files_under(&pubdir);
+        let out = l.refuses(l.sh("publish pub --key claims.key"), &[needle]);
+        unchanged(&out, &pubdir, &before);
+        assert!(files_under(&l.path("elsewhere")).is_empty());
+        // Out of the way, for the next one.
+        let p = pubdir.join(cases[i].0);
+        if p.is_dir() && !p.is_symlink() {
+            std::fs::remove_dir(&p).unwrap();
+        } else {
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
+    l.sh("publish pub --key claims.key").ok();
+    l.bare("verify --published pub --verifier claims.pub").ok();
+}

@@ -57,6 +57,14 @@ pub trait Target: Files {
     fn write(&mut self, path: &str, bytes: &[u8]) -> std::result::Result<(), Self::Error>;
     /// Makes every write so far durable.
     fn sync(&mut self) -> std::result::Result<(), Self::Error>;
+    /// Checks, before anything is written, that `path` can be: `Err` when
+    /// something in the copy is in its way (a link or a file where a
+    /// directory must be, a directory where the file must be). Creates
+    /// nothing.
+    fn check_writable(&mut self, path: &str) -> std::result::Result<(), Self::Error> {
+        let _ = path;
+        Ok(())
+    }
 }
 
 /// What a publish did.
@@ -170,7 +178,19 @@ where
     // The root hash of each full tile written so far, to check the tile
     // above it against.
     let mut full_roots: HashMap<(u8, u64), Hash> = HashMap::new();
-    for t in Tile::new_tiles(HEIGHT, old_size, size) {
+    // Every path to be written, checked before the first is.
+    let new_tiles = Tile::new_tiles(HEIGHT, old_size, size);
+    for t in &new_tiles {
+        if t.level() == 0 {
+            let path = tiles::bundle_path(t.level_index(), t.width());
+            target.check_writable(&path).map_err(Failure::Source)?;
+        }
+        target
+            .check_writable(&tiles::path_of(t))
+            .map_err(Failure::Source)?;
+    }
+    target.check_writable(CHECKPOINT).map_err(Failure::Source)?;
+    for t in new_tiles {
         let (level, index, width) = (t.level(), t.level_index(), t.width());
         let data = if level == 0 {
             // Level 0 is the entries' leaf hashes: made here, from the

@@ -78,24 +78,36 @@ fn write_new_private(path: &Path, shown: &str, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| Error::invalid(format!("{shown} is not a file name")))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let tmp_name = format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id());
+    let tmp = dir.join(&tmp_name);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut created = false;
     let result = (|| -> std::io::Result<()> {
         let mut f = opts.open(&tmp)?;
+        created = true;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::hard_link(&tmp, path)
     })();
-    let _ = std::fs::remove_file(&tmp);
+    if created {
+        let _ = std::fs::remove_file(&tmp);
+    }
     match result {
         Ok(()) => {}
+        // Not ours: left by a run of the same process id that died.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && !created => {
+            let tmp_shown = Path::new(shown).with_file_name(&tmp_name);
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!(
+                    "{} is in the way, a temporary file of an earlier key generate that did not finish; remove it and try again",
+                    tmp_shown.display()
+                ),
+            ));
+        }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists()),
         // A file system without hard links: create the file itself,
         // exclusively (a crash may then leave it part-written).
@@ -114,4 +126,28 @@ fn write_new_private(path: &Path, shown: &str, bytes: &[u8]) -> Result<()> {
     std::fs::File::open(&dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io(format!("syncing the directory of {shown}"), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leftover_temporary_file_is_neither_blamed_on_the_key_file_nor_removed() {
+        // A temporary file of this process's id left by a run that died
+        // (process ids repeat, in containers soon): the key file does not
+        // exist, so the error must not say it does, and the leftover, which
+        // may hold a key, is not this run's to delete.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.key");
+        let tmp = dir
+            .path()
+            .join(format!(".k.key.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, b"left over").unwrap();
+        let e = write_new_private(&path, "k.key", b"secret\n").unwrap_err();
+        assert!(!e.message().contains("already exists"), "{}", e.message());
+        assert!(e.message().contains(".k.key.tmp-"), "{}", e.message());
+        assert_eq!(std::fs::read(&tmp).unwrap(), b"left over");
+        assert!(!path.exists());
+    }
 }

@@ -3,12 +3,16 @@
 //!
 //! Writes are whole or not at all: each file is written to a new temporary
 //! file beside it (created exclusively, so an existing file or link of that
-//! name is never followed), synced, then renamed over the old name (which
-//! replaces a symbolic link there rather than writing through it).
-//! Directories inside the copy are created as needed and must be real
-//! directories: a symbolic link among them is refused, so that a copy cannot
-//! be made to write outside itself. [`Dir::sync`] syncs every directory
-//! written to. Reads take regular files only, at most the size asked.
+//! name is never followed), then renamed over the old name (which replaces
+//! a symbolic link there rather than writing through it). The checkpoint,
+//! the one file replaced in place, is synced before its rename; tiles and
+//! bundles, which never change once written, are synced together by
+//! [`Dir::sync`] (which `publish` calls before it writes the checkpoint),
+//! with every directory written to: one sync after thousands of files
+//! rather than one each. Directories inside the copy are created as needed
+//! and must be real directories: a symbolic link among them is refused, so
+//! that a copy cannot be made to write outside itself. Reads take regular
+//! files only, at most the size asked.
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs::{File, OpenOptions};
@@ -26,6 +30,8 @@ pub struct Dir {
     checked: HashSet<PathBuf>,
     /// Directories whose entries changed since the last sync.
     touched: BTreeSet<PathBuf>,
+    /// Files written but not yet synced.
+    unsynced: Vec<PathBuf>,
     /// Held while writing: one publish into a directory at a time.
     _lock: Option<File>,
     serial: u64,
@@ -48,6 +54,7 @@ impl Dir {
             shown: shown.to_string(),
             checked: HashSet::new(),
             touched: BTreeSet::new(),
+            unsynced: Vec::new(),
             _lock: None,
             serial: 0,
         })
@@ -98,6 +105,7 @@ impl Dir {
             shown: shown.to_string(),
             checked,
             touched,
+            unsynced: Vec::new(),
             _lock: Some(lock),
             serial: 0,
         })
@@ -209,12 +217,17 @@ impl Target for Dir {
         let written = (|| {
             let mut f = opts.open(&tmp)?;
             f.write_all(bytes)?;
-            f.sync_all()?;
+            if rel == claims_transparency::publish::CHECKPOINT {
+                f.sync_all()?;
+            }
             std::fs::rename(&tmp, dir.join(&name))
         })();
         if let Err(e) = written {
             let _ = std::fs::remove_file(&tmp);
             return Err(Error::io(format!("writing {shown}"), e));
+        }
+        if rel != claims_transparency::publish::CHECKPOINT {
+            self.unsynced.push(dir.join(&name));
         }
         self.touched.insert(dir);
         Ok(())
@@ -256,6 +269,11 @@ impl Target for Dir {
     }
 
     fn sync(&mut self) -> Result<()> {
+        for f in std::mem::take(&mut self.unsynced) {
+            File::open(&f)
+                .and_then(|h| h.sync_all())
+                .map_err(|e| Error::io(format!("syncing {}", f.display()), e))?;
+        }
         for d in std::mem::take(&mut self.touched) {
             File::open(&d)
                 .and_then(|f| f.sync_all())

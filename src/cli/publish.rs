@@ -7,7 +7,7 @@ use claims_core::{Result, Store};
 use claims_transparency::encode_hash;
 
 use super::tiles_dir::Dir;
-use super::transparency::{from_failure, signing_key, warn_if_open, LedgerTree};
+use super::transparency::{from_failure, not_a_signing_key, signing_key, warn_if_open, LedgerTree};
 use super::{Ctx, Progress};
 
 /// Publish the log as static files (C2SP tlog-tiles) under DIR.
@@ -31,10 +31,11 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let shown = args.dir.display().to_string();
+    not_a_signing_key(&shown, "the directory to publish into")?;
     let (key, open) = signing_key(ctx, &args.key)?;
     let ledger = ctx.open_read()?;
     let size = ledger.store().head().seq;
-    let shown = args.dir.display().to_string();
     let mut dir = Dir::for_writing(ctx.path(&args.dir), &shown)?;
     let source = LedgerTree::new(&ledger, size);
     let mut progress = Progress::new(ctx, size, "publishing");

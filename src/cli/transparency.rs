@@ -43,14 +43,27 @@ pub fn from_failure(f: Failure<Error>) -> Error {
     }
 }
 
+/// Refuses a signing key's text (`PRIVATE+KEY+…`) given where `what`, a
+/// file's or a directory's name, belongs, before any message shows it as a
+/// name.
+pub fn not_a_signing_key(name: &str, what: &str) -> Result<()> {
+    if name.contains("PRIVATE+KEY+") {
+        return Err(Error::invalid(format!(
+            "a signing key was given where {what} belongs (it is not shown here: keep it secret, and give the name of the file that holds it)"
+        )));
+    }
+    Ok(())
+}
+
 /// Reads at most `cap` bytes of the file `path` (given as `shown`), refusing
 /// a larger file, a directory or anything else that is not a regular file
 /// (a FIFO would block).
 pub fn read_capped(path: &Path, shown: &str, cap: usize, what: &str) -> Result<Vec<u8>> {
+    not_a_signing_key(shown, &format!("the name of a {what} file"))?;
     let meta = std::fs::metadata(path).map_err(|e| Error::io(format!("reading {shown}"), e))?;
     if !meta.is_file() {
         return Err(Error::invalid(format!(
-            "{shown} is not a file, so not {what}"
+            "{shown} is not a file, so not a {what}"
         )));
     }
     let file = std::fs::File::open(path).map_err(|e| Error::io(format!("reading {shown}"), e))?;

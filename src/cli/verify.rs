@@ -8,7 +8,9 @@ use claims_core::Result;
 use claims_transparency::encode_hash;
 
 use super::tiles_dir::Dir;
-use super::transparency::{check_entry, checkpoint_bytes, from_failure, verifier};
+use super::transparency::{
+    check_entry, checkpoint_bytes, from_failure, not_a_signing_key, verifier,
+};
 use super::{Ctx, Progress};
 
 /// Recompute the hash chain from the first entry and check every index
@@ -69,12 +71,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 }
 
 fn published(ctx: &Ctx, dir: &PathBuf, key: &str, old: Option<&PathBuf>) -> Result<()> {
+    let shown = dir.display().to_string();
+    not_a_signing_key(&shown, "the published copy's directory")?;
     let key = verifier(ctx, key)?;
     let old = match old {
         Some(p) => Some(checkpoint_bytes(ctx, p)?.0),
         None => None,
     };
-    let shown = dir.display().to_string();
     let files = Dir::for_reading(ctx.path(dir), &shown)?;
     let mut chain = GENESIS;
     let mut progress = Progress::new(ctx, 0, "verifying");

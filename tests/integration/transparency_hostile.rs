@@ -38,7 +38,7 @@ fn append_claims(l: &Ledger, from: u128, n: u128) {
 }
 
 /// Every file under `dir` (symbolic links as their targets), by relative
-/// path.
+/// path; directories end in `/`, other special files in `|`.
 fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -47,9 +47,13 @@ fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             let e = e.unwrap();
             let p = e.path();
             let rel = p.strip_prefix(dir).unwrap().display().to_string();
-            if e.file_type().unwrap().is_dir() {
+            let kind = e.file_type().unwrap();
+            if kind.is_dir() {
                 out.insert(format!("{rel}/"), Vec::new());
                 stack.push(p);
+            } else if !kind.is_file() && !kind.is_symlink() {
+                // A FIFO or the like: never opened (it would block).
+                out.insert(format!("{rel}|"), Vec::new());
             } else {
                 out.insert(rel, std::fs::read(&p).unwrap_or_default());
             }
@@ -150,4 +154,64 @@ fn publish_refused_by_something_in_the_way_writes_nothing() {
     }
     l.sh("publish pub --key claims.key").ok();
     l.bare("verify --published pub --verifier claims.pub").ok();
+}
+
+#[test]
+fn a_signing_key_given_where_a_file_name_belongs_is_never_shown() {
+    // The key's text pasted where its file's name (or a proof's, a
+    // checkpoint's, a directory's) belongs: refused in one sentence that
+    // does not repeat it, and no file or directory made of it.
+    let l = seeded_with_key();
+    l.sh("checkpoint --key claims.key").ok();
+    let cp = l.write("cp", l.sh("checkpoint --key claims.key").ok());
+    let secret = std::fs::read_to_string(l.path("claims.key")).unwrap();
+    let secret = secret.trim_end();
+    let material = secret.rsplit('+').next().unwrap();
+    let runs = [
+        l.sh("checkpoint").args(["--key", secret]),
+        l.sh("publish pub").args(["--key", secret]),
+        l.sh("publish").args([secret, "--key", "claims.key"]),
+        l.bare("proof check --root AAAA").args([secret]),
+        l.bare("proof check --checkpoint")
+            .args([secret, "--verifier", "claims.pub"])
+            .args(["-"]),
+        l.bare("verify --verifier claims.pub --published")
+            .args([secret]),
+        l.bare("verify --published . --verifier claims.pub --old-checkpoint")
+            .args([secret]),
+        l.bare("proof check cp --checkpoint").args([
+            cp.as_str(),
+            "--verifier",
+            "claims.pub",
+            "--old-checkpoint",
+            secret,
+        ]),
+        l.bare("key generate -o other.key").args([secret]),
+    ];
+    // A FIFO where a file is named is not opened (it would block), and the
+    // sentence says what it is not.
+    #[cfg(unix)]
+    {
+        let fifo = l.path("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        l.bare("proof check fifo --root AAAA")
+            .output()
+            .expect_error_line(&["fifo is not a file, so not a proof"]);
+    }
+    let before = files_under(l.dir.path());
+    for run in runs {
+        let out = run.output();
+        out.expect_code(1);
+        if out.stderr.contains(material) || out.stdout.contains(material) {
+            out.fail("the signing key was shown");
+        }
+        if !out.stderr.starts_with("error: ") || out.stderr.lines().count() != 1 {
+            out.fail("expected one error line");
+        }
+        unchanged(&out, l.dir.path(), &before);
+    }
 }

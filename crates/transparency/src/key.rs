@@ -51,8 +51,14 @@ fn name_problem(name: &str) -> Option<&'static str> {
 /// A new signing key for `name`, and its verifier key.
 pub fn generate(rng: &mut impl CryptoRngCore, name: &str) -> Result<(Secret, String), Error> {
     if let Some(why) = name_problem(name) {
+        // A signing key pasted as the name is not repeated.
+        let shown = if name.contains("PRIVATE+KEY+") {
+            "a signing key (not shown)".to_owned()
+        } else {
+            format!("{name:?}")
+        };
         return Err(Error::invalid(format!(
-            "{name:?} cannot name a key: {why} (a key's name, the log's origin, has no white space, `+` or control characters, such as news.example/claims)"
+            "{shown} cannot name a key: {why} (a key's name, the log's origin, has no white space, `+` or control characters, such as news.example/claims)"
         )));
     }
     let (skey, vkey) = signed_note::generate_key(rng, name);

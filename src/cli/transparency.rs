@@ -231,12 +231,13 @@ impl TreeSource for LedgerTree<'_> {
 /// Checks one entry of a published copy, leaf `index`: it must be the
 /// canonical encoding `C(n)` of an export entry (UTF-8 JSON whose
 /// re-encoding is exactly these bytes) whose seq is `index + 1`; and
-/// extends the hash chain `chain` with it.
+/// extends the hash chain `chain` with it; gives the entry back, with its
+/// chain hash.
 pub fn check_entry(
     chain: &mut ChainHash,
     index: u64,
     bytes: &[u8],
-) -> std::result::Result<(), claims_transparency::Error> {
+) -> std::result::Result<Record, claims_transparency::Error> {
     fn bad(why: impl Into<String>) -> claims_transparency::Error {
         claims_transparency::Error::failed(why)
     }
@@ -272,6 +273,8 @@ pub fn check_entry(
             "it is not canonical: its bytes differ from the entry's canonical encoding at byte {at}"
         )));
     }
-    *chain = r.compute_hash(chain);
-    Ok(())
+    let mut r = r;
+    r.hash = r.compute_hash(chain);
+    *chain = r.hash;
+    Ok(r)
 }

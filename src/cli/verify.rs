@@ -28,7 +28,10 @@ use super::{Ctx, Progress};
 /// compare with the newsroom's `claims verify`. With --old-checkpoint CP, an
 /// older checkpoint of the same log, also checks that the log only grew:
 /// CP's root is the root of the first entries, and an RFC 9162 consistency
-/// proof made from the tiles holds between the two.
+/// proof made from the tiles holds between the two. With --entry EVENT,
+/// also prints the entry of that event (an id or a unique prefix of at least
+/// 6 characters) as `claims export` writes it, with its chain hash: that
+/// entry, byte for byte, is in the signed log.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A published copy (a directory `claims publish` wrote) to check.
@@ -42,6 +45,10 @@ pub struct Args {
     /// copy must extend.
     #[arg(long, value_name = "CP", requires = "published")]
     pub old_checkpoint: Option<PathBuf>,
+    /// With --published: an event id (or a unique prefix of at least 6
+    /// characters) whose entry to print once the copy checks.
+    #[arg(long, value_name = "EVENT", requires = "published")]
+    pub entry: Option<String>,
 }
 
 impl Args {
@@ -53,7 +60,13 @@ impl Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if let (Some(dir), Some(key)) = (&args.published, &args.verifier) {
-        return published(ctx, dir, key, args.old_checkpoint.as_ref());
+        return published(
+            ctx,
+            dir,
+            key,
+            args.old_checkpoint.as_ref(),
+            args.entry.as_deref(),
+        );
     }
     let ledger = ctx.open_read()?;
     let mut progress = Progress::new(
@@ -70,7 +83,26 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     ))
 }
 
-fn published(ctx: &Ctx, dir: &PathBuf, key: &str, old: Option<&PathBuf>) -> Result<()> {
+/// An event id or prefix as `--entry` takes it: lowercase, at least 6
+/// characters, hex digits and hyphens only.
+fn entry_prefix(e: &str) -> Result<String> {
+    let p = e.trim().to_ascii_lowercase();
+    if p.len() < 6 || p.len() > 36 || !p.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(claims_core::Error::invalid(format!(
+            "--entry {e:?} is not an event id or a prefix of one (at least 6 hex digits)"
+        )));
+    }
+    Ok(p)
+}
+
+fn published(
+    ctx: &Ctx,
+    dir: &PathBuf,
+    key: &str,
+    old: Option<&PathBuf>,
+    entry: Option<&str>,
+) -> Result<()> {
+    let wanted = entry.map(entry_prefix).transpose()?;
     let shown = dir.display().to_string();
     not_a_signing_key(&shown, "the published copy's directory")?;
     let key = verifier(ctx, key)?;
@@ -80,12 +112,21 @@ fn published(ctx: &Ctx, dir: &PathBuf, key: &str, old: Option<&PathBuf>) -> Resu
     };
     let files = Dir::for_reading(ctx.path(dir), &shown)?;
     let mut chain = GENESIS;
+    let mut found: Vec<claims_core::Record> = Vec::new();
     let mut progress = Progress::new(ctx, 0, "verifying");
     let checked = claims_transparency::published::verify(
         &files,
         &key,
         old.as_deref(),
-        &mut |i, bytes| check_entry(&mut chain, i, bytes),
+        &mut |i, bytes| {
+            let r = check_entry(&mut chain, i, bytes)?;
+            if let Some(p) = &wanted {
+                if found.len() < 2 && r.event.id.to_string().starts_with(p.as_str()) {
+                    found.push(r);
+                }
+            }
+            Ok(())
+        },
         &mut |n| progress.set(n),
     )
     .map_err(from_failure)?;
@@ -125,5 +166,35 @@ fn published(ctx: &Ctx, dir: &PathBuf, key: &str, old: Option<&PathBuf>) -> Resu
         cp.size,
         hex::encode(chain)
     ));
+    if let (Some(e), Some(p)) = (entry, &wanted) {
+        match found.as_slice() {
+            [] => {
+                return Err(claims_core::Error::not_found(format!(
+                    "the copy checks, but none of its {} entries has an event id starting with {p}",
+                    cp.size
+                ))
+                .with_hint(claims_core::error::Hint::Say(format!(
+                    "check the id {e:?} against the newsroom's `claims log`"
+                ))))
+            }
+            [r] => {
+                out.push_str(&format!(
+                    "ok: event {} is entry seq {} of the signed log:\n{}\n",
+                    r.event.id,
+                    r.seq,
+                    r.to_line()
+                ));
+            }
+            _ => {
+                return Err(claims_core::Error::new(
+                    claims_core::ErrorKind::Ambiguous,
+                    format!("the copy checks, but more than one event id starts with {p}"),
+                )
+                .with_hint(claims_core::error::Hint::Say(
+                    "give more of the id".to_string(),
+                )))
+            }
+        }
+    }
     ctx.out(&out)
 }

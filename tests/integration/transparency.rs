@@ -1020,3 +1020,42 @@ fn the_ledger_server_leaves_ledger_less_commands_to_the_client() {
     l.sh("publish pub --key claims.key").ok();
     l.sh("verify --published pub --verifier claims.pub").ok();
 }
+
+#[test]
+fn verify_published_shows_an_entry_of_the_checked_copy_as_export_writes_it() {
+    let (l, _) = seeded_with_key();
+    l.sh("publish pub --key claims.key").ok();
+    let export = export(&l);
+    for line in export.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let id = v["id"].as_str().unwrap();
+        let out = l
+            .bare(&format!(
+                "verify --published pub --verifier claims.pub --entry {}",
+                &id[..8]
+            ))
+            .output();
+        out.expect_code(0);
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(
+            lines[lines.len() - 2],
+            format!(
+                "ok: event {id} is entry seq {} of the signed log:",
+                v["seq"]
+            ),
+            "{}",
+            out.context()
+        );
+        assert_eq!(
+            lines[lines.len() - 1],
+            line,
+            "the export line, hash included"
+        );
+    }
+    l.bare("verify --published pub --verifier claims.pub --entry 00000000")
+        .output()
+        .expect_error_line(&["none of its 27 entries has an event id starting with 00000000"]);
+    l.bare("verify --published pub --verifier claims.pub --entry zz")
+        .output()
+        .expect_error_line(&["is not an event id or a prefix of one"]);
+}

@@ -29,9 +29,10 @@ pub fn parse_hash(s: &str) -> Result<Hash, Error> {
         return Ok(h);
     }
     if s.len() != 44 {
+        let n = s.chars().count();
         return Err(Error::invalid(format!(
-            "a hash is 44 characters of base64 or 64 hexadecimal digits, not {} characters",
-            s.chars().count()
+            "a hash is 44 characters of base64 or 64 hexadecimal digits, not {n} character{}",
+            if n == 1 { "" } else { "s" }
         )));
     }
     match STANDARD.decode(s) {

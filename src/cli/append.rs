@@ -22,19 +22,8 @@ pub struct Args {
     pub file: String,
 }
 
-/// The longest event line `append` reads: far past any real event, so a
-/// runaway line is refused before it is parsed.
-pub const MAX_EVENT_LINE: usize = 16 << 20;
-
-/// The longest line `import` reads: an event of [`MAX_EVENT_LINE`] bytes
-/// plus what its export adds (`seq`, `recorded_at`, `hash`, a defaulted
-/// `valid.to`: a few hundred bytes; serde_json never writes a string longer
-/// than the shortest JSON that reads as it). So every event that `append`
-/// takes comes back through `export` and `import`.
-pub const MAX_EXPORT_LINE: usize = MAX_EVENT_LINE + (64 << 10);
-
-/// A UTF-8 byte-order mark, which some editors put at the start of a file.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+use claims_api::ndjson::BOM;
+pub use claims_api::ndjson::{MAX_EVENT_LINE, MAX_EXPORT_LINE};
 
 /// An NDJSON input opened for reading as it comes.
 pub struct Input {
@@ -122,7 +111,7 @@ pub fn stream_ndjson<T: Send, R>(
                 if n == 1 {
                     line = line.strip_prefix(BOM).unwrap_or(line);
                 }
-                let item = match parse_line(n, line, max_line) {
+                let item = match claims_api::ndjson::parse_line(n, line, max_line) {
                     Ok(None) => continue,
                     Ok(Some(v)) => convert(n, &v).map_err(|e| e.context(format!("line {n}"))),
                     Err(e) => Err(e),
@@ -146,33 +135,6 @@ pub fn stream_ndjson<T: Send, R>(
 }
 
 /// Parses one line's JSON (line number `n`, 1-based).
-fn parse_line(n: usize, line: &[u8], max: usize) -> Result<Option<Value>> {
-    if line.len() > max {
-        return Err(Error::invalid(format!(
-            "line {n}: the line is longer than {}, the most one {} may take",
-            if max == MAX_EVENT_LINE {
-                "16 MiB"
-            } else {
-                "16 MiB and 64 KiB"
-            },
-            if max == MAX_EVENT_LINE {
-                "event"
-            } else {
-                "exported entry"
-            },
-        ))
-        .with_hint("keep long documents outside the ledger and cite them in `source`"));
-    }
-    let line = std::str::from_utf8(line)
-        .map_err(|_| Error::invalid(format!("line {n}: the line is not valid UTF-8")))?;
-    let line = line.trim_end_matches('\r');
-    if line.trim().is_empty() {
-        return Ok(None);
-    }
-    claims_core::event::parse_json_strict(line)
-        .map(Some)
-        .map_err(|e| Error::invalid(format!("line {n}: the line is not valid JSON ({e})")))
-}
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let input = open_input(ctx, &args.file)?;

@@ -3,17 +3,16 @@
 use serde_json::Value;
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use uuid::Uuid;
 
 use claims_core::event::Body;
 use claims_core::query::{AuditOptions, AuditRow, Scope};
 use claims_core::stream::Items;
-use claims_core::{Error, Result};
+use claims_core::Result;
 
 use super::table::Col;
-use super::{json_out, render, Ctx};
+use super::{render, Ctx};
 
 /// Every status change: which claim moved from which status to which, when,
 /// on whose word.
@@ -90,15 +89,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let scoped = scope.story.is_some() || scope.claim.is_some();
     let rows = ledger.audit_rows(&scope, &opts)?;
     if args.json {
-        let io = |e| Error::io("writing to standard output", e);
         let mut w = ctx.json_writer();
-        let mut arr = json_out::Array::open(&mut w, 0).map_err(io)?;
-        for r in rows {
-            arr.item(&mut w, &r?.to_json()).map_err(io)?;
-        }
-        arr.close(&mut w).map_err(io)?;
-        w.write_all(b"\n").map_err(io)?;
-        return w.flush().map_err(io);
+        return claims_api::answer::audit(&mut w, rows)
+            .map_err(|f| f.into_error("writing to standard output"));
     }
     let tz = ctx.tz();
     let (rows, short): (Items<'_, AuditRow>, Box<dyn Fn(Uuid) -> String>) = if scoped {

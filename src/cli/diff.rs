@@ -1,18 +1,16 @@
 //! `claims diff`: what changed between two valid times, or between two
 //! recorded times (what we knew then against what we know now).
 
-use std::io::Write;
-
 use uuid::Uuid;
 
 use claims_core::projection::View;
-use claims_core::query::{change_json, Change, Scope};
+use claims_core::query::{Change, Scope};
 use claims_core::stream::Items;
-use claims_core::time::{fmt_time, Time};
-use claims_core::{Error, Result};
+use claims_core::time::Time;
+use claims_core::Result;
 
 use super::table::Col;
-use super::{json_out, render, Ctx};
+use super::{render, Ctx};
 
 /// Claims whose status differs between two times.
 ///
@@ -121,23 +119,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
 }
 
-/// SPEC's `diff` JSON, written change by change.
+/// SPEC's `diff` JSON, written change by change ([`claims_api::answer::diff`]).
 fn json(ctx: &Ctx, t1: &Time, t2: &Time, changes: Items<'_, Change>) -> Result<()> {
-    let io = |e| Error::io("writing to standard output", e);
     let mut w = ctx.json_writer();
-    w.write_all(b"{").map_err(io)?;
-    json_out::key(&mut w, 0, "from", true).map_err(io)?;
-    w.write_all(json_out::pretty_at(&fmt_time(t1).into(), 1).as_bytes())
-        .map_err(io)?;
-    json_out::key(&mut w, 0, "to", false).map_err(io)?;
-    w.write_all(json_out::pretty_at(&fmt_time(t2).into(), 1).as_bytes())
-        .map_err(io)?;
-    json_out::key(&mut w, 0, "changes", false).map_err(io)?;
-    let mut arr = json_out::Array::open(&mut w, 1).map_err(io)?;
-    for c in changes {
-        arr.item(&mut w, &change_json(&c?)).map_err(io)?;
-    }
-    arr.close(&mut w).map_err(io)?;
-    w.write_all(b"\n}\n").map_err(io)?;
-    w.flush().map_err(io)
+    claims_api::answer::diff(&mut w, t1, t2, changes)
+        .map_err(|f| f.into_error("writing to standard output"))
 }

@@ -15,7 +15,6 @@ mod diff;
 mod export;
 mod followup;
 mod import;
-mod json_out;
 mod key;
 mod log;
 mod pager;

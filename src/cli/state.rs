@@ -1,21 +1,16 @@
 //! `claims state`: the belief state at a valid time, as known at a recorded time.
 
-use std::io::Write;
-
-use serde_json::Value;
 use uuid::Uuid;
 
 use claims_core::event::Body;
-use claims_core::projection::{ClaimState, Standing, View};
-use claims_core::query::{entry_json, pending_claim_json, Scope};
+use claims_core::projection::View;
+use claims_core::query::Scope;
 use claims_core::stream::{Items, StateItem};
-use claims_core::summary::ClaimHeader;
-use claims_core::time::fmt_time;
-use claims_core::{Error, Result};
+use claims_core::Result;
 
 use super::backend::AnyLedger;
 use super::table::Col;
-use super::{json_out, pipeline, render, Ctx};
+use super::{pipeline, render, Ctx};
 
 /// The belief state: every claim's status at valid time --at, as the ledger
 /// knew it at recorded time --as-of.
@@ -164,97 +159,9 @@ fn table(
     Ok(())
 }
 
-/// A state entry with no pending events, as `entry_json` pretty-printed at
-/// depth 2 would read, written without building the JSON value (the whole
-/// ledger's state is mostly these). A unit test holds the two equal.
-fn entry_text(a: &ClaimHeader, st: &ClaimState) -> String {
-    let mut s = String::with_capacity(200 + a.text.len());
-    let field = |s: &mut String, key: &str, v: &str| {
-        s.push_str("      \"");
-        s.push_str(key);
-        s.push_str("\": ");
-        json_out::string_into(v, s);
-        s.push_str(",\n");
-    };
-    s.push_str("{\n");
-    let mut id = [0u8; 36];
-    field(&mut s, "claim", a.claim.hyphenated().encode_lower(&mut id));
-    field(&mut s, "story", &a.story);
-    field(&mut s, "by", &a.by);
-    field(&mut s, "text", &a.text);
-    field(&mut s, "status", st.status.as_str());
-    s.push_str("      \"since\": \"");
-    claims_core::time::fmt_time_into(&st.since, &mut s);
-    s.push_str("\",\n      \"events\": ");
-    s.push_str(&st.events.to_string());
-    s.push_str(",\n      \"pending\": []\n    }");
-    s
-}
-
-/// SPEC's `state` JSON, written claim by claim.
+/// SPEC's `state` JSON, written claim by claim ([`claims_api::answer::state`]).
 fn json(ctx: &Ctx, view: &View, items: Items<'_, StateItem>) -> Result<()> {
-    let io = |e| Error::io("writing to standard output", e);
     let mut w = ctx.json_writer();
-    let mut pending = Vec::new();
-    w.write_all(b"{").map_err(io)?;
-    json_out::key(&mut w, 0, "at", true).map_err(io)?;
-    w.write_all(json_out::pretty_at(&fmt_time(&view.at).into(), 1).as_bytes())
-        .map_err(io)?;
-    json_out::key(&mut w, 0, "as_of", false).map_err(io)?;
-    w.write_all(json_out::pretty_at(&fmt_time(&view.as_of).into(), 1).as_bytes())
-        .map_err(io)?;
-    json_out::key(&mut w, 0, "claims", false).map_err(io)?;
-    let mut claims = json_out::Array::open(&mut w, 1).map_err(io)?;
-    for item in items {
-        let item = item?;
-        match &item.standing {
-            Standing::Present(st) if st.pending.is_empty() => claims
-                .raw_item(&mut w, &entry_text(&item.header, st))
-                .map_err(io)?,
-            Standing::Present(_) => claims
-                .item(&mut w, &entry_json(&item.header, &item.standing))
-                .map_err(io)?,
-            _ => {
-                if let Some(r) = &item.asserted {
-                    pending.push(pending_claim_json(r));
-                }
-            }
-        }
-    }
-    claims.close(&mut w).map_err(io)?;
-    json_out::key(&mut w, 0, "pending", false).map_err(io)?;
-    w.write_all(json_out::pretty_at(&Value::Array(pending), 1).as_bytes())
-        .map_err(io)?;
-    w.write_all(b"\n}\n").map_err(io)?;
-    w.flush().map_err(io)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use claims_core::event::Event;
-    use claims_core::projection::Status;
-    use claims_core::record::Record;
-    use claims_core::time::parse_rfc3339;
-
-    #[test]
-    fn a_plain_entry_is_written_as_the_json_value_would_be() {
-        let line = r#"{"id":"0190a3b2-0000-7000-8000-000000000001","kind":"asserted",
-          "claim":"0190a3b2-0000-7000-8000-0000000000c1","story":"s-q",
-          "by":"Ama\u00e9 \\ zon","text":"line\nbreak \u001b[31m \u2028",
-          "valid":{"from":"2020-07-10T09:00:00Z","to":"2020-07-10T19:00:00Z"}}"#;
-        let event = Event::from_json(&serde_json::from_str(line).unwrap(), &[]).unwrap();
-        let t = parse_rfc3339("2020-07-10T19:00:00Z").unwrap();
-        let r = Record::seal(event, 1, t, &[0; 32]);
-        let st = ClaimState {
-            status: Status::Disputed,
-            since: t,
-            because: r.event.id,
-            events: 3,
-            pending: Vec::new(),
-        };
-        let a = ClaimHeader::of(&r).unwrap();
-        let want = json_out::pretty_at(&entry_json(&a, &Standing::Present(st.clone())), 2);
-        assert_eq!(entry_text(&a, &st), want);
-    }
+    claims_api::answer::state(&mut w, view, items)
+        .map_err(|f| f.into_error("writing to standard output"))
 }

@@ -1,4 +1,4 @@
-//! `--json` output written as it is produced, byte for byte what
+//! JSON written as it is produced, byte for byte what
 //! `serde_json::to_string_pretty` prints for the whole value (two spaces a
 //! level), so that a whole-ledger state or audit never holds its JSON.
 
@@ -79,7 +79,7 @@ pub fn key(w: &mut impl Write, depth: usize, key: &str, first: bool) -> std::io:
 }
 
 #[cfg(test)]
-mod tests {
+mod json_tests {
     use super::*;
     use serde_json::json;
 

@@ -34,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+pub mod account;
 pub mod bulk;
 pub mod error;
 pub mod event;

@@ -59,9 +59,12 @@
 //! - `cache.rs`: the cache of decompressed blocks;
 //! - `keys.rs`: the keys of the trees, the index elements and the head record;
 //! - `packed.rs`: the block and chunk encodings;
+//! - `accounts.rs`: the `accounts` tree (the newsroom server's accounts,
+//!   beside the log: no commit, recovery or upgrade touches it);
 //! - `testing.rs` (feature `testing`): the tamper hooks and the commit fail
 //!   points of the tests.
 
+mod accounts;
 mod cache;
 mod commit;
 mod index;
@@ -189,6 +192,8 @@ pub struct SledStore {
     stage: sled::Tree,
     /// The Merkle tree's tiles (`tree.rs`).
     tiles: sled::Tree,
+    /// The newsroom server's accounts, beside the log (`accounts.rs`).
+    accounts: sled::Tree,
     /// The leaves the tiles hold: the head's seq, or while a commit is
     /// staged, its last staged seq.
     tree_size: u64,

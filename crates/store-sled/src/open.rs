@@ -151,6 +151,7 @@ impl SledStore {
             summary: tree("summary").map_err(from_sled)?,
             stage: tree("stage").map_err(from_sled)?,
             tiles: tree("tiles").map_err(from_sled)?,
+            accounts: tree("accounts").map_err(from_sled)?,
             tree_size: 0,
             parts: 0,
             db,
@@ -257,7 +258,7 @@ impl SledStore {
     }
 }
 
-const TREES: [&[u8]; 10] = [
+const TREES: [&[u8]; 11] = [
     b"__sled__default",
     b"log",
     b"meta",
@@ -268,6 +269,7 @@ const TREES: [&[u8]; 10] = [
     b"summary",
     b"stage",
     b"tiles",
+    b"accounts",
 ];
 
 /// Refuses, before creating any tree in it, a sled database that another

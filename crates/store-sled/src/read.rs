@@ -120,6 +120,14 @@ impl Store for SledStore {
         self.head
     }
 
+    fn accounts(&self) -> Result<Vec<claims_core::account::Account>> {
+        self.read_accounts()
+    }
+
+    fn put_account(&mut self, account: &claims_core::account::Account) -> Result<()> {
+        self.write_account(account)
+    }
+
     fn is_poisoned(&self) -> bool {
         self.poisoned
     }

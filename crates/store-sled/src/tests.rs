@@ -24,6 +24,44 @@ fn open(path: &std::path::Path) -> SledStore {
 }
 
 #[test]
+fn sled_store_keeps_accounts_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    accounts_survive_reopen(|| Box::new(open(&path)));
+}
+
+#[test]
+fn sled_store_keeps_accounts_out_of_recovery_and_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let all = some_accounts();
+    {
+        let mut s = open(&path);
+        fill(&mut s);
+        for a in &all {
+            s.put_account(a).unwrap();
+        }
+        // Indexes to derive again, and a format to upgrade from, on open.
+        s.raw_forget_indexes(0).unwrap();
+        s.raw_set_format(2).unwrap();
+    }
+    let s = open(&path);
+    assert_eq!(s.recovery().upgraded_from, Some(2));
+    assert_eq!(s.accounts().unwrap(), all);
+    assert_eq!(s.head().seq, 4);
+}
+
+#[test]
+fn a_poisoned_sled_store_takes_no_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir.path().join("db"));
+    s.poisoned = true;
+    let e = s.put_account(&some_accounts()[0]).unwrap_err();
+    assert_eq!(e.kind(), claims_core::ErrorKind::Damaged);
+    assert!(s.accounts().unwrap().is_empty());
+}
+
+#[test]
 fn sled_store_keeps_everything_across_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");

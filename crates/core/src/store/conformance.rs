@@ -4,6 +4,7 @@
 use uuid::Uuid;
 
 use super::{IdRange, Role, Store};
+use crate::account::{Account, Role as AccountRole};
 use crate::event::{Asserted, Body, Event, FollowUp, FollowUpKind, Voided, Wording};
 use crate::record::{Record, GENESIS};
 use crate::time::{parse_rfc3339, Valid};
@@ -565,6 +566,122 @@ pub fn staged_parts_commit_together_or_not_at_all(mut make: impl FnMut() -> Box<
     assert_eq!(tiles(&*parts), tiles(&*whole));
 }
 
+/// Accounts for the account checks: `alice` (admin, created at a time with
+/// nanoseconds), `bob` (reader) and `zed.9` (writer, revoked).
+pub fn some_accounts() -> Vec<Account> {
+    let mut zed = Account::new(
+        "zed.9",
+        AccountRole::Writer,
+        "claims_z",
+        t("2026-01-03T00:00:00Z"),
+    )
+    .unwrap();
+    zed.revoke(t("2026-01-04T05:06:07.000000008Z")).unwrap();
+    vec![
+        Account::new(
+            "alice",
+            AccountRole::Admin,
+            "claims_a",
+            t("2026-01-01T12:34:56.123456789Z"),
+        )
+        .unwrap(),
+        Account::new(
+            "bob",
+            AccountRole::Reader,
+            "claims_b",
+            t("2026-01-02T00:00:00Z"),
+        )
+        .unwrap(),
+        zed,
+    ]
+}
+
+/// Conformance check: accounts are put, listed in name order exactly as
+/// put, and replaced by name; they are not in the log, the indexes or the
+/// tiles, and commits and an aborted staged commit leave them as they are.
+pub fn accounts_are_put_listed_and_replaced(mut make: impl FnMut() -> Box<dyn Store>) {
+    let mut s = make();
+    assert!(s.accounts().unwrap().is_empty());
+    let mut all = some_accounts();
+    for a in all.iter().rev() {
+        s.put_account(a).unwrap();
+    }
+    assert_eq!(s.accounts().unwrap(), all, "in name order, as put");
+    assert_eq!(s.head(), super::Head::EMPTY, "accounts are not in the log");
+    assert_eq!(s.scan(1).count(), 0);
+    assert_eq!(s.stored_index().count(), 0);
+    assert_eq!(s.stored_tiles().count(), 0);
+
+    // Replaced by name: a revocation, even a change of role and token.
+    all[1].revoke(t("2026-02-01T00:00:00Z")).unwrap();
+    all[1].role = AccountRole::Writer;
+    all[1].token_hash = crate::account::token_hash("claims_b2");
+    s.put_account(&all[1]).unwrap();
+    assert_eq!(s.accounts().unwrap(), all);
+
+    // Commits leave them as they are, and they leave the commits alone.
+    let mut plain = make();
+    fill(&mut *plain);
+    fill(&mut *s);
+    assert_eq!(s.accounts().unwrap(), all);
+    let index = |s: &dyn Store| {
+        let mut v: Vec<Vec<u8>> = s
+            .stored_index()
+            .map(|e| {
+                let mut b = Vec::new();
+                e.unwrap().canonical_into(&mut b);
+                b
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(index(&*s), index(&*plain));
+    let tiles = |s: &dyn Store| s.stored_tiles().map(|t| t.unwrap()).collect::<Vec<_>>();
+    assert_eq!(tiles(&*s), tiles(&*plain));
+    assert_eq!(s.head(), plain.head());
+
+    // An aborted staged commit takes out its entries, not the accounts.
+    let head = s.head();
+    let part = seal(
+        &*s,
+        vec![asserted(900, 9000, "x", "2020-07-12T10:00:00Z", None)],
+    );
+    s.stage(&head, &part, &super::NothingStaged).unwrap();
+    s.abort_staged().unwrap();
+    assert_eq!(s.head(), head);
+    assert_eq!(s.accounts().unwrap(), all);
+    let first = all.remove(0);
+    let mut fresh = make();
+    fresh.put_account(&first).unwrap();
+    assert_eq!(fresh.accounts().unwrap(), [first]);
+}
+
+/// Conformance check for a backend that keeps its data: accounts put
+/// through one handle are there, exactly, through the next. `open` opens
+/// the same store each time (empty the first time); each handle is dropped
+/// before the next is opened.
+pub fn accounts_survive_reopen(mut open: impl FnMut() -> Box<dyn Store>) {
+    let mut all = some_accounts();
+    {
+        let mut s = open();
+        assert!(s.accounts().unwrap().is_empty());
+        for a in &all {
+            s.put_account(a).unwrap();
+        }
+    }
+    {
+        let mut s = open();
+        assert_eq!(s.accounts().unwrap(), all);
+        fill(&mut *s);
+        all[0].revoke(t("2026-03-01T00:00:00Z")).unwrap();
+        s.put_account(&all[0]).unwrap();
+    }
+    let s = open();
+    assert_eq!(s.accounts().unwrap(), all);
+    assert_eq!(s.head().seq, 4);
+}
+
 /// Runs every check on fresh stores from `make`.
 pub fn run_all(mut make: impl FnMut() -> Box<dyn Store>) {
     empty_store_has_an_empty_head(&mut make);
@@ -580,6 +697,7 @@ pub fn run_all(mut make: impl FnMut() -> Box<dyn Store>) {
     a_large_commit_keeps_summaries_and_verifies(&mut make);
     staged_parts_commit_together_or_not_at_all(&mut make);
     the_merkle_tree_grows_with_every_commit(&mut make);
+    accounts_are_put_listed_and_replaced(&mut make);
     crate::bulk::tests::streamed_appends_in_parts_are_all_or_nothing(&mut make);
 }
 

@@ -1,7 +1,7 @@
 //! Fault injection at the store boundary (feature `testing`): a [`Store`]
 //! wrapper that fails chosen commits, or lets "another writer" commit just
 //! before one, so that tests can check what the ledger does when a write
-//! fails or loses a race. Reads pass straight through.
+//! fails or loses a race. Reads, and the accounts, pass straight through.
 
 use std::collections::VecDeque;
 
@@ -155,6 +155,16 @@ impl<S: Store> Store for Faulty<S> {
         &self,
     ) -> Box<dyn Iterator<Item = Result<(crate::tree::TileId, Vec<u8>)>> + '_> {
         self.inner.stored_tiles()
+    }
+
+    fn accounts(&self) -> Result<Vec<crate::account::Account>> {
+        self.inner.accounts()
+    }
+
+    /// Passes straight through: the script is one fault a commit, and an
+    /// account is not a commit.
+    fn put_account(&mut self, account: &crate::account::Account) -> Result<()> {
+        self.inner.put_account(account)
     }
 }
 

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 use super::{index_entries, BatchLookup, Head, IdRange, IndexEntry, Role, Store};
+use crate::account::Account;
 use crate::error::Result;
 use crate::record::Record;
 use crate::summary::{ClaimHeader, Fact, Filed};
@@ -27,6 +28,8 @@ pub struct MemStore {
     tiles: BTreeMap<TileId, Vec<u8>>,
     /// While a commit is staged: the store as it was before.
     before_staging: Option<Box<MemStore>>,
+    /// The accounts, by name (beside the log: an abort keeps them).
+    accounts: BTreeMap<String, Account>,
 }
 
 impl MemStore {
@@ -140,7 +143,9 @@ impl Store for MemStore {
 
     fn abort_staged(&mut self) -> Result<()> {
         if let Some(before) = self.before_staging.take() {
+            let accounts = std::mem::take(&mut self.accounts);
             *self = *before;
+            self.accounts = accounts;
         }
         Ok(())
     }
@@ -282,5 +287,14 @@ impl Store for MemStore {
 
     fn stored_tiles(&self) -> Box<dyn Iterator<Item = Result<(TileId, Vec<u8>)>> + '_> {
         Box::new(self.tiles.iter().map(|(id, t)| Ok((*id, t.clone()))))
+    }
+
+    fn accounts(&self) -> Result<Vec<Account>> {
+        Ok(self.accounts.values().cloned().collect())
+    }
+
+    fn put_account(&mut self, account: &Account) -> Result<()> {
+        self.accounts.insert(account.name.clone(), account.clone());
+        Ok(())
     }
 }

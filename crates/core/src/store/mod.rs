@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
+use crate::account::Account;
 use crate::error::Result;
 use crate::event::Body;
 use crate::record::{Hash, Record, GENESIS};
@@ -485,6 +486,18 @@ pub trait Store: Send + Sync {
     /// Every stored tile, in (level, index) order (for `verify`, which
     /// compares them with the tiles the log implies).
     fn stored_tiles(&self) -> Box<dyn Iterator<Item = Result<(TileId, Vec<u8>)>> + '_>;
+
+    /// Every account of the newsroom server ([`crate::account`]), active
+    /// and revoked, in name order. Accounts are kept beside the log: not
+    /// chained, not in the tree, not derived from the entries, not
+    /// exported, and not seen by `verify` or recovery.
+    fn accounts(&self) -> Result<Vec<Account>>;
+
+    /// Stores `account`, replacing the account of the same name if there is
+    /// one, durably: when it returns `Ok` it survives a crash (a real fsync,
+    /// as a commit's). It does not touch the log, the indexes or the tiles.
+    /// A handle that takes no more writes ([`Store::is_poisoned`]) refuses it.
+    fn put_account(&mut self, account: &Account) -> Result<()>;
 }
 
 #[cfg(any(test, feature = "testing"))]
@@ -565,5 +578,11 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn stored_tiles(&self) -> Box<dyn Iterator<Item = Result<(TileId, Vec<u8>)>> + '_> {
         (**self).stored_tiles()
+    }
+    fn accounts(&self) -> Result<Vec<Account>> {
+        (**self).accounts()
+    }
+    fn put_account(&mut self, account: &Account) -> Result<()> {
+        (**self).put_account(account)
     }
 }

@@ -121,14 +121,17 @@ pub fn open(db: &Path, how: Open) -> Result<AnyLedger> {
     Ok(Ledger::new(Box::new(store)))
 }
 
-/// Whether `db` holds an empty ledger that nobody else has open.
+/// Whether `db` holds an empty ledger (no entries, no accounts) that nobody
+/// else has open.
 pub fn is_empty_ledger(db: &Path) -> bool {
     let how = Open {
         create: false,
         lock_wait: Duration::ZERO,
         evict_server: false,
     };
-    open(db, how).is_ok_and(|l| l.store().head().seq == 0)
+    open(db, how).is_ok_and(|l| {
+        l.store().head().seq == 0 && l.store().accounts().is_ok_and(|a| a.is_empty())
+    })
 }
 
 /// While a ledger is locked, ask the ledger server holding it (if it is one)

@@ -37,6 +37,7 @@ mod table;
 mod tiles_dir;
 mod timeline;
 mod transparency;
+mod user;
 mod verify;
 mod void;
 
@@ -124,6 +125,7 @@ enum Command {
     Claimreview(claimreview::Args),
     #[cfg(unix)]
     Serve(serve::Args),
+    User(user::Args),
     Completions(completions::Args),
 }
 
@@ -156,6 +158,7 @@ impl Command {
             Command::Claimreview(_) => "claimreview",
             #[cfg(unix)]
             Command::Serve(_) => "serve",
+            Command::User(_) => "user",
             Command::Completions(_) => "completions",
         }
     }
@@ -529,6 +532,7 @@ fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Claimreview(a) => claimreview::run(ctx, a),
         #[cfg(unix)]
         Command::Serve(a) => serve::run(ctx, a),
+        Command::User(a) => user::run(ctx, a),
         Command::Completions(a) => completions::run(ctx, a),
     }
 }

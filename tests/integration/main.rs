@@ -15,6 +15,7 @@
 //! | `timeline` | the SVG and HTML pictures |
 //! | `transparency` | the verifiable log: keys, checkpoints, proofs, published copies, tampering |
 //! | `transparency_hostile` | the verifiable log's commands given hostile keys, proofs, checkpoints and copies: one sentence, nothing changed |
+//! | `user` | the newsroom server's accounts: `user add`, `list`, `revoke`; the token shown once and never stored |
 
 mod harness;
 
@@ -29,3 +30,4 @@ mod snapshots;
 mod timeline;
 mod transparency;
 mod transparency_hostile;
+mod user;

@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use claims_core::{Error, Event, Incoming, Result};
 
+use super::remote::Remote;
 use super::{Ctx, Progress};
+use claims_api::params::Appended;
 
 /// Append NDJSON events from FILE (or standard input), all or nothing.
 ///
@@ -134,9 +136,10 @@ pub fn stream_ndjson<T: Send, R>(
     })
 }
 
-/// Parses one line's JSON (line number `n`, 1-based).
-
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if let Some(r) = ctx.server() {
+        return remote(ctx, r, args);
+    }
     let input = open_input(ctx, &args.file)?;
     let mut progress = Progress::new(ctx, input.len.unwrap_or(0), "appending");
     let read = AtomicU64::new(0);
@@ -169,21 +172,37 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             shown(&args.file)
         )));
     }
-    let n = report.appended;
-    let mut msg = format!("appended {n} event{}", if n == 1 { "" } else { "s" });
-    if report.unchanged > 0 {
-        msg.push_str(&format!("; {} already in the ledger", report.unchanged));
-    }
-    if report.repeated > 0 {
-        msg.push_str(&match report.repeated {
-            1 => "; 1 line repeated an earlier one".to_string(),
-            r => format!("; {r} lines repeated earlier ones"),
-        });
-    }
-    if let Some((first, last)) = report.seqs {
-        msg.push_str(&format!(" (seq {first}..{last})"));
-    }
-    ctx.out(&format!("{msg}\n"))
+    let answer = Appended {
+        appended: report.appended,
+        skipped: (report.unchanged + report.repeated) as u64,
+        first_seq: report.seqs.map(|s| s.0),
+        last_seq: report.seqs.map(|s| s.1),
+        unchanged: report.unchanged as u64,
+        repeated: report.repeated as u64,
+    };
+    ctx.out(&format!("{}\n", answer.line()))
+}
+
+/// `append` against a server: the input is read here, checked by the same
+/// rules (so a bad line is refused before anything is sent), and sent as
+/// one request, which the server commits all-or-nothing.
+fn remote(ctx: &Ctx, r: &Remote, args: Args) -> Result<()> {
+    let input = open_input(ctx, &args.file)?;
+    let mut body = Vec::new();
+    let mut reader = input.reader;
+    reader
+        .read_to_end(&mut body)
+        .map_err(|e| Error::io(format!("reading {}", shown(&args.file)), e))?;
+    claims_api::ndjson::events(&body, shown(&args.file))?;
+    let answer = r.post("/v1/events", "application/x-ndjson", &body)?;
+    let bytes = answer
+        .into_body()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_vec()
+        .map_err(|e| r.garbled(e))?;
+    let appended: Appended = serde_json::from_slice(&bytes).map_err(|e| r.garbled(e))?;
+    ctx.out(&format!("{}\n", appended.line()))
 }
 
 fn shown(file: &str) -> &str {

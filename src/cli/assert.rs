@@ -109,7 +109,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let by = required("--by", args.by)?;
     let text = required("--text", args.text)?;
     let wording = args.wording.build()?;
-    let mut ledger = ctx.open_write()?;
+    let mut ledger = ctx.target()?;
     let supersedes = args
         .supersedes
         .map(|p| {

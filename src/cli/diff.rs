@@ -3,14 +3,15 @@
 
 use uuid::Uuid;
 
-use claims_core::projection::View;
 use claims_core::query::{Change, Scope};
 use claims_core::stream::Items;
 use claims_core::time::Time;
 use claims_core::Result;
 
+use super::remote::Remote;
 use super::table::Col;
-use super::{render, Ctx};
+use super::{answers, render, Ctx};
+use claims_api::params::DiffParams;
 
 /// Claims whose status differs between two times.
 ///
@@ -43,25 +44,27 @@ pub struct Args {
     pub json: bool,
 }
 
+impl Args {
+    fn params(&self, ctx: &Ctx) -> DiffParams {
+        DiffParams {
+            from: Some(self.t1.clone()),
+            to: Some(self.t2.clone()),
+            recorded: self.recorded,
+            at: self.at.clone(),
+            as_of: self.as_of.clone(),
+            story: self.story.clone(),
+            tz: Some(ctx.tz().name().to_string()),
+        }
+    }
+}
+
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if let Some(r) = ctx.server() {
+        return remote(ctx, r, args);
+    }
     let ledger = ctx.open_read()?;
-    let t1 = ctx
-        .query_time(Some(&args.t1))
-        .map_err(|e| e.context("T1"))?;
-    let t2 = ctx
-        .query_time(Some(&args.t2))
-        .map_err(|e| e.context("T2"))?;
-    let (before, after) = if args.recorded {
-        let at = ctx
-            .query_time(args.at.as_deref())
-            .map_err(|e| e.context("--at"))?;
-        (View::new(at, t1), View::new(at, t2))
-    } else {
-        let as_of = ctx
-            .query_time(args.as_of.as_deref())
-            .map_err(|e| e.context("--as-of"))?;
-        (View::new(t1, as_of), View::new(t2, as_of))
-    };
+    let v = args.params(ctx).views(&ctx.clock())?;
+    let (t1, t2, before, after) = (v.t1, v.t2, v.before, v.after);
     let scope = Scope {
         story: args.story,
         claim: None,
@@ -71,13 +74,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if args.json {
         return json(ctx, &t1, &t2, changes);
     }
-    let tz = ctx.tz();
-    let what = if args.recorded { "known at" } else { "at" };
-    ctx.out(&format!(
-        "Changes from {what} {} to {what} {}\n",
-        render::time(&t1, tz),
-        render::time(&t2, tz)
-    ))?;
+    heading(ctx, args.recorded, &t1, &t2)?;
     let (changes, short): (Items<'_, Change>, Box<dyn Fn(Uuid) -> String>) = if scoped {
         let changes: Vec<Change> = changes.collect::<Result<_>>()?;
         let map = render::short_ids(
@@ -95,6 +92,51 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             Box::new(move |id| render::dashed_prefix(id, all.digits(id))),
         )
     };
+    table(ctx, changes, &*short)
+}
+
+fn heading(ctx: &Ctx, recorded: bool, t1: &Time, t2: &Time) -> Result<()> {
+    let tz = ctx.tz();
+    let what = if recorded { "known at" } else { "at" };
+    ctx.out(&format!(
+        "Changes from {what} {} to {what} {}\n",
+        render::time(t1, tz),
+        render::time(t2, tz)
+    ))
+}
+
+/// `diff` against a server.
+fn remote(ctx: &Ctx, r: &Remote, args: Args) -> Result<()> {
+    let params = args.params(ctx);
+    if args.json {
+        return ctx.out_raw(&r.get_bytes("/v1/diff", &params)?);
+    }
+    let doc: serde_json::Value = r.get_json("/v1/diff", &params)?;
+    let (t1, t2) = (
+        answers::time(r, &doc, "from")?,
+        answers::time(r, &doc, "to")?,
+    );
+    let mut changes = Vec::new();
+    for c in answers::array(r, &doc, "changes")? {
+        changes.push(Change {
+            claim: answers::id(r, c, "claim")?,
+            text: c
+                .get("text")
+                .and_then(|t| t.as_str())
+                .ok_or_else(|| r.garbled("no `text` in a change"))?
+                .to_string(),
+            before: answers::status(r, c, "before")?,
+            after: answers::status(r, c, "after")?,
+        });
+    }
+    let names = answers::short_names(r, &changes.iter().map(|c| c.claim).collect::<Vec<_>>())?;
+    heading(ctx, args.recorded, &t1, &t2)?;
+    table(ctx, Box::new(changes.into_iter().map(Ok)), &|id| {
+        names[&id].clone()
+    })
+}
+
+fn table(ctx: &Ctx, changes: Items<'_, Change>, short: &dyn Fn(Uuid) -> String) -> Result<()> {
     let mut t = None;
     for c in changes {
         let c = c?;

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use claims_core::{Error, Result};
 
+use super::remote::Remote;
 use super::Ctx;
 
 /// Write the log as NDJSON with `seq`, `recorded_at` and `hash` (a backup that
@@ -19,6 +20,19 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if let Some(r) = ctx.server() {
+        let params = claims_api::params::ExportParams {
+            story: args.story.clone(),
+        };
+        let answer = r.get("/v1/export", &params)?;
+        let mut body = Remote::reader(answer);
+        let mut out = ctx.io().stdout();
+        return match std::io::copy(&mut body, &mut out).and_then(|_| out.flush()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(Error::io("copying the server's export", e)),
+        };
+    }
     let ledger = ctx.open_read()?;
     let mut out = std::io::BufWriter::with_capacity(64 << 10, ctx.io().stdout());
     for r in ledger.export_entries(args.story.as_deref())? {

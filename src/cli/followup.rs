@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, kind: FollowUpKind, args: Args) -> Result<()> {
     let by = required("--by", args.by)?;
     let reason = optional("--reason", args.reason)?;
     let wording = args.wording.build()?;
-    let mut ledger = ctx.open_write()?;
+    let mut ledger = ctx.target()?;
     let claim = ledger.resolve_claim(&args.claim)?;
     let (reason, note) = match kind {
         FollowUpKind::Corroborated => (None, reason),

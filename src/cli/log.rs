@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use claims_core::record::fmt_recorded;
+use claims_core::record::Record;
 use claims_core::{Error, Result, Store};
 
 use super::{render, Ctx};
@@ -38,32 +39,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 write!(out, "{}\n  {}", if i == 0 { "" } else { "," }, r.to_line())?;
                 continue;
             }
-            let json = r.event.to_json();
-            let about = ["text", "reason", "note"]
-                .iter()
-                .find_map(|k| json.get(*k).and_then(|v| v.as_str()))
-                .unwrap_or("");
-            let subject = r
-                .event
-                .claim()
-                .map(|c| format!("claim {c}"))
-                .or_else(|| {
-                    json.get("target")
-                        .and_then(|v| v.as_str())
-                        .map(|t| format!("target {t}"))
-                })
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "{:>6}  {}  {:<12}  {}  {}  {}: {}",
-                r.seq,
-                fmt_recorded(&r.recorded_at),
-                r.event.kind().as_str(),
-                r.event.id,
-                subject,
-                render::clean(r.event.by().unwrap_or("ledger")),
-                render::clean(about)
-            )?;
+            writeln!(out, "{}", line(&r))?;
         }
         if args.json {
             writeln!(out, "\n]")?;
@@ -76,4 +52,34 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::io("writing the log", e)),
     }
+}
+
+/// An entry as `log` (and `follow`) print it for people: seq, recorded
+/// time, kind, id, what it is about, who said it and what.
+pub fn line(r: &Record) -> String {
+    let json = r.event.to_json();
+    let about = ["text", "reason", "note"]
+        .iter()
+        .find_map(|k| json.get(*k).and_then(|v| v.as_str()))
+        .unwrap_or("");
+    let subject = r
+        .event
+        .claim()
+        .map(|c| format!("claim {c}"))
+        .or_else(|| {
+            json.get("target")
+                .and_then(|v| v.as_str())
+                .map(|t| format!("target {t}"))
+        })
+        .unwrap_or_default();
+    format!(
+        "{:>6}  {}  {:<12}  {}  {}  {}: {}",
+        r.seq,
+        fmt_recorded(&r.recorded_at),
+        r.event.kind().as_str(),
+        r.event.id,
+        subject,
+        render::clean(r.event.by().unwrap_or("ledger")),
+        render::clean(about)
+    )
 }

@@ -2,6 +2,7 @@
 //! printed. One module per subcommand, each with its `Args` (whose doc
 //! comments are the `--help`) and a `run`.
 
+mod answers;
 mod append;
 mod assert;
 mod audit;
@@ -13,9 +14,12 @@ mod client;
 mod completions;
 mod diff;
 mod export;
+mod follow;
 mod followup;
 mod import;
 mod key;
+#[cfg(unix)]
+mod listen;
 mod log;
 mod pager;
 mod pipeline;
@@ -24,6 +28,7 @@ mod proof;
 pub(crate) mod protocol;
 mod prove;
 mod publish;
+mod remote;
 mod render;
 mod report;
 #[cfg(unix)]
@@ -34,6 +39,7 @@ mod state;
 mod stories;
 mod streams;
 mod table;
+mod target;
 mod tiles_dir;
 mod timeline;
 mod transparency;
@@ -78,6 +84,17 @@ pub struct Cli {
         value_name = "PATH"
     )]
     db: PathBuf,
+
+    /// A file holding the token for a claims server named by --db
+    /// http(s)://… (else $CLAIMS_TOKEN).
+    #[arg(long, global = true, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+
+    /// A PEM certificate to trust for a claims server named by --db
+    /// https://… (one with a certificate of its own making); else the
+    /// usual certificate authorities.
+    #[arg(long, global = true, env = "CLAIMS_TLS_CA", value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
 
     /// IANA time zone for times written without an offset, and for display.
     #[arg(long, global = true, default_value = "UTC", value_name = "ZONE")]
@@ -126,6 +143,7 @@ enum Command {
     #[cfg(unix)]
     Serve(serve::Args),
     User(user::Args),
+    Follow(follow::Args),
     Completions(completions::Args),
 }
 
@@ -159,6 +177,7 @@ impl Command {
             #[cfg(unix)]
             Command::Serve(_) => "serve",
             Command::User(_) => "user",
+            Command::Follow(_) => "follow",
             Command::Completions(_) => "completions",
         }
     }
@@ -192,6 +211,8 @@ pub struct Ctx<'a> {
     held: RefCell<Option<AnyLedger>>,
     /// `--wide`: tables wrap instead of cutting.
     wide: bool,
+    /// The claims server `--db` names, if it names one.
+    remote: Option<remote::Remote>,
     /// Copies of read-only ledgers read by this command (removed with it).
     copies: RefCell<Vec<backend::TempCopy>>,
     io: Box<dyn streams::Streams + 'a>,
@@ -241,11 +262,26 @@ impl<'a> Ctx<'a> {
             opened: Cell::new(false),
             held: RefCell::new(None),
             wide: false,
+            remote: None,
             copies: RefCell::new(Vec::new()),
             io: Box::new(streams::Local {
                 stdin: RefCell::new(stdin),
                 pager: RefCell::new(pager),
             }),
+        }
+    }
+
+    /// The claims server `--db` names, if it names one.
+    pub fn server(&self) -> Option<&remote::Remote> {
+        self.remote.as_ref()
+    }
+
+    /// Where a write command's events go: the server `--db` names, or the
+    /// ledger, opened for writing (created if needed).
+    pub fn target(&self) -> Result<target::Target<'_>> {
+        match &self.remote {
+            Some(r) => Ok(target::Target::Remote(r)),
+            None => self.open_write().map(target::Target::Local),
         }
     }
 
@@ -318,6 +354,14 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The zone and "now" queries resolve their times with.
+    pub fn clock(&self) -> claims_api::params::Clock {
+        claims_api::params::Clock {
+            tz: self.tz,
+            now: self.now(),
+        }
+    }
+
     /// The point `--at AT --as-of AS_OF` name (each defaulting to now), an
     /// error naming the option that does not parse.
     pub fn view(&self, at: Option<&str>, as_of: Option<&str>) -> Result<View> {
@@ -353,6 +397,17 @@ impl<'a> Ctx<'a> {
     /// it: `--json` keeps ledger text exact.
     pub fn out_json(&self, v: &serde_json::Value) -> Result<()> {
         self.write_raw(&render::json(v))
+    }
+
+    /// Writes bytes a server answered, exactly (its `--json`, its export).
+    pub fn out_raw(&self, bytes: &[u8]) -> Result<()> {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            Error::new(
+                claims_core::ErrorKind::Io,
+                "the server's answer is not UTF-8",
+            )
+        })?;
+        self.write_raw(text)
     }
 
     fn write_raw(&self, text: &str) -> Result<()> {
@@ -479,6 +534,13 @@ pub fn main() -> ExitCode {
         .and_then(|cmd| pager::Pager::start(&cmd));
     let mut ctx = Ctx::local(cli.db.clone(), tz, stdin, pager);
     ctx.wide = cli.wide;
+    match remote_of(&cli) {
+        Ok(r) => ctx.remote = r,
+        Err(e) => {
+            ctx.report(&e);
+            return ExitCode::from(1);
+        }
+    }
     let code = execute(&ctx, cli.command);
     #[cfg(unix)]
     if code == 0 && ctx.opened.get() {
@@ -498,6 +560,37 @@ fn execute(ctx: &Ctx, command: Command) -> u8 {
             1
         }
     }
+}
+
+/// The server `--db` names (`http(s)://…`), with the token of
+/// `--token-file` or `$CLAIMS_TOKEN`.
+fn remote_of(cli: &Cli) -> Result<Option<remote::Remote>> {
+    let Some(db) = cli.db.to_str().filter(|d| remote::is_url(d)) else {
+        return Ok(None);
+    };
+    let token = match &cli.token_file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| Error::io(format!("reading the token file {}", f.display()), e))?;
+            let t = text.trim().to_string();
+            if t.is_empty() {
+                return Err(Error::invalid(format!(
+                    "the token file {} is empty",
+                    f.display()
+                )));
+            }
+            Some(t)
+        }
+        None => settings::token(),
+    };
+    let ca = match &cli.tls_ca {
+        Some(f) => Some(
+            std::fs::read(f)
+                .map_err(|e| Error::io(format!("--tls-ca: reading {}", f.display()), e))?,
+        ),
+        None => None,
+    };
+    remote::Remote::new(db, token, ca.as_deref()).map(Some)
 }
 
 fn lock_wait() -> Duration {
@@ -533,6 +626,7 @@ fn run(ctx: &Ctx, command: Command) -> Result<()> {
         #[cfg(unix)]
         Command::Serve(a) => serve::run(ctx, a),
         Command::User(a) => user::run(ctx, a),
+        Command::Follow(a) => follow::run(ctx, a),
         Command::Completions(a) => completions::run(ctx, a),
     }
 }

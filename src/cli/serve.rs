@@ -56,12 +56,17 @@ pub struct Args {
     /// Started by another command: exit quietly if a server runs already.
     #[arg(long, hide = true)]
     pub background: bool,
+    #[command(flatten)]
+    pub net: super::listen::ListenArgs,
 }
 
 /// How often the server looks at its idle time and its socket.
 const TICK: Duration = Duration::from_millis(200);
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if args.net.listen.is_some() {
+        return super::listen::run(ctx, args.net);
+    }
     let shown = ctx.db.display();
     if args.stop {
         return if server::ask_release(&ctx.db, ctx.lock_wait, ctx.lock_wait) {
@@ -427,6 +432,7 @@ impl<'a> Ctx<'a> {
             opened: Cell::new(false),
             held: RefCell::new(ledger),
             wide: false,
+            remote: None,
             copies: RefCell::new(Vec::new()),
             io,
         }

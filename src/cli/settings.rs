@@ -8,6 +8,7 @@
 //! | `CLAIMS_SERVER` | `auto` or `off` | `auto` |
 //! | `CLAIMS_SERVER_IDLE` | seconds a ledger server waits, > 0 | 30 |
 //! | `CLAIMS_LOCK_WAIT` | seconds to wait for a locked ledger, ≥ 0 | 10 |
+//! | `CLAIMS_TOKEN` | the token for a server named by `--db http(s)://…` | none |
 
 use std::time::Duration;
 
@@ -72,6 +73,14 @@ pub fn server_idle() -> Duration {
         .ok()
         .flatten()
         .unwrap_or(Duration::from_secs(30))
+}
+
+/// `CLAIMS_TOKEN`: the token for a claims server.
+pub fn token() -> Option<String> {
+    var("CLAIMS_TOKEN")
+        .ok()
+        .flatten()
+        .map(|t| t.trim().to_string())
 }
 
 /// `CLAIMS_LOCK_WAIT`.

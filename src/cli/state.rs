@@ -2,15 +2,17 @@
 
 use uuid::Uuid;
 
-use claims_core::event::Body;
+use claims_core::event::{Asserted, Body};
 use claims_core::projection::View;
 use claims_core::query::Scope;
 use claims_core::stream::{Items, StateItem};
 use claims_core::Result;
 
 use super::backend::AnyLedger;
+use super::remote::Remote;
 use super::table::Col;
-use super::{pipeline, render, Ctx};
+use super::{answers, pipeline, render, Ctx};
+use claims_api::params::StateParams;
 
 /// The belief state: every claim's status at valid time --at, as the ledger
 /// knew it at recorded time --as-of.
@@ -35,6 +37,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if let Some(r) = ctx.server() {
+        return remote(ctx, r, args);
+    }
     let ledger = ctx.open_read()?;
     let view = ctx.view(args.at.as_deref(), args.as_of.as_deref())?;
     let (at, as_of) = (view.at, view.as_of);
@@ -73,7 +78,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return pipeline::run(
             || ledger.state_items(view, &scope),
             |items| {
-                table(ctx, items, &|id| {
+                table(ctx, items, Vec::new(), &|id| {
                     Ok(render::dashed_prefix(id, all.digits(id)))
                 })
             },
@@ -83,23 +88,62 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let items: Vec<StateItem> = items.collect::<Result<_>>()?;
     let ids: Vec<Uuid> = items.iter().map(|i| i.claim()).collect();
     let map = render::short_ids(ledger, &ids)?;
-    table(ctx, Box::new(items.into_iter().map(Ok)), &|id| {
-        Ok(map[&id].clone())
+    table(
+        ctx,
+        Box::new(items.into_iter().map(Ok)),
+        Vec::new(),
+        &|id| Ok(map[&id].clone()),
+    )
+}
+
+/// `state` against a server: its `--json` as the server wrote it, or the
+/// table from its answer.
+fn remote(ctx: &Ctx, r: &Remote, args: Args) -> Result<()> {
+    let params = StateParams {
+        at: args.at,
+        as_of: args.as_of,
+        story: args.story.clone(),
+        tz: Some(ctx.tz().name().to_string()),
+    };
+    if args.json {
+        return ctx.out_raw(&r.get_bytes("/v1/state", &params)?);
+    }
+    let doc: serde_json::Value = r.get_json("/v1/state", &params)?;
+    let tz = ctx.tz();
+    let (at, as_of) = (
+        answers::time(r, &doc, "at")?,
+        answers::time(r, &doc, "as_of")?,
+    );
+    let items = answers::state_items(r, &doc)?;
+    let pending = answers::pending_claims(r, &doc)?;
+    let mut ids: Vec<Uuid> = items.iter().map(|i| i.claim()).collect();
+    ids.extend(pending.iter().map(|a| a.claim));
+    let names = answers::short_names(r, &ids)?;
+    ctx.out(&format!(
+        "State of {} at {}, as known at {}\n",
+        args.story.as_deref().unwrap_or("all stories"),
+        render::time(&at, tz),
+        render::time(&as_of, tz)
+    ))?;
+    table(ctx, Box::new(items.into_iter().map(Ok)), pending, &|id| {
+        Ok(names[&id].clone())
     })
 }
 
 fn table(
     ctx: &Ctx,
     items: Items<'_, StateItem>,
+    mut pending_claims: Vec<Asserted>,
     short: &dyn Fn(Uuid) -> Result<String>,
 ) -> Result<()> {
     let tz = ctx.tz();
-    let mut pending_claims = Vec::new();
     let mut t = None;
     for item in items {
         let item = item?;
         let Some(st) = item.present() else {
-            pending_claims.push(item);
+            if let Some(Body::Asserted(a)) = item.asserted.map(|r| r.event.body) {
+                pending_claims.push(a);
+            }
             continue;
         };
         let a = &item.header;
@@ -142,10 +186,7 @@ fn table(
     }
     if !pending_claims.is_empty() {
         let mut s = String::from("\nPossibly asserted by then, not certainly (pending):\n");
-        for item in &pending_claims {
-            let Some(Body::Asserted(a)) = item.asserted.as_ref().map(|r| &r.event.body) else {
-                continue;
-            };
+        for a in &pending_claims {
             s.push_str(&format!(
                 "  {}  {}: {}  [{}]\n",
                 short(a.claim)?,

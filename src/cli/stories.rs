@@ -1,5 +1,6 @@
 //! `claims stories`: stories with claim and event counts.
 
+use claims_core::listing::StorySummary;
 use claims_core::Result;
 
 use super::table::Col;
@@ -14,12 +15,43 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let ledger = ctx.open_read()?;
-    let rows = ledger.story_summaries()?;
-    if args.json {
-        let v = serde_json::to_value(&rows).expect("a story summary is JSON");
-        return ctx.out_json(&v);
-    }
+    let rows = match ctx.server() {
+        Some(r) => {
+            if args.json {
+                return ctx.out_raw(&r.get_bytes("/v1/stories", &())?);
+            }
+            let doc: Vec<serde_json::Value> = r.get_json("/v1/stories", &())?;
+            doc.iter()
+                .map(|v| {
+                    let count = |k: &str| {
+                        v.get(k)
+                            .and_then(|n| n.as_u64())
+                            .map(|n| n as usize)
+                            .ok_or_else(|| r.garbled(format!("no `{k}` in a story")))
+                    };
+                    Ok(StorySummary {
+                        story: v
+                            .get("story")
+                            .and_then(|s| s.as_str())
+                            .ok_or_else(|| r.garbled("no `story` in a story"))?
+                            .to_string(),
+                        claims: count("claims")?,
+                        events: count("events")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?
+        }
+        None => {
+            let ledger = ctx.open_read()?;
+            let rows = ledger.story_summaries()?;
+            if args.json {
+                let mut w = ctx.json_writer();
+                return claims_api::answer::stories(&mut w, &rows)
+                    .map_err(|f| f.into_error("writing to standard output"));
+            }
+            rows
+        }
+    };
     if rows.is_empty() {
         return ctx.out("The ledger holds no stories yet.\n");
     }

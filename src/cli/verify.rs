@@ -68,6 +68,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             args.entry.as_deref(),
         );
     }
+    if let Some(r) = ctx.server() {
+        let v: serde_json::Value = r.get_json("/v1/verify", &())?;
+        let count = v
+            .get("count")
+            .and_then(|c| c.as_u64())
+            .ok_or_else(|| r.garbled("no `count` in the answer"))?;
+        let head = v
+            .get("head")
+            .and_then(|h| h.as_str())
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| r.garbled("no `head` in the answer"))?;
+        return ctx.out(&format!("ok: {count} events, head {head}\n"));
+    }
     let ledger = ctx.open_read()?;
     let mut progress = Progress::new(
         ctx,

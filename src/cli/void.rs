@@ -24,7 +24,7 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let reason = required("--reason", args.reason)?;
-    let mut ledger = ctx.open_write()?;
+    let mut ledger = ctx.target()?;
     let target = ledger.resolve_event(&args.event)?;
     let id = Uuid::new_v4();
     let event = Event {

@@ -10,6 +10,7 @@
 //! | `model` | state, diff and audit against a naive reference fold written from SPEC |
 //! | `reliability` | crashes (SIGKILL), locks, hostile files, tampering, damaged ledgers |
 //! | `robustness` | what a year of real use throws at it (issue 11's reproductions) |
+//! | `server` | the newsroom server: the API, accounts and roles, the CLI as its client, the feed, hostile requests |
 //! | `seed` | the seed story's states at the article's moments, as golden JSON |
 //! | `snapshots` | help, error lines and tables, as insta snapshots |
 //! | `timeline` | the SVG and HTML pictures |
@@ -26,6 +27,7 @@ mod model;
 mod reliability;
 mod robustness;
 mod seed;
+mod server;
 mod snapshots;
 mod timeline;
 mod transparency;

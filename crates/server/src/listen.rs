@@ -1,0 +1,121 @@
+//! The listeners: TCP (plain or TLS) for the desk, the ledger's Unix socket
+//! for its owner. Both serve the same router; each connection is HTTP/1.1
+//! with the limits of [`crate::Limits`]: at most `connections` at once (more
+//! are closed at once), `header_bytes` of request head, `idle_time` to send
+//! a request's head (slow senders and idle keep-alive connections are cut),
+//! a TLS handshake within `idle_time`.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::Semaphore;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::{Limits, Peer};
+
+/// Serves `router` on `listener` until `shutdown` resolves; with `tls`,
+/// every connection is TLS.
+pub async fn serve_tcp(
+    router: Router,
+    limits: Limits,
+    listener: TcpListener,
+    tls: Option<Arc<ServerConfig>>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.connections));
+    let tls = tls.map(TlsAcceptor::from);
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok((s, _)) => s,
+                // Out of descriptors and the like: wait a little, go on.
+                Err(_) => { tokio::time::sleep(std::time::Duration::from_millis(50)).await; continue }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (router, limits, tls) = (router.clone(), limits.clone(), tls.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            match tls {
+                None => connection(stream, router, &limits, Peer::Network).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(limits.idle_time, acceptor.accept(stream)).await;
+                    if let Ok(Ok(stream)) = handshake {
+                        connection(stream, router, &limits, Peer::Network).await
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Serves `router` on the ledger's Unix socket until `shutdown`: only to a
+/// peer of the Unix user `owner` (the socket's owner); any other peer's
+/// connection is closed unanswered.
+pub async fn serve_unix(
+    router: Router,
+    limits: Limits,
+    listener: UnixListener,
+    owner: u32,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.connections));
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok((s, _)) => s,
+                Err(_) => { tokio::time::sleep(std::time::Duration::from_millis(50)).await; continue }
+            },
+        };
+        match stream.peer_cred() {
+            Ok(cred) if cred.uid() == owner => {}
+            _ => continue,
+        }
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            continue;
+        };
+        let (router, limits) = (router.clone(), limits.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            connection(stream, router, &limits, Peer::Local).await
+        });
+    }
+}
+
+async fn connection<S>(stream: S, router: Router, limits: &Limits, peer: Peer)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = router.map_request(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(peer);
+        req
+    });
+    let service = TowerToHyperService::new(service);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.idle_time)
+        .max_buf_size(limits.header_bytes.max(8192))
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    // A connection that breaks, or sends what is not HTTP, ends here; the
+    // others go on.
+    let _ = conn.await;
+}

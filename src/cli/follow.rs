@@ -1,0 +1,107 @@
+//! `claims follow`: prints entries as they land, like `tail -f`, from a
+//! claims server's live feed (`GET /v1/follow`, Server-Sent Events). A
+//! broken connection is taken up again where it broke (`Last-Event-ID`).
+
+use std::io::{BufRead, BufReader};
+use std::time::Duration;
+
+use claims_api::params::FollowParams;
+use claims_core::record::Record;
+use claims_core::{Error, Result};
+
+use super::remote::Remote;
+use super::{answers, log, Ctx};
+
+/// Print each new entry as it lands in the ledger, like `tail -f`; with
+/// --since, first every entry after that seq. Runs until interrupted.
+///
+/// Follows a claims server (--db http(s)://…, see `claims serve --listen`).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this story's entries: its assertions, the events on its claims
+    /// and voids of those.
+    #[arg(long)]
+    pub story: Option<String>,
+    /// Start after this seq (0: from the first entry); default: with the
+    /// next entry to land.
+    #[arg(long, value_name = "SEQ")]
+    pub since: Option<u64>,
+    /// Print each entry as its export line (NDJSON) instead of for people.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let Some(r) = ctx.server() else {
+        return Err(Error::invalid(
+            "follow reads a claims server's live feed, and --db names a ledger directory",
+        )
+        .with_hint("run `claims serve --listen` on the ledger and pass its address as --db http://HOST:PORT"));
+    };
+    // Without --since, from the head as it is now; every later connection
+    // asks for what came after the last entry printed.
+    let mut since = match args.since {
+        Some(s) => s,
+        None => {
+            let health: serde_json::Value = r.get_json("/healthz", &())?;
+            health
+                .get("seq")
+                .and_then(|s| s.as_u64())
+                .ok_or_else(|| r.garbled("no `seq` in /healthz"))?
+        }
+    };
+    let mut connected = false;
+    let mut failures = 0u32;
+    loop {
+        let params = FollowParams {
+            since: Some(since),
+            story: args.story.clone(),
+        };
+        let answer = match r.get("/v1/follow", &params) {
+            Ok(a) => a,
+            // The first connection must work; later ones are retried.
+            Err(e) if !connected => return Err(e),
+            Err(_) => {
+                failures += 1;
+                std::thread::sleep(Duration::from_secs(u64::from(failures.min(10))));
+                continue;
+            }
+        };
+        connected = true;
+        failures = 0;
+        let reader = BufReader::new(Remote::reader(answer));
+        let mut data = String::new();
+        let mut id: Option<u64> = None;
+        for line in reader.lines() {
+            let Ok(line) = line else { break };
+            if line.is_empty() {
+                if !data.is_empty() {
+                    print_entry(ctx, r, &data, args.json)?;
+                    if let Some(n) = id {
+                        since = n;
+                    }
+                }
+                data.clear();
+                id = None;
+            } else if let Some(d) = line.strip_prefix("data:") {
+                if !data.is_empty() {
+                    data.push('\n');
+                }
+                data.push_str(d.strip_prefix(' ').unwrap_or(d));
+            } else if let Some(v) = line.strip_prefix("id:") {
+                id = v.trim().parse().ok();
+            }
+        }
+        // The feed broke off: take it up again after the last entry seen.
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn print_entry(ctx: &Ctx, r: &Remote, data: &str, json: bool) -> Result<()> {
+    if json {
+        return ctx.out_raw(format!("{data}\n").as_bytes());
+    }
+    let v: serde_json::Value = serde_json::from_str(data).map_err(|e| r.garbled(e))?;
+    let record: Record = answers::record(r, &v)?;
+    ctx.out(&format!("{}\n", log::line(&record)))
+}

@@ -94,6 +94,29 @@ impl Remote {
         self.answer(req.send(body))
     }
 
+    /// A DELETE of `path`, whose answer is one JSON document.
+    pub fn delete_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let mut req = self.agent.delete(self.url(path));
+        if let Some(t) = &self.token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        let mut r = self.answer(req.call())?;
+        let bytes = read_all(&mut r, &self.base)?;
+        serde_json::from_slice(&bytes).map_err(|e| self.garbled(e))
+    }
+
+    /// A POST of a JSON document, whose answer is one.
+    pub fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T> {
+        let body = serde_json::to_vec(body).expect("JSON");
+        let mut r = self.post(path, "application/json", &body)?;
+        let bytes = read_all(&mut r, &self.base)?;
+        serde_json::from_slice(&bytes).map_err(|e| self.garbled(e))
+    }
+
     fn answer(
         &self,
         r: std::result::Result<Response<Body>, ureq::Error>,

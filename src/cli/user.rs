@@ -7,6 +7,7 @@ use rand_core::RngCore;
 use claims_core::account::{self, Account, Role};
 use claims_core::{Error, ErrorKind, Result};
 
+use super::remote::Remote;
 use super::render;
 use super::table::Col;
 use super::Ctx;
@@ -110,10 +111,25 @@ fn new_token() -> Result<String> {
 fn add(ctx: &Ctx, args: AddArgs) -> Result<()> {
     account::check_name(&args.name)?;
     let role = Role::from(args.role);
-    let token = new_token()?;
-    let mut ledger = ctx.open_write()?;
-    let account = Account::new(&args.name, role, &token, ctx.now())?;
-    ledger.add_account(&account)?;
+    let (account, token) = match ctx.server() {
+        Some(r) => {
+            let body = serde_json::json!({"name": args.name, "role": role.as_str()});
+            let v: serde_json::Value = r.post_json("/v1/users", &body)?;
+            let token = v
+                .get("token")
+                .and_then(|t| t.as_str())
+                .ok_or_else(|| r.garbled("no `token` in the answer"))?
+                .to_string();
+            (account_of(r, &v)?, token)
+        }
+        None => {
+            let token = new_token()?;
+            let mut ledger = ctx.open_write()?;
+            let account = Account::new(&args.name, role, &token, ctx.now())?;
+            ledger.add_account(&account)?;
+            (account, token)
+        }
+    };
     ctx.out(&format!("{token}\n"))?;
     ctx.io().error_line(&format!(
         "the token of {} ({role}) is shown only this once: only its hash is stored",
@@ -123,8 +139,18 @@ fn add(ctx: &Ctx, args: AddArgs) -> Result<()> {
 }
 
 fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
-    let ledger = ctx.open_read()?;
-    let accounts = ledger.accounts()?;
+    let accounts = match ctx.server() {
+        Some(r) => {
+            if args.json {
+                return ctx.out_raw(&r.get_bytes("/v1/users", &())?);
+            }
+            let rows: Vec<serde_json::Value> = r.get_json("/v1/users", &())?;
+            rows.iter()
+                .map(|v| account_of(r, v))
+                .collect::<Result<Vec<_>>>()?
+        }
+        None => ctx.open_read()?.accounts()?,
+    };
     if args.json {
         let rows = accounts.iter().map(Account::to_json).collect();
         return ctx.out_json(&serde_json::Value::Array(rows));
@@ -155,13 +181,16 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
 
 fn revoke(ctx: &Ctx, args: RevokeArgs) -> Result<()> {
     account::check_name(&args.name)?;
-    let mut ledger = ctx.open_write()?;
-    let account = ledger
-        .revoke_account(&args.name, ctx.now())
-        .map_err(|e| match e.kind() {
-            ErrorKind::NotFound => e.with_hint("`claims user list` shows the accounts"),
-            _ => e,
-        })?;
+    let revoked = match ctx.server() {
+        Some(r) => r
+            .delete_json(&format!("/v1/users/{}", super::target::segment(&args.name)))
+            .and_then(|v| account_of(r, &v)),
+        None => ctx.open_write()?.revoke_account(&args.name, ctx.now()),
+    };
+    let account = revoked.map_err(|e| match e.kind() {
+        ErrorKind::NotFound => e.with_hint("`claims user list` shows the accounts"),
+        _ => e,
+    })?;
     let at = account.revoked_at.unwrap_or(account.created_at);
     ctx.out(&format!(
         "revoked {} ({}) at {}\n",
@@ -169,4 +198,28 @@ fn revoke(ctx: &Ctx, args: RevokeArgs) -> Result<()> {
         account.role,
         render::time(&at, ctx.tz())
     ))
+}
+
+/// An account as a server lists it (never with its hash).
+fn account_of(r: &Remote, v: &serde_json::Value) -> Result<Account> {
+    let name = v
+        .get("name")
+        .and_then(|n| n.as_str())
+        .ok_or_else(|| r.garbled("no `name` in an account"))?;
+    let role = v
+        .get("role")
+        .and_then(|n| n.as_str())
+        .and_then(Role::parse)
+        .ok_or_else(|| r.garbled("no `role` in an account"))?;
+    let revoked_at = match v.get("revoked_at") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(_) => Some(super::answers::time(r, v, "revoked_at")?),
+    };
+    Ok(Account {
+        name: name.to_string(),
+        role,
+        token_hash: [0; 32],
+        created_at: super::answers::time(r, v, "created_at")?,
+        revoked_at,
+    })
 }

@@ -585,3 +585,60 @@ fn tls_serves_https_and_the_cli_trusts_the_certificate_it_is_given() {
     );
     assert!(!plain.contains("amazon"), "{plain}");
 }
+
+#[test]
+fn accounts_are_managed_through_the_server_as_they_are_locally() {
+    let l = Ledger::seeded();
+    let admin = add_user(&l, "ada", "admin");
+    let s = Served::start(&l, &[]);
+    let run = |line: &str| {
+        crate::harness::Run::new(l.dir.path())
+            .args(["--db", &s.url])
+            .env("CLAIMS_TOKEN", &admin)
+            .args(crate::harness::words(line))
+            .output()
+    };
+    let out = run("user add wes --role writer");
+    out.expect_code(0);
+    let wes = out.stdout.trim().to_string();
+    assert!(wes.starts_with("claims_") && wes.len() == 71, "{wes}");
+    assert!(
+        out.stderr.contains("shown only this once"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(get(&s, "/v1/stories", Some(&wes)).status, 200);
+    let out = run("user add wes --role reader");
+    out.expect_code(1);
+    out.expect_error_line(&["already an account wes"]);
+    let out = run("user list");
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("wes") && out.stdout.contains("writer"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains(&wes));
+    let out = run("user list --json");
+    let rows: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    let out = run("user revoke wes");
+    out.expect_code(0);
+    assert!(
+        out.stdout.starts_with("revoked wes (writer) at "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(get(&s, "/v1/stories", Some(&wes)).status, 401);
+    let out = run("user revoke wes");
+    out.expect_code(1);
+    let out = run("user revoke nobody");
+    out.expect_code(1);
+    out.expect_error_line(&["there is no account nobody"]);
+    // A writer may not.
+    let out = crate::harness::Run::new(l.dir.path())
+        .args(["--db", &s.url, "user", "list"])
+        .env("CLAIMS_TOKEN", &wes)
+        .output();
+    out.expect_code(1);
+}

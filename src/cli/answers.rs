@@ -142,3 +142,27 @@ pub fn short_names(r: &Remote, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
         })
         .collect())
 }
+
+/// The histories of a story's claims, or of one claim (`GET
+/// /v1/histories`), as the library folds them.
+pub fn histories(
+    r: &Remote,
+    story: Option<&str>,
+    claim: Option<&str>,
+) -> Result<Vec<claims_core::ClaimHistory>> {
+    #[derive(serde::Serialize)]
+    struct P<'a> {
+        story: Option<&'a str>,
+        claim: Option<&'a str>,
+    }
+    let doc: Vec<Value> = r.get_json("/v1/histories", &P { story, claim })?;
+    let mut out = Vec::with_capacity(doc.len());
+    for h in &doc {
+        let mut history = claims_core::ClaimHistory::new(id(r, h, "claim")?);
+        for e in array(r, h, "entries")? {
+            history.apply(&record(r, e)?);
+        }
+        out.push(history);
+    }
+    Ok(out)
+}

@@ -88,7 +88,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if let Some(Sub::Import(a)) = args.import {
         return run_import(ctx, a);
     }
-    let ledger = ctx.open_read()?;
+    let ledger = ctx.source()?;
     let view = ctx.view(args.at.as_deref(), args.as_of.as_deref())?;
     let publisher = export::Publisher {
         name: args.publisher.unwrap_or_default(),
@@ -181,10 +181,10 @@ fn run_import(ctx: &Ctx, args: ImportArgs) -> Result<()> {
             Event::from_json(v, &[]).map_err(|e| e.context(format!("review {}", i / 2 + 1)))?;
         batch.push(Incoming { line: None, event });
     }
-    let mut ledger = ctx.open_write()?;
+    let mut ledger = ctx.target()?;
     let report = ledger.append(batch, ctx.now())?;
     let n = plan.reviews;
-    let a = report.appended.len();
+    let a = report.appended;
     let mut msg = format!(
         "imported {n} review{}: appended {a} event{}",
         if n == 1 { "" } else { "s" },
@@ -193,8 +193,8 @@ fn run_import(ctx: &Ctx, args: ImportArgs) -> Result<()> {
     if report.unchanged > 0 {
         msg.push_str(&format!("; {} already in the ledger", report.unchanged));
     }
-    if let (Some(first), Some(last)) = (report.appended.first(), report.appended.last()) {
-        msg.push_str(&format!(" (seq {}..{})", first.seq, last.seq));
+    if let (Some(first), Some(last)) = (report.first_seq, report.last_seq) {
+        msg.push_str(&format!(" (seq {first}..{last})"));
     }
     ctx.out(&format!("{msg}\n"))
 }

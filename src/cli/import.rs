@@ -5,6 +5,7 @@ use claims_core::{Error, ImportOptions, Record, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::append::{open_input, stream_ndjson, MAX_EXPORT_LINE};
+use super::remote::Remote;
 use super::{Ctx, Progress};
 
 /// Restore a `claims export` exactly (same seq, recorded times and hashes).
@@ -26,6 +27,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if let Some(r) = ctx.server() {
+        return remote(ctx, r, args);
+    }
     let input = open_input(ctx, &args.file)?;
     let mut progress = Progress::new(ctx, input.len.unwrap_or(0), "restoring");
     let read = AtomicU64::new(0);
@@ -55,6 +59,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if !any {
         return Err(Error::invalid(format!("{} holds no entries", args.file)));
     }
+    said(ctx, report.restored, report.already)
+}
+
+fn said(ctx: &Ctx, restored: u64, already: u64) -> Result<()> {
+    let report = claims_core::ledger::ImportReport { restored, already };
     let msg = if report.already > 0 {
         format!(
             "restored {} entries after the {} the ledger already had",
@@ -68,4 +77,49 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         )
     };
     ctx.out(&format!("{msg}\n"))
+}
+
+/// `import` against a server (an admin's): the file is read and checked
+/// here line by line as a local import reads it, then sent whole; the
+/// server restores it all-or-nothing.
+fn remote(ctx: &Ctx, r: &Remote, args: Args) -> Result<()> {
+    let input = open_input(ctx, &args.file)?;
+    let read = AtomicU64::new(0);
+    let body = stream_ndjson(
+        input,
+        &args.file,
+        MAX_EXPORT_LINE,
+        &read,
+        |_, v| Record::from_json(v).map(|r| r.to_line()),
+        |lines| {
+            let mut body = String::new();
+            for l in lines {
+                body.push_str(&l?);
+                body.push('\n');
+            }
+            Ok(body)
+        },
+    )?;
+    if body.is_empty() {
+        return Err(Error::invalid(format!("{} holds no entries", args.file)));
+    }
+    let path = if args.accept_future_times {
+        "/v1/import?accept_future_times=true"
+    } else {
+        "/v1/import"
+    };
+    let answer = r.post(path, "application/x-ndjson", body.as_bytes())?;
+    let bytes = answer
+        .into_body()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_vec()
+        .map_err(|e| r.garbled(e))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| r.garbled(e))?;
+    let count = |k: &str| {
+        v.get(k)
+            .and_then(|n| n.as_u64())
+            .ok_or_else(|| r.garbled(format!("no `{k}` in the answer")))
+    };
+    said(ctx, count("restored")?, count("already")?)
 }

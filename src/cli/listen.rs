@@ -53,6 +53,10 @@ pub struct ListenArgs {
         requires = "listen"
     )]
     pub request_seconds: u64,
+    /// A signing key (`claims key generate`) to sign `GET /v1/checkpoint`
+    /// with.
+    #[arg(long, value_name = "FILE", requires = "listen")]
+    pub key: Option<PathBuf>,
     /// Connections served at once; more are closed at once.
     #[arg(long, value_name = "N", default_value_t = 1024, requires = "listen")]
     pub max_connections: usize,
@@ -104,11 +108,6 @@ pub fn run(ctx: &Ctx, args: ListenArgs) -> Result<()> {
             "--idle-seconds, --request-seconds and --max-connections must be at least 1",
         ));
     }
-    if ctx.server().is_some() {
-        return Err(Error::invalid(
-            "--db names a server; `serve --listen` serves a ledger directory",
-        ));
-    }
     let ledger = backend::open(
         &ctx.db,
         backend::Open {
@@ -117,8 +116,17 @@ pub fn run(ctx: &Ctx, args: ListenArgs) -> Result<()> {
             evict_server: true,
         },
     )?;
+    let signer = match &args.key {
+        Some(k) => {
+            let (key, open) = super::transparency::signing_key(ctx, k)?;
+            super::transparency::warn_if_open(ctx, k, open);
+            Some(std::sync::Arc::new(key))
+        }
+        None => None,
+    };
     let options = Options {
         public_read: args.public_read,
+        signer,
         limits: Limits {
             body_bytes: args.max_body_mib << 20,
             idle_time: Duration::from_secs(args.idle_seconds),

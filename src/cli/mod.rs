@@ -285,6 +285,15 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Where a command reads whole histories from: the server `--db` names,
+    /// or the ledger, opened for reading.
+    pub fn source(&self) -> Result<target::Source<'_>> {
+        match &self.remote {
+            Some(r) => Ok(target::Source::Remote(r)),
+            None => self.open_read().map(target::Source::Local),
+        }
+    }
+
     /// Opens the ledger for writing, creating it if needed.
     pub fn open_write(&self) -> Result<LedgerRef<'_>> {
         if self.held.borrow().is_none() && !self.db.exists() {

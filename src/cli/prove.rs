@@ -1,11 +1,8 @@
 //! `claims prove EVENT [--size N]` and `claims prove --consistency M
 //! [--size N]`: RFC 9162 proofs from the ledger's tree, as JSON.
 
-use serde_json::Value;
-
-use claims_core::error::{ErrorKind, Hint};
-use claims_core::{Error, Result, Store};
-use claims_transparency::proof::{Consistency, Inclusion, Proof};
+use claims_api::proofs::ProveParams;
+use claims_core::Result;
 
 use super::Ctx;
 
@@ -35,66 +32,14 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let ledger = ctx.open_read()?;
-    let head = ledger.store().head().seq;
-    let size = args.size.unwrap_or(head);
-    if size > head {
-        return Err(Error::invalid(format!(
-            "--size {size}: the log has {head} entries, so there is no tree of size {size} yet"
-        )));
-    }
-    let proof = if let Some(old) = args.consistency {
-        if old == 0 || old > size {
-            return Err(Error::invalid(format!(
-                "--consistency {old}: the old tree's size must be from 1 to {size} (the tree it is a prefix of)"
-            )));
-        }
-        let path = ledger.consistency_proof(old, size)?;
-        let p = Consistency {
-            old_size: old,
-            tree_size: size,
-            path,
-        };
-        p.check(&ledger.tree_root(old)?, &ledger.tree_root(size)?)
-            .map_err(|e| damaged(e.message()))?;
-        Proof::Consistency(p)
-    } else {
-        let event = args.event.as_deref().unwrap_or_default();
-        let id = ledger.resolve_event(event)?;
-        let seq = ledger
-            .store()
-            .seq_of_event(id)?
-            .ok_or_else(|| Error::not_found(format!("event {id} is not in the log")))?;
-        if seq > size {
-            return Err(Error::invalid(format!(
-                "--size {size}: event {id} is entry seq {seq}, which is not in the tree of size {size} (it came later)"
-            )));
-        }
-        let record = ledger
-            .store()
-            .get(seq)?
-            .ok_or_else(|| damaged(&format!("the log has no entry seq {seq}")))?;
-        let mut c = Vec::with_capacity(1024);
-        record.canonical_into(&mut c);
-        let p = Inclusion {
-            tree_size: size,
-            leaf_index: seq - 1,
-            leaf_hash: claims_core::tree::leaf_hash(&c),
-            path: ledger.inclusion_proof(seq, size)?,
-            entry: Some(Value::Object(record.to_json())),
-        };
-        p.check(&ledger.tree_root(size)?)
-            .map_err(|e| damaged(e.message()))?;
-        Proof::Inclusion(p)
+    let params = ProveParams {
+        event: args.event,
+        consistency: args.consistency,
+        size: args.size,
     };
-    ctx.out_json(&proof.to_json())
-}
-
-/// The ledger's own proof does not hold: its tree disagrees with itself.
-fn damaged(why: &str) -> Error {
-    Error::new(
-        ErrorKind::Damaged,
-        format!("the ledger's tree does not prove what it should ({why})"),
-    )
-    .with_hint(Hint::Verify)
+    if let Some(r) = ctx.server() {
+        return ctx.out_raw(&r.get_bytes("/v1/proof", &params)?);
+    }
+    let ledger = ctx.open_read()?;
+    ctx.out_json(&claims_api::proofs::prove(&ledger, &params)?)
 }

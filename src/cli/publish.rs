@@ -34,6 +34,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let shown = args.dir.display().to_string();
     not_a_signing_key(&shown, "the directory to publish into")?;
     let (key, open) = signing_key(ctx, &args.key)?;
+    if ctx.server().is_some() {
+        return Err(claims_core::Error::invalid(
+            "publish writes the log's tiles from a ledger on this machine, and --db names a server",
+        )
+        .with_hint("run `claims publish` where the ledger is (the server's machine, on its --db directory)"));
+    }
     let ledger = ctx.open_read()?;
     let size = ledger.store().head().seq;
     let mut dir = Dir::for_writing(ctx.path(&args.dir), &shown)?;

@@ -64,6 +64,11 @@ pub struct Args {
 const TICK: Duration = Duration::from_millis(200);
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if ctx.server().is_some() {
+        return Err(Error::invalid(
+            "--db names a server; `claims serve` serves a ledger directory on this machine",
+        ));
+    }
     if args.net.listen.is_some() {
         return super::listen::run(ctx, args.net);
     }

@@ -4,7 +4,9 @@
 
 use uuid::Uuid;
 
-use claims_core::{Error, Incoming, Result};
+use claims_api::params::Appended;
+use claims_core::query::Scope;
+use claims_core::{ClaimHistory, Error, Incoming, Result};
 
 use super::remote::Remote;
 use super::LedgerRef;
@@ -64,9 +66,13 @@ impl Target<'_> {
     }
 
     /// Appends `events` all-or-nothing.
-    pub fn append(&mut self, events: Vec<Incoming>, now: claims_core::time::Time) -> Result<()> {
+    pub fn append(
+        &mut self,
+        events: Vec<Incoming>,
+        now: claims_core::time::Time,
+    ) -> Result<Appended> {
         match self {
-            Target::Local(l) => l.append(events, now).map(drop),
+            Target::Local(l) => l.append(events, now).map(|r| Appended::of(&r)),
             Target::Remote(r) => {
                 let mut body = Vec::new();
                 for e in &events {
@@ -76,9 +82,16 @@ impl Target<'_> {
                         })?;
                     body.push(b'\n');
                 }
-                r.post("/v1/events", "application/x-ndjson", &body)
-                    .map(drop)
-                    .map_err(|e| strip_line(e, &events))
+                let answer = r
+                    .post("/v1/events", "application/x-ndjson", &body)
+                    .map_err(|e| strip_line(e, &events))?;
+                let bytes = answer
+                    .into_body()
+                    .with_config()
+                    .limit(1 << 20)
+                    .read_to_vec()
+                    .map_err(|e| r.garbled(e))?;
+                serde_json::from_slice(&bytes).map_err(|e| r.garbled(e))
             }
         }
     }
@@ -100,5 +113,34 @@ fn strip_line(e: Error, events: &[Incoming]) -> Error {
             out
         }
         None => e,
+    }
+}
+
+/// A ledger to read whole histories from: opened here, or a server's.
+pub enum Source<'a> {
+    /// Opened here.
+    Local(LedgerRef<'a>),
+    /// A claims server.
+    Remote(&'a Remote),
+}
+
+impl Source<'_> {
+    /// A claim id or unique prefix of one, resolved.
+    pub fn resolve_claim(&self, prefix: &str) -> Result<Uuid> {
+        match self {
+            Source::Local(l) => l.resolve_claim(prefix),
+            Source::Remote(r) => Target::Remote(r).resolve_claim(prefix),
+        }
+    }
+
+    /// The histories of `scope`'s claims, as `Ledger::histories` gives them.
+    pub fn histories(&self, scope: &Scope) -> Result<Vec<ClaimHistory>> {
+        match self {
+            Source::Local(l) => l.histories(scope),
+            Source::Remote(r) => {
+                let claim = scope.claim.map(|c| c.to_string());
+                super::answers::histories(r, scope.story.as_deref(), claim.as_deref())
+            }
+        }
     }
 }

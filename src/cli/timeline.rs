@@ -6,6 +6,7 @@ use claims_core::query::Scope;
 use claims_core::{Error, Result};
 use claims_render::timeline::{Mark, Options, Timeline};
 
+use super::target::Source;
 use super::{render, Ctx};
 
 /// Draw how a story changed: one lane per claim, its status over valid time,
@@ -92,10 +93,17 @@ fn parse_mark(ctx: &Ctx, s: &str) -> Result<Mark> {
 /// The most claims a timeline of every story draws.
 const MAX_CLAIMS_DRAWN: usize = 2000;
 
+fn too_many() -> Error {
+    Error::invalid(format!(
+        "the ledger has more than {MAX_CLAIMS_DRAWN} claims, too many to draw in one picture"
+    ))
+    .with_hint("draw one story with `--story S` (`claims stories` lists them)")
+}
+
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let format = format_of(&args.output)?;
     refuse_existing(&ctx.path(&args.output), &args.output, args.force)?;
-    let ledger = ctx.open_read()?;
+    let ledger = ctx.source()?;
     let as_of = ctx
         .query_time(args.as_of.as_deref())
         .map_err(|e| e.context("--as-of"))?;
@@ -115,18 +123,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             lo: uuid::Uuid::nil(),
             hi: uuid::Uuid::max(),
         };
-        let n = ledger
-            .store()
-            .claim_ids_in(all, MAX_CLAIMS_DRAWN + 1)?
-            .len();
+        let n = match &ledger {
+            Source::Local(l) => l.store().claim_ids_in(all, MAX_CLAIMS_DRAWN + 1)?.len(),
+            Source::Remote(_) => 0,
+        };
         if n > MAX_CLAIMS_DRAWN {
-            return Err(Error::invalid(format!(
-                "the ledger has more than {MAX_CLAIMS_DRAWN} claims, too many to draw in one picture"
-            ))
-            .with_hint("draw one story with `--story S` (`claims stories` lists them)"));
+            return Err(too_many());
         }
     }
     let histories = ledger.histories(&scope)?;
+    if histories.len() > MAX_CLAIMS_DRAWN {
+        return Err(too_many());
+    }
     let mut opts = Options::new(
         args.story.clone().unwrap_or_else(|| "all stories".into()),
         as_of,

@@ -282,7 +282,7 @@ fn the_cli_against_a_server_prints_what_it_prints_locally() {
     let token = add_user(&remote, "rita", "reader");
     let s = Served::start(&remote, &[]);
     let tf = remote.write("token", &token);
-    let when = "--as-of 2021-01-01";
+    let when = "--as-of 2030-01-01";
     let lines = [
         format!("state --story {STORY} --at 2020-07-10T21:06 {when}"),
         format!("state --story {STORY} --at 2020-07-10T21:06 {when} --json"),
@@ -302,7 +302,20 @@ fn the_cli_against_a_server_prints_what_it_prints_locally() {
         "state --at 2020-13-45".to_string(),
         "diff 2020-07-10 tomorrowish".to_string(),
         "export --story nope".to_string(),
+        format!("claimreview --story {STORY} --publisher Faktisk --at 2020-07-11T00:05Z {when}"),
+        format!("claimreview 854a140a --publisher Faktisk --at 2020-07-11T00:05Z {when} --html"),
+        "claimreview 1daf5e10 --publisher Faktisk".to_string(),
+        "prove 6ea7452a --size 27".to_string(),
+        "prove --consistency 10 --size 27".to_string(),
+        "prove --consistency 10 --size 99".to_string(),
+        "prove ffffffff".to_string(),
+        format!("timeline --story {STORY} --as-of 2030-01-01 -o picture.svg"),
+        format!("timeline --story {STORY} --as-of 2030-01-01 -o picture.html --mark 2020-07-10T21:06Z=published"),
+        "timeline --story nope -o x.svg".to_string(),
     ];
+    // The comparisons are of real answers, not of two empty ones.
+    let state = local.sh(&lines[0]).ok();
+    assert!(state.contains("retracted") && state.contains("disputed"), "{state}");
     for line in lines {
         let here = local.sh(&line).output();
         let there = crate::harness::Run::new(remote.dir.path())
@@ -313,6 +326,29 @@ fn the_cli_against_a_server_prints_what_it_prints_locally() {
         crate::harness::assert_same_text(&format!("stderr of {line}"), &there.stderr, &here.stderr);
         assert_eq!(there.code, here.code, "exit code of {line}");
     }
+    // The pictures, drawn from the same histories.
+    for f in ["picture.svg", "picture.html"] {
+        let here = std::fs::read(local.path(f)).unwrap();
+        let there = std::fs::read(remote.path(f)).unwrap();
+        crate::harness::assert_same_text(f, there, here);
+    }
+    // A checkpoint signed here over the server's tree head is the one
+    // signed over the ledger's own (Ed25519 signs deterministically).
+    local.sh("key generate example.org/desk -o desk.key").ok();
+    std::fs::copy(local.path("desk.key"), remote.path("desk.key")).unwrap();
+    let here = local.sh("checkpoint --key desk.key").ok();
+    let there = crate::harness::Run::new(remote.dir.path())
+        .args([
+            "--db",
+            &s.url,
+            "--token-file",
+            &tf,
+            "checkpoint",
+            "--key",
+            "desk.key",
+        ])
+        .ok();
+    assert_eq!(there, here);
 }
 
 #[test]

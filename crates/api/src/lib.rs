@@ -5,7 +5,8 @@
 //!   `--json` and the API's bodies are these same bytes);
 //! - [`error`]: the error shape and its HTTP statuses;
 //! - [`words`]: the words a hint is said in;
-//! - [`ndjson`]: an NDJSON body of events, read by `append`'s rules.
+//! - [`ndjson`]: an NDJSON body of events, read by `append`'s rules;
+//! - [`proofs`]: the verifiable log's proofs.
 //!
 //! It does no I/O of its own: callers pass the writer, the clock and the zone.
 
@@ -14,6 +15,7 @@ pub mod error;
 pub mod json;
 pub mod ndjson;
 pub mod params;
+pub mod proofs;
 pub mod words;
 
 /// The API's version prefix.

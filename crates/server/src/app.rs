@@ -23,6 +23,8 @@ pub struct Options {
     pub public_read: bool,
     /// Limits on requests and connections.
     pub limits: Limits,
+    /// The key `GET /v1/checkpoint` signs with (none: the route says so).
+    pub signer: Option<Arc<claims_transparency::SigningKey>>,
 }
 
 /// Limits on what one request or connection may take (SPEC, "Safety").
@@ -108,6 +110,15 @@ impl App {
 
     pub(crate) fn writer(&self) -> &writer::Handle {
         &self.0.writer
+    }
+
+    /// Tells followers the head is now `seq`.
+    pub(crate) fn moved_to(&self, seq: u64) {
+        self.0.head.send_if_modified(|h| {
+            let moved = *h != seq;
+            *h = seq;
+            moved
+        });
     }
 
     pub(crate) fn watch_head(&self) -> watch::Receiver<u64> {

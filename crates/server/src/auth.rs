@@ -69,7 +69,7 @@ impl Caller {
 /// The role a route needs: reading for every GET, writing to append, admin
 /// for accounts.
 fn needs(method: &Method, path: &str) -> Role {
-    if path.starts_with("/v1/users") {
+    if path.starts_with("/v1/users") || path == "/v1/import" {
         Role::Admin
     } else if method == Method::GET || method == Method::HEAD || path == "/v1/ids/short" {
         Role::Reader

@@ -3,7 +3,9 @@
 
 mod events;
 mod follow;
+mod import;
 mod read;
+mod tree;
 mod users;
 
 use axum::extract::{FromRequestParts, Query};
@@ -22,14 +24,19 @@ pub(crate) fn api() -> Router<App> {
     Router::new()
         .route("/v1/events", post(events::append))
         .route("/v1/events/{id}", get(read::event))
+        .route("/v1/import", post(import::import))
         .route("/v1/state", get(read::state))
         .route("/v1/claims/{id}", get(read::show))
         .route("/v1/audit", get(read::audit))
+        .route("/v1/histories", get(read::histories))
         .route("/v1/diff", get(read::diff))
         .route("/v1/stories", get(read::stories))
         .route("/v1/log", get(read::log))
         .route("/v1/export", get(read::export))
         .route("/v1/verify", get(read::verify))
+        .route("/v1/tree", get(tree::tree))
+        .route("/v1/proof", get(tree::proof))
+        .route("/v1/checkpoint", get(tree::checkpoint))
         .route("/v1/ids/short", post(read::short_ids))
         .route("/v1/users", get(users::list).post(users::add))
         .route("/v1/users/{name}", axum::routing::delete(users::revoke))

@@ -234,3 +234,67 @@ pub(crate) async fn event(
     })
     .await
 }
+
+/// The most claims whose histories are sent for a whole ledger.
+const MAX_UNSCOPED: usize = 10_000;
+
+/// The parameters of `GET /v1/histories`: a story, or a claim, or (for a
+/// ledger of at most [`MAX_UNSCOPED`] claims) neither.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HistoriesParams {
+    story: Option<String>,
+    claim: Option<String>,
+}
+
+/// `GET /v1/histories?story=S` or `?claim=ID`: every entry that bears on
+/// each claim (its assertion, its events, voids of them, assertions that
+/// supersede it), claim by claim in assertion order:
+/// `[{"claim":ID,"entries":[ENTRY...]}]`. What a client needs to draw a
+/// story's timeline or show a claim as the library folds it.
+pub(crate) async fn histories(
+    State(app): State<App>,
+    Q(p): Q<HistoriesParams>,
+) -> ApiResult<Response> {
+    app.read(move |l| {
+        let claim = match &p.claim {
+            Some(c) => Some(l.resolve_claim(c)?),
+            None => None,
+        };
+        if claim.is_none() && p.story.is_none() {
+            let all = claims_core::store::IdRange {
+                lo: uuid::Uuid::nil(),
+                hi: uuid::Uuid::max(),
+            };
+            if l.store().claim_ids_in(all, MAX_UNSCOPED + 1)?.len() > MAX_UNSCOPED {
+                return Err(ApiError::bad_request(format!(
+                    "the ledger has more than {MAX_UNSCOPED} claims: name a story or a claim"
+                )));
+            }
+        }
+        let scope = claims_core::query::Scope {
+            story: p.story.clone(),
+            claim,
+        };
+        let hs = l.histories(&scope)?;
+        let mut out = Vec::new();
+        let mut arr = claims_api::json::Array::open(&mut out, 0)
+            .map_err(|e| ApiError::from(claims_core::Error::io("writing the answer", e)))?;
+        for h in &hs {
+            let mut entries: Vec<&claims_core::Record> =
+                h.asserted.iter().chain(h.others.iter()).collect();
+            entries.sort_by_key(|r| r.seq);
+            let v = serde_json::json!({
+                "claim": h.claim.to_string(),
+                "entries": entries.iter().map(|r| claims_core::query::record_json(r)).collect::<Vec<_>>(),
+            });
+            arr.item(&mut out, &v)
+                .map_err(|e| ApiError::from(claims_core::Error::io("writing the answer", e)))?;
+        }
+        arr.close(&mut out)
+            .map_err(|e| ApiError::from(claims_core::Error::io("writing the answer", e)))?;
+        out.push(b'\n');
+        Ok(json(out))
+    })
+    .await
+}

@@ -13,7 +13,7 @@ use crate::harness::{Ledger, BIN, SEED, SEED_EVENTS, STORY};
 
 /// A server running on a ledger, killed when dropped.
 pub struct Served {
-    child: Child,
+    pub child: Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     /// What it printed on stderr, read when it is stopped.
@@ -315,7 +315,10 @@ fn the_cli_against_a_server_prints_what_it_prints_locally() {
     ];
     // The comparisons are of real answers, not of two empty ones.
     let state = local.sh(&lines[0]).ok();
-    assert!(state.contains("retracted") && state.contains("disputed"), "{state}");
+    assert!(
+        state.contains("retracted") && state.contains("disputed"),
+        "{state}"
+    );
     for line in lines {
         let here = local.sh(&line).output();
         let there = crate::harness::Run::new(remote.dir.path())
@@ -677,4 +680,88 @@ fn accounts_are_managed_through_the_server_as_they_are_locally() {
         .env("CLAIMS_TOKEN", &wes)
         .output();
     out.expect_code(1);
+}
+
+/// Two events a batch: a new claim and its corroboration, so that a batch
+/// cut in two would show.
+fn batch(n: usize, t: usize) -> (String, [String; 2]) {
+    let claim = uuid::Uuid::new_v4().to_string();
+    let (a, c) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let body = format!(
+        "{}\n{}\n",
+        serde_json::json!({"id": a, "kind": "asserted", "claim": claim, "story": format!("load-{t}"),
+            "by": "Desk", "text": format!("claim {n} of writer {t}"),
+            "valid": {"from": "2020-07-10T09:00:00Z", "to": "2020-07-10T09:00:00Z"}}),
+        serde_json::json!({"id": c, "kind": "corroborated", "claim": claim, "by": "Wire",
+            "valid": {"from": "2020-07-10T10:00:00Z", "to": "2020-07-10T10:00:00Z"}}),
+    );
+    (body, [a, c])
+}
+
+#[test]
+fn a_server_killed_under_load_loses_nothing_it_acknowledged() {
+    let l = Ledger::empty();
+    let token = add_user(&l, "wes", "writer");
+    let mut s = Served::start(&l, &[]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..32)
+        .map(|t| {
+            let (url, token, stop) = (s.url.clone(), token.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let agent = agent();
+                let mut acked = Vec::new();
+                for n in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let (body, ids) = batch(n, t);
+                    let r = agent
+                        .post(format!("{url}/v1/events"))
+                        .header("Authorization", format!("Bearer {token}"))
+                        .send(body.as_str());
+                    match r {
+                        Ok(r) if r.status().as_u16() == 200 => acked.push(ids),
+                        Ok(r) => panic!("answered {}", r.status()),
+                        Err(_) => break,
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    s.child.kill().expect("SIGKILL");
+    let _ = s.child.wait();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acked: Vec<[String; 2]> = writers
+        .into_iter()
+        .flat_map(|w| w.join().expect("a writer"))
+        .collect();
+    assert!(
+        acked.len() > 32,
+        "only {} batches acknowledged",
+        acked.len()
+    );
+    // Opened again (recovery runs): every acknowledged event once, every
+    // batch whole, seq gapless, the chain verifies.
+    l.sh("verify").ok();
+    let export = l.sh("export").ok();
+    let mut seen = std::collections::HashMap::new();
+    for (i, line) in export.lines().enumerate() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["seq"].as_u64(), Some(i as u64 + 1), "seq gapless");
+        *seen
+            .entry(v["id"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+    }
+    for [a, c] in &acked {
+        assert_eq!(seen.get(a), Some(&1), "acknowledged {a} present once");
+        assert_eq!(seen.get(c), Some(&1), "acknowledged {c} present once");
+    }
+    assert_eq!(export.lines().count() % 2, 0, "no batch cut in two");
+    let again = Served::start(&l, &[]);
+    assert_eq!(get(&again, "/v1/verify", Some(&token)).status, 200);
 }

@@ -7,12 +7,15 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use claims_core::event::Body;
-use claims_core::query::{AuditOptions, AuditRow, Scope};
+use claims_core::query::AuditRow;
 use claims_core::stream::Items;
 use claims_core::Result;
 
+use super::remote::Remote;
 use super::table::Col;
-use super::{render, Ctx};
+use super::{answers, render, Ctx};
+use claims_api::params::AuditParams;
+use claims_core::ClaimHistory;
 
 /// Every status change: which claim moved from which status to which, when,
 /// on whose word.
@@ -47,45 +50,27 @@ pub struct Args {
     pub json: bool,
 }
 
+impl Args {
+    fn params(&self, ctx: &Ctx) -> AuditParams {
+        AuditParams {
+            story: self.story.clone(),
+            claim: self.claim.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            recorded: self.recorded,
+            at: self.at.clone(),
+            as_of: self.as_of.clone(),
+            tz: Some(ctx.tz().name().to_string()),
+        }
+    }
+}
+
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if let Some(r) = ctx.server() {
+        return remote(ctx, r, args);
+    }
     let ledger = ctx.open_read()?;
-    let opt = |s: &Option<String>, flag: &str| {
-        s.as_deref()
-            .map(|s| {
-                ctx.query_time(Some(s))
-                    .map_err(|e| e.context(flag.to_string()))
-            })
-            .transpose()
-    };
-    let from = match &args.from {
-        // A bare date as --from means the start of that day.
-        Some(s) if !s.contains('T') && !s.contains(' ') && s.len() == 10 => Some(
-            claims_core::time::parse_valid(s, ctx.tz())
-                .map_err(|e| e.context("--from"))?
-                .0,
-        ),
-        _ => opt(&args.from, "--from")?,
-    };
-    let opts = AuditOptions {
-        recorded: args.recorded,
-        at: ctx
-            .query_time(args.at.as_deref())
-            .map_err(|e| e.context("--at"))?,
-        as_of: ctx
-            .query_time(args.as_of.as_deref())
-            .map_err(|e| e.context("--as-of"))?,
-        from,
-        to: opt(&args.to, "--to")?,
-    };
-    let claim = args
-        .claim
-        .as_deref()
-        .map(|c| ledger.resolve_claim(c))
-        .transpose()?;
-    let scope = Scope {
-        story: args.story,
-        claim,
-    };
+    let (scope, opts) = args.params(ctx).resolve(&ctx.clock(), &ledger)?;
     let scoped = scope.story.is_some() || scope.claim.is_some();
     let rows = ledger.audit_rows(&scope, &opts)?;
     if args.json {
@@ -93,7 +78,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return claims_api::answer::audit(&mut w, rows)
             .map_err(|f| f.into_error("writing to standard output"));
     }
-    let tz = ctx.tz();
     let (rows, short): (Items<'_, AuditRow>, Box<dyn Fn(Uuid) -> String>) = if scoped {
         let rows: Vec<AuditRow> = rows.collect::<Result<_>>()?;
         let map = render::short_ids(&ledger, &rows.iter().map(|r| r.claim).collect::<Vec<_>>())?;
@@ -108,6 +92,90 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             Box::new(move |id| render::dashed_prefix(id, all.digits(id))),
         )
     };
+    let mut text_of = |claim: Uuid| -> Result<String> {
+        Ok(ledger
+            .assertion(claim)?
+            .and_then(|a| match a.event.body {
+                Body::Asserted(a) => Some(a.text),
+                _ => None,
+            })
+            .unwrap_or_default())
+    };
+    table(ctx, args.recorded, rows, &*short, &mut text_of)
+}
+
+/// `audit` against a server: its `--json` as written, or the table from
+/// its rows, each row's entry and claim text read from the claims'
+/// histories (`GET /v1/histories`).
+fn remote(ctx: &Ctx, r: &Remote, args: Args) -> Result<()> {
+    let params = args.params(ctx);
+    if args.json {
+        return ctx.out_raw(&r.get_bytes("/v1/audit", &params)?);
+    }
+    let doc: Vec<serde_json::Value> = r.get_json("/v1/audit", &params)?;
+    // The histories the rows are about: the scope's at once, else claim by
+    // claim as the rows name them.
+    let mut by_claim: HashMap<Uuid, ClaimHistory> = HashMap::new();
+    if args.story.is_some() || args.claim.is_some() {
+        for h in answers::histories(r, args.story.as_deref(), args.claim.as_deref())? {
+            by_claim.insert(h.claim, h);
+        }
+    }
+    let mut rows = Vec::with_capacity(doc.len());
+    for v in &doc {
+        let claim = answers::id(r, v, "claim")?;
+        if !by_claim.contains_key(&claim) {
+            for h in answers::histories(r, None, Some(&claim.to_string()))? {
+                by_claim.insert(h.claim, h);
+            }
+        }
+        let seq = v
+            .get("seq")
+            .and_then(|n| n.as_u64())
+            .ok_or_else(|| r.garbled("no `seq` in an audit row"))?;
+        let record = by_claim
+            .get(&claim)
+            .and_then(|h| {
+                h.asserted
+                    .iter()
+                    .chain(h.others.iter())
+                    .find(|e| e.seq == seq)
+            })
+            .cloned()
+            .ok_or_else(|| r.garbled(format!("entry {seq} is in no history of claim {claim}")))?;
+        rows.push(AuditRow {
+            claim,
+            t: claims_core::projection::Transition {
+                record,
+                from: answers::status(r, v, "from")?,
+                to: answers::status(r, v, "to")?,
+            },
+        });
+    }
+    let names = answers::short_names(r, &rows.iter().map(|r| r.claim).collect::<Vec<_>>())?;
+    let mut text_of = |claim: Uuid| -> Result<String> {
+        Ok(by_claim
+            .get(&claim)
+            .and_then(|h| h.assertion().map(|a| a.text.clone()))
+            .unwrap_or_default())
+    };
+    table(
+        ctx,
+        args.recorded,
+        Box::new(rows.into_iter().map(Ok)),
+        &|id| names[&id].clone(),
+        &mut text_of,
+    )
+}
+
+fn table(
+    ctx: &Ctx,
+    recorded: bool,
+    rows: Items<'_, AuditRow>,
+    short: &dyn Fn(Uuid) -> String,
+    text_of: &mut dyn FnMut(Uuid) -> Result<String>,
+) -> Result<()> {
+    let tz = ctx.tz();
     // Claim texts read so far (bounded: a whole ledger has millions).
     let mut texts: HashMap<Uuid, String> = HashMap::new();
     let mut t = None;
@@ -118,27 +186,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             if texts.len() >= 20_000 {
                 texts.clear();
             }
-            let text = ledger
-                .assertion(row.claim)?
-                .and_then(|a| match a.event.body {
-                    Body::Asserted(a) => Some(a.text),
-                    _ => None,
-                })
-                .unwrap_or_default();
+            let text = text_of(row.claim)?;
             texts.insert(row.claim, text);
         }
         let text = &texts[&row.claim];
         let t = t.get_or_insert_with(|| {
             ctx.table(vec![
-                Col::fit_min(
-                    if args.recorded {
-                        "recorded"
-                    } else {
-                        "valid time"
-                    },
-                    21,
-                    44,
-                ),
+                Col::fit_min(if recorded { "recorded" } else { "valid time" }, 21, 44),
                 Col::fit_min("claim", 8, 36),
                 Col::flex("claim text", 12),
                 Col::fit_min("change", 12, 27),
@@ -146,7 +200,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 Col::fit_min("by / via", 8, 28),
             ])
         });
-        let when = if args.recorded {
+        let when = if recorded {
             render::time(&r.recorded_at, tz)
         } else {
             r.event

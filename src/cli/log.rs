@@ -6,7 +6,9 @@ use claims_core::record::fmt_recorded;
 use claims_core::record::Record;
 use claims_core::{Error, Result, Store};
 
-use super::{render, Ctx};
+use super::remote::Remote;
+use super::{answers, render, Ctx};
+use claims_api::answer::Failed;
 
 /// The raw log in seq order: every entry as the ledger recorded it.
 #[derive(Debug, clap::Args)]
@@ -20,37 +22,49 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let ledger = ctx.open_read()?;
+    match ctx.server() {
+        Some(r) => {
+            let params = claims_api::params::LogParams { since: args.since };
+            let answer = r.get("/v1/log", &params)?;
+            let lines = std::io::BufRead::lines(std::io::BufReader::new(Remote::reader(answer)));
+            let records = lines.map(|l| {
+                let l = l.map_err(|e| {
+                    Error::new(
+                        claims_core::ErrorKind::Io,
+                        format!("the log from the server broke off ({e})"),
+                    )
+                })?;
+                let v: serde_json::Value = serde_json::from_str(&l).map_err(|e| r.garbled(e))?;
+                answers::record(r, &v)
+            });
+            write(ctx, args.json, records)
+        }
+        None => {
+            let ledger = ctx.open_read()?;
+            let records = ledger.store().scan(args.since.saturating_add(1));
+            write(ctx, args.json, records)
+        }
+    }
+}
+
+/// The entries, for people or (`--json`) as a JSON array of export lines,
+/// written as they come.
+fn write(ctx: &Ctx, json: bool, records: impl Iterator<Item = Result<Record>>) -> Result<()> {
     let mut out = std::io::BufWriter::with_capacity(64 << 10, ctx.io().stdout());
-    let res = (|| -> std::io::Result<Result<()>> {
-        if args.json {
-            write!(out, "[")?;
-        }
-        for (i, r) in ledger
-            .store()
-            .scan(args.since.saturating_add(1))
-            .enumerate()
-        {
-            let r = match r {
-                Ok(r) => r,
-                Err(e) => return Ok(Err(e)),
-            };
-            if args.json {
-                write!(out, "{}\n  {}", if i == 0 { "" } else { "," }, r.to_line())?;
-                continue;
+    let written = if json {
+        claims_api::answer::log(&mut out, records)
+    } else {
+        (|| {
+            for r in records {
+                writeln!(out, "{}", line(&r?))?;
             }
-            writeln!(out, "{}", line(&r))?;
-        }
-        if args.json {
-            writeln!(out, "\n]")?;
-        }
-        out.flush()?;
-        Ok(Ok(()))
-    })();
-    match res {
-        Ok(r) => r,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::io("writing the log", e)),
+            Ok(out.flush()?)
+        })()
+    };
+    match written {
+        Ok(()) => Ok(()),
+        Err(Failed::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(f) => Err(f.into_error("writing the log")),
     }
 }
 

@@ -5,7 +5,8 @@ use claims_core::query::{show_json, standing_name};
 use claims_core::Result;
 
 use super::table::Col;
-use super::{render, Ctx};
+use super::{answers, render, Ctx};
+use claims_api::params::ShowParams;
 
 /// One claim: its state at --at as known at --as-of, and every event on it.
 #[derive(Debug, clap::Args)]
@@ -24,13 +25,35 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let ledger = ctx.open_read()?;
-    let view = ctx.view(args.at.as_deref(), args.as_of.as_deref())?;
-    let claim = ledger.resolve_claim(&args.claim)?;
-    let h = ledger.history(claim)?;
-    if args.json {
-        return ctx.out_json(&show_json(&h, &view));
-    }
+    let (claim, h, view) = match ctx.server() {
+        Some(r) => {
+            if args.json {
+                let params = ShowParams {
+                    at: args.at.clone(),
+                    as_of: args.as_of.clone(),
+                    tz: Some(ctx.tz().name().to_string()),
+                };
+                let path = format!("/v1/claims/{}", super::target::segment(&args.claim));
+                return ctx.out_raw(&r.get_bytes(&path, &params)?);
+            }
+            let view = ctx.view(args.at.as_deref(), args.as_of.as_deref())?;
+            let h = answers::histories(r, None, Some(&args.claim))?
+                .into_iter()
+                .next()
+                .ok_or_else(|| r.garbled("no history in the answer"))?;
+            (h.claim, h, view)
+        }
+        None => {
+            let ledger = ctx.open_read()?;
+            let view = ctx.view(args.at.as_deref(), args.as_of.as_deref())?;
+            let claim = ledger.resolve_claim(&args.claim)?;
+            let h = ledger.history(claim)?;
+            if args.json {
+                return ctx.out_json(&show_json(&h, &view));
+            }
+            (claim, h, view)
+        }
+    };
     let tz = ctx.tz();
     let a = h.assertion().expect("resolved claims are asserted");
     let mut s = format!(

@@ -312,6 +312,22 @@ fn the_cli_against_a_server_prints_what_it_prints_locally() {
         format!("timeline --story {STORY} --as-of 2030-01-01 -o picture.svg"),
         format!("timeline --story {STORY} --as-of 2030-01-01 -o picture.html --mark 2020-07-10T21:06Z=published"),
         "timeline --story nope -o x.svg".to_string(),
+        format!("audit --story {STORY}"),
+        format!("audit --story {STORY} --json"),
+        format!("audit --story {STORY} --recorded"),
+        format!("audit --claim 854a140a --from 2020-07-10 --to 2020-07-11"),
+        "audit".to_string(),
+        "audit --json".to_string(),
+        "audit --claim 0000000".to_string(),
+        format!("show 854a140a --at 2020-07-10T21:06Z {when}"),
+        format!("show 854a140a --at 2020-07-10T21:06Z {when} --json"),
+        "show 98613568-7451-4557-9fe9-715b4e736098".to_string(),
+        "show 12".to_string(),
+        "show ffffffff".to_string(),
+        "log".to_string(),
+        "log --json".to_string(),
+        "log --since 20".to_string(),
+        "log --since 27 --json".to_string(),
     ];
     // The comparisons are of real answers, not of two empty ones.
     let state = local.sh(&lines[0]).ok();

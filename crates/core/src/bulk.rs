@@ -185,14 +185,42 @@ impl<S: Store> Ledger<S> {
         self.append_stream_in_parts(events, now, STAGE_EVERY, progress)
     }
 
+    /// [`Ledger::append_stream`], every entry recorded by the account
+    /// `recorded_by` (as [`Ledger::append_as`]; `None` is a local append).
+    pub fn append_stream_as(
+        &mut self,
+        events: impl Iterator<Item = Result<Incoming>>,
+        now: Time,
+        recorded_by: Option<&str>,
+        progress: impl FnMut(u64),
+    ) -> Result<StreamReport> {
+        self.append_stream_parts_as(events, now, recorded_by, STAGE_EVERY, progress)
+    }
+
     /// [`Ledger::append_stream`], staging every `part` events.
     pub fn append_stream_in_parts(
         &mut self,
         events: impl Iterator<Item = Result<Incoming>>,
         now: Time,
         part: usize,
+        progress: impl FnMut(u64),
+    ) -> Result<StreamReport> {
+        self.append_stream_parts_as(events, now, None, part, progress)
+    }
+
+    fn append_stream_parts_as(
+        &mut self,
+        events: impl Iterator<Item = Result<Incoming>>,
+        now: Time,
+        recorded_by: Option<&str>,
+        part: usize,
         mut progress: impl FnMut(u64),
     ) -> Result<StreamReport> {
+        if recorded_by == Some("") {
+            return Err(Error::invalid(
+                "the account an entry is recorded by must have a name, not an empty one",
+            ));
+        }
         let part = part.max(1);
         let head = self.store().read_head()?;
         self.forget();
@@ -231,7 +259,13 @@ impl<S: Store> Ledger<S> {
                     }
                 }
                 if batch.pending.len() >= part {
-                    let records = seal(&mut batch, &mut next_seq, recorded_at, &mut prev);
+                    let records = seal(
+                        &mut batch,
+                        &mut next_seq,
+                        recorded_at,
+                        recorded_by,
+                        &mut prev,
+                    );
                     let (store, batch) = (&mut self.store_mut(), &batch);
                     store.stage(&head, &records, batch)?;
                     staged = true;
@@ -239,7 +273,13 @@ impl<S: Store> Ledger<S> {
                 }
             }
             progress(read);
-            let records = seal(&mut batch, &mut next_seq, recorded_at, &mut prev);
+            let records = seal(
+                &mut batch,
+                &mut next_seq,
+                recorded_at,
+                recorded_by,
+                &mut prev,
+            );
             if staged {
                 self.store_mut().stage(&head, &records, &batch)?;
                 self.store_mut().commit_staged(&head)?;
@@ -422,11 +462,12 @@ fn seal(
     batch: &mut Batch,
     next_seq: &mut u64,
     recorded_at: Time,
+    recorded_by: Option<&str>,
     prev: &mut [u8; 32],
 ) -> Vec<Record> {
     batch.pending_ids.clear();
     let events = std::mem::take(&mut batch.pending);
-    let records = Record::seal_all(events, *next_seq, recorded_at, prev);
+    let records = Record::seal_all_as(events, *next_seq, recorded_at, recorded_by, prev);
     if let Some(last) = records.last() {
         *next_seq = last.seq + 1;
         *prev = last.hash;

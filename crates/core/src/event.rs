@@ -269,8 +269,9 @@ impl Event {
     }
 
     /// Parses one event as `append` takes it. `extra` lists fields that the caller
-    /// handles itself (`import` passes `seq`, `recorded_at`, `hash`); they are
-    /// skipped here rather than refused. Errors name the field.
+    /// handles itself (`import` passes `seq`, `recorded_at`, `recorded_by`,
+    /// `hash`); they are skipped here rather than refused. Errors name the
+    /// field.
     pub fn from_json(value: &Value, extra: &[&str]) -> Result<Event> {
         let obj = value
             .as_object()
@@ -293,7 +294,7 @@ impl Event {
                 if extra.contains(&key.as_str()) {
                     continue;
                 }
-                let why = if ["seq", "recorded_at", "hash"].contains(&key.as_str()) {
+                let why = if ["seq", "recorded_at", "recorded_by", "hash"].contains(&key.as_str()) {
                     "is set by the ledger; only an import of an export takes it".to_string()
                 } else {
                     format!(
@@ -706,7 +707,14 @@ mod tests {
 
     #[test]
     fn unknown_and_ledger_fields_are_refused() {
-        for key in ["colour", "seq", "recorded_at", "hash", "target"] {
+        for key in [
+            "colour",
+            "seq",
+            "recorded_at",
+            "recorded_by",
+            "hash",
+            "target",
+        ] {
             let mut v = asserted();
             v[key] = json!(1);
             let e = parse(v).unwrap_err();
@@ -715,6 +723,17 @@ mod tests {
         let mut v = asserted();
         v["valid"]["when"] = json!("x");
         assert!(parse(v).unwrap_err().message().contains("valid.when"));
+    }
+
+    #[test]
+    fn recorded_by_is_refused_on_append_like_recorded_at() {
+        let mut v = asserted();
+        v["recorded_by"] = json!("alice");
+        let e = parse(v).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "field `recorded_by` is set by the ledger; only an import of an export takes it"
+        );
     }
 
     #[test]

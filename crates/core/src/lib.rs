@@ -53,7 +53,7 @@ mod verify;
 
 pub use error::{Error, ErrorKind, Result};
 pub use event::{Event, Kind};
-pub use ledger::{ImportOptions, Incoming, Ledger};
+pub use ledger::{Batch, ImportOptions, Incoming, Ledger};
 pub use projection::{ClaimHistory, Status, View};
 pub use record::Record;
 pub use store::{MemStore, Store};

@@ -419,20 +419,24 @@ pub fn standing_name(s: EntryStanding) -> &'static str {
 }
 
 impl AuditRow {
-    /// SPEC's `audit` row JSON.
+    /// SPEC's `audit` row JSON, with `recorded_by` after `recorded_at`
+    /// when the entry has one (a row of an entry without it is as before).
     pub fn to_json(&self) -> Value {
         let r = &self.t.record;
-        json!({
-            "seq": r.seq,
-            "event": r.event.id.to_string(),
-            "claim": self.claim.to_string(),
-            "kind": r.event.kind().as_str(),
-            "by": r.event.by(),
-            "valid": valid_json(r),
-            "recorded_at": fmt_recorded(&r.recorded_at),
-            "from": status_json(self.t.from),
-            "to": status_json(self.t.to),
-        })
+        let mut m = serde_json::Map::new();
+        m.insert("seq".into(), r.seq.into());
+        m.insert("event".into(), r.event.id.to_string().into());
+        m.insert("claim".into(), self.claim.to_string().into());
+        m.insert("kind".into(), r.event.kind().as_str().into());
+        m.insert("by".into(), json!(r.event.by()));
+        m.insert("valid".into(), valid_json(r));
+        m.insert("recorded_at".into(), fmt_recorded(&r.recorded_at).into());
+        if let Some(by) = &r.recorded_by {
+            m.insert("recorded_by".into(), by.clone().into());
+        }
+        m.insert("from".into(), status_json(self.t.from));
+        m.insert("to".into(), status_json(self.t.to));
+        Value::Object(m)
     }
 }
 

@@ -1,4 +1,5 @@
-//! A sealed log entry: an event with its `seq`, `recorded_at` and chain `hash`.
+//! A sealed log entry: an event with its `seq`, `recorded_at`, the account
+//! it was `recorded_by` (through the newsroom server) and chain `hash`.
 //!
 //! The hash of entry `n` is SHA-256 over the hash of entry `n-1` (32 zero bytes
 //! for the first) followed by the canonical JSON of entry `n` without its `hash`
@@ -25,6 +26,10 @@ pub struct Record {
     pub seq: u64,
     /// When the ledger learned it (microsecond precision, UTC).
     pub recorded_at: Time,
+    /// The name of the server account that appended it, set by the ledger
+    /// like `recorded_at`; `None` for a local append (and every entry from
+    /// before it existed). Covered by the hash when present.
+    pub recorded_by: Option<String>,
     /// The event.
     pub event: Event,
     /// The chain hash over the previous hash and this entry.
@@ -43,12 +48,26 @@ pub fn truncate_micros(t: Time) -> Time {
 }
 
 impl Record {
-    /// Seals `event` as entry `seq` after an entry whose hash is `prev`.
+    /// Seals `event` as entry `seq` after an entry whose hash is `prev`,
+    /// with no `recorded_by` (a local append): [`Record::seal_as`] with `None`.
     pub fn seal(event: Event, seq: u64, recorded_at: Time, prev: &Hash) -> Record {
+        Record::seal_as(event, seq, recorded_at, None, prev)
+    }
+
+    /// Seals `event` as entry `seq` after an entry whose hash is `prev`,
+    /// recorded by the account `recorded_by` (if any).
+    pub fn seal_as(
+        event: Event,
+        seq: u64,
+        recorded_at: Time,
+        recorded_by: Option<&str>,
+        prev: &Hash,
+    ) -> Record {
         let recorded_at = truncate_micros(recorded_at);
         let mut r = Record {
             seq,
             recorded_at,
+            recorded_by: recorded_by.map(str::to_owned),
             event,
             hash: [0; 32],
         };
@@ -57,14 +76,27 @@ impl Record {
     }
 
     /// Seals `events` as consecutive entries from `first_seq`, all recorded
-    /// at `recorded_at`, chained from `prev`: the same records as calling
-    /// [`Record::seal`] on each in turn (a test holds the two together). A
-    /// large batch writes the entries' canonical bytes on two threads; only
-    /// the hashing itself, which chains, runs in order.
+    /// at `recorded_at`, chained from `prev`, with no `recorded_by`:
+    /// [`Record::seal_all_as`] with `None`.
     pub fn seal_all(
         events: Vec<Event>,
         first_seq: u64,
         recorded_at: Time,
+        prev: &Hash,
+    ) -> Vec<Record> {
+        Record::seal_all_as(events, first_seq, recorded_at, None, prev)
+    }
+
+    /// Seals `events` as consecutive entries from `first_seq`, all recorded
+    /// at `recorded_at` by `recorded_by`, chained from `prev`: the same
+    /// records as calling [`Record::seal_as`] on each in turn (a test holds
+    /// the two together). A large batch writes the entries' canonical bytes
+    /// on two threads; only the hashing itself, which chains, runs in order.
+    pub fn seal_all_as(
+        events: Vec<Event>,
+        first_seq: u64,
+        recorded_at: Time,
+        recorded_by: Option<&str>,
         prev: &Hash,
     ) -> Vec<Record> {
         const CHUNK: usize = 8192;
@@ -75,6 +107,7 @@ impl Record {
             .map(|(i, event)| Record {
                 seq: first_seq + i as u64,
                 recorded_at,
+                recorded_by: recorded_by.map(str::to_owned),
                 event,
                 hash: [0; 32],
             })
@@ -196,13 +229,17 @@ impl Record {
         let f = &mut true;
         let kind = self.event.kind().as_str();
         let recorded = fmt_recorded(&self.recorded_at);
-        let seq = |out: &mut Vec<u8>, f: &mut bool| {
+        // `recorded_at`, then `recorded_by` when present, then `seq`: the
+        // three always come together in key order.
+        let stamps = |out: &mut Vec<u8>, f: &mut bool| {
+            field(out, f, "recorded_at", &recorded);
+            opt(out, f, "recorded_by", &self.recorded_by);
             key(out, f, "seq");
             out.extend_from_slice(self.seq.to_string().as_bytes());
         };
         // Keys in UTF-8 byte order: by claim id kind lang note quote reason
-        // recorded_at seq source story supersedes target text translation
-        // valid via.
+        // recorded_at recorded_by seq source story supersedes target text
+        // translation valid via.
         match &self.event.body {
             Body::Asserted(a) => {
                 field(out, f, "by", &a.by);
@@ -211,8 +248,7 @@ impl Record {
                 field(out, f, "kind", kind);
                 opt(out, f, "lang", &a.wording.lang);
                 opt(out, f, "quote", &a.wording.quote);
-                field(out, f, "recorded_at", &recorded);
-                seq(out, f);
+                stamps(out, f);
                 opt(out, f, "source", &a.wording.source);
                 field(out, f, "story", &a.story);
                 if let Some(s) = &a.supersedes {
@@ -232,8 +268,7 @@ impl Record {
                 opt(out, f, "note", &x.note);
                 opt(out, f, "quote", &x.wording.quote);
                 opt(out, f, "reason", &x.reason);
-                field(out, f, "recorded_at", &recorded);
-                seq(out, f);
+                stamps(out, f);
                 opt(out, f, "source", &x.wording.source);
                 opt(out, f, "translation", &x.wording.translation);
                 valid(out, f, &x.valid);
@@ -243,8 +278,7 @@ impl Record {
                 uuid(out, f, "id", &self.event.id);
                 field(out, f, "kind", kind);
                 field(out, f, "reason", &v.reason);
-                field(out, f, "recorded_at", &recorded);
-                seq(out, f);
+                stamps(out, f);
                 uuid(out, f, "target", &v.target);
             }
         }
@@ -255,13 +289,17 @@ impl Record {
         let mut m = Map::new();
         m.insert("seq".into(), self.seq.into());
         m.insert("recorded_at".into(), fmt_recorded(&self.recorded_at).into());
+        if let Some(by) = &self.recorded_by {
+            m.insert("recorded_by".into(), by.clone().into());
+        }
         for (k, v) in self.event.to_json() {
             m.insert(k, v);
         }
         m
     }
 
-    /// The export form: the event with `seq`, `recorded_at` and `hash`.
+    /// The export form: the event with `seq`, `recorded_at`, `recorded_by`
+    /// (when present) and `hash`.
     pub fn to_json(&self) -> Map<String, Value> {
         let mut m = self.to_json_unhashed();
         m.insert("hash".into(), hex::encode(self.hash).into());
@@ -276,7 +314,7 @@ impl Record {
     /// Parses an export line's JSON. The hash is read, not checked: the caller
     /// checks the chain.
     pub fn from_json(value: &Value) -> Result<Record> {
-        const EXTRA: &[&str] = &["seq", "recorded_at", "hash"];
+        const EXTRA: &[&str] = &["seq", "recorded_at", "recorded_by", "hash"];
         let event = Event::from_json(value, EXTRA)?;
         let obj = value.as_object().expect("checked by Event::from_json");
         let seq = match obj.get("seq") {
@@ -301,6 +339,15 @@ impl Record {
             }
             None => return Err(Error::invalid("field `recorded_at` is missing")),
         };
+        let recorded_by = match obj.get("recorded_by") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "field `recorded_by` must be the name of the account that entered the entry, a non-empty string",
+                ))
+            }
+        };
         let hash = match obj.get("hash") {
             Some(Value::String(s)) => {
                 let mut h = [0u8; 32];
@@ -314,6 +361,7 @@ impl Record {
         Ok(Record {
             seq,
             recorded_at,
+            recorded_by,
             event,
             hash,
         })
@@ -327,23 +375,34 @@ impl Record {
         out
     }
 
-    /// Encodes the entry in the compact binary encoding (tag 2, format 2; see
-    /// docs/format.md), appending to `out`. The chain hash does not depend on
-    /// the encoding: it covers the canonical JSON.
+    /// Encodes the entry in the compact binary encoding (see docs/format.md),
+    /// appending to `out`: tag 2 (format 2) without `recorded_by`, tag 3
+    /// (format 5: the tag-2 layout, then the `recorded_by` string) with it,
+    /// so that an entry without it keeps its bytes. The chain hash does not
+    /// depend on the encoding: it covers the canonical JSON.
     pub fn encode_compact_into(&self, out: &mut Vec<u8>) {
-        out.push(ENCODING_COMPACT);
-        compact::encode(self, out);
+        match &self.recorded_by {
+            None => {
+                out.push(ENCODING_COMPACT);
+                compact::encode(self, out);
+            }
+            Some(by) => {
+                out.push(ENCODING_COMPACT_BY);
+                compact::encode(self, out);
+                compact::encode_by(by, out);
+            }
+        }
     }
 
-    /// The compact binary encoding of the entry (tag 2).
+    /// The compact binary encoding of the entry (tag 2, or 3 with `recorded_by`).
     pub fn encode_compact(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         self.encode_compact_into(&mut out);
         out
     }
 
-    /// Decodes a stored entry: tag 1 (JSON of the export form) or tag 2 (the
-    /// compact binary encoding).
+    /// Decodes a stored entry: tag 1 (JSON of the export form), tag 2 (the
+    /// compact binary encoding) or tag 3 (the compact one with `recorded_by`).
     pub fn decode(bytes: &[u8]) -> Result<Record> {
         match bytes.split_first() {
             Some((&ENCODING_JSON, json)) => {
@@ -353,7 +412,10 @@ impl Record {
                 Record::from_json(&v)
                     .map_err(|e| Error::damaged(format!("a stored event does not parse: {e}")))
             }
-            Some((&ENCODING_COMPACT, bin)) => compact::decode(bin).ok_or_else(|| {
+            Some((&ENCODING_COMPACT, bin)) => compact::decode(bin, false).ok_or_else(|| {
+                Error::damaged("a stored event in the compact encoding does not decode")
+            }),
+            Some((&ENCODING_COMPACT_BY, bin)) => compact::decode(bin, true).ok_or_else(|| {
                 Error::damaged("a stored event in the compact encoding does not decode")
             }),
             Some((tag, _)) => Err(Error::damaged(format!(
@@ -370,6 +432,10 @@ pub const ENCODING_JSON: u8 = 1;
 
 /// Tag byte of a stored entry in the compact binary encoding.
 pub const ENCODING_COMPACT: u8 = 2;
+
+/// Tag byte of a stored entry in the compact binary encoding followed by its
+/// `recorded_by` (format 5): an entry without `recorded_by` is tag 2.
+pub const ENCODING_COMPACT_BY: u8 = 3;
 
 /// The compact binary encoding (tag 2): every field in a fixed order, no
 /// names. Integers are LEB128 varints (signed ones zig-zag encoded), UUIDs
@@ -577,9 +643,15 @@ mod compact {
         }
     }
 
-    /// Decodes a payload written by [`encode`]; `None` if it is malformed in
-    /// any way (trailing bytes included).
-    pub(super) fn decode(bytes: &[u8]) -> Option<Record> {
+    /// What tag 3 adds after the tag-2 layout: the `recorded_by` string.
+    pub(super) fn encode_by(by: &str, out: &mut Vec<u8>) {
+        string(out, by);
+    }
+
+    /// Decodes a payload written by [`encode`] (and, `with_by`, followed by
+    /// [`encode_by`]: a non-empty `recorded_by`); `None` if it is malformed
+    /// in any way (trailing bytes included).
+    pub(super) fn decode(bytes: &[u8], with_by: bool) -> Option<Record> {
         let mut r = Reader(bytes);
         let seq = r.varint()?;
         let recorded_at = Time::from_timestamp_micros(r.zigzag()?)?;
@@ -619,12 +691,17 @@ mod compact {
             }),
             _ => return None,
         };
+        let recorded_by = match with_by {
+            false => None,
+            true => Some(r.string().filter(|s| !s.is_empty())?),
+        };
         if !r.0.is_empty() {
             return None;
         }
         Some(Record {
             seq,
             recorded_at,
+            recorded_by,
             event: Event { id, body },
             hash,
         })
@@ -735,7 +812,8 @@ mod tests {
     }
 
     /// Events with every optional field, characters that need escaping and
-    /// fractional times, plus the seed story.
+    /// fractional times, plus the seed story; every third entry recorded by
+    /// an account.
     fn varied_records() -> Vec<Record> {
         let mut lines: Vec<String> = include_str!("../../../data/amazon-tiktok-2020-07.ndjson")
             .lines()
@@ -752,7 +830,12 @@ mod tests {
             .enumerate()
             .map(|(i, line)| {
                 let event = Event::from_json(&serde_json::from_str(line).unwrap(), &[]).unwrap();
-                let r = Record::seal(event, i as u64 + 1, t, &prev);
+                let by = match i % 3 {
+                    1 => Some("alice"),
+                    2 if i % 2 == 0 => Some("b\"ob\u{e6}\n"),
+                    _ => None,
+                };
+                let r = Record::seal_as(event, i as u64 + 1, t, by, &prev);
                 prev = r.hash;
                 r
             })
@@ -777,7 +860,11 @@ mod tests {
     /// refused, never misread.
     fn assert_compact_round_trip(r: &Record) {
         let bytes = r.encode_compact();
-        assert_eq!(bytes[0], ENCODING_COMPACT);
+        let tag = match r.recorded_by {
+            None => ENCODING_COMPACT,
+            Some(_) => ENCODING_COMPACT_BY,
+        };
+        assert_eq!(bytes[0], tag);
         assert_eq!(Record::decode(&bytes).unwrap(), *r);
         assert!(Record::decode(&bytes[..bytes.len() - 1]).is_err());
         let mut longer = bytes.clone();
@@ -805,6 +892,136 @@ mod tests {
         }
         let v = Record::seal(void(1), 7, t, &GENESIS);
         assert_eq!(Record::decode(&v.encode_compact()).unwrap(), v);
+    }
+
+    #[test]
+    fn sealing_as_an_account_gives_each_entry_its_name() {
+        let t = parse_rfc3339("2026-01-01T00:00:00.1234567Z").unwrap();
+        let events: Vec<Event> = (1..=5).map(void).collect();
+        let mut prev = [7u8; 32];
+        let one_by_one: Vec<Record> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let r = Record::seal_as(e.clone(), 3 + i as u64, t, Some("alice"), &prev);
+                prev = r.hash;
+                r
+            })
+            .collect();
+        let all = Record::seal_all_as(events.clone(), 3, t, Some("alice"), &[7u8; 32]);
+        assert_eq!(all, one_by_one);
+        assert!(all
+            .iter()
+            .all(|r| r.recorded_by.as_deref() == Some("alice")));
+        // Without a name: exactly the records of `seal_all`.
+        assert_eq!(
+            Record::seal_all_as(events.clone(), 3, t, None, &[7u8; 32]),
+            Record::seal_all(events, 3, t, &[7u8; 32])
+        );
+    }
+
+    #[test]
+    fn recorded_by_is_in_the_canonical_bytes_after_recorded_at() {
+        // Entry A of the worked example (docs/format.md), recorded by alice.
+        let t = parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        let a = Record::seal_as(void(1), 1, t, Some("alice"), &GENESIS);
+        let c = r#"{"id":"00000000-0000-0000-0000-000000000001","kind":"voided","reason":"typo","recorded_at":"2026-01-01T00:00:00.000000Z","recorded_by":"alice","seq":1,"target":"00000000-0000-0000-0000-000000000063"}"#;
+        let mut direct = Vec::new();
+        a.canonical_into(&mut direct);
+        assert_eq!(String::from_utf8(direct).unwrap(), c);
+        let mut via_value = Vec::new();
+        canonical_json(&Value::Object(a.to_json_unhashed()), &mut via_value);
+        assert_eq!(String::from_utf8(via_value).unwrap(), c);
+        let mut h = Sha256::new();
+        h.update(GENESIS);
+        h.update(c.as_bytes());
+        let expected: Hash = h.finalize().into();
+        assert_eq!(a.hash, expected);
+        assert_eq!(
+            hex::encode(a.hash),
+            "70e6649183c9d78bd8f5144301a132a20c3f8e52174b96b106c1cd5bf5781c9c",
+            "pinned in docs/format.md"
+        );
+        // Without the name, entry A's pinned hash.
+        let plain = Record::seal_as(void(1), 1, t, None, &GENESIS);
+        assert_eq!(
+            hex::encode(plain.hash),
+            "ad4596894f66eeb44ea16b178418750ef17fc266ca6e14526fafbba7fcc60d05"
+        );
+        assert_ne!(a.hash, plain.hash);
+        // Its stored bytes (tag 3), as docs/format.md gives them.
+        assert_eq!(
+            hex::encode(a.encode_compact()),
+            "0301808082e288d2a306\
+             70e6649183c9d78bd8f5144301a132a20c3f8e52174b96b106c1cd5bf5781c9c\
+             00000000000000000000000000000001050000000000000000000000000000006304\
+             7479706f05616c696365"
+        );
+    }
+
+    #[test]
+    fn the_export_form_carries_recorded_by_after_recorded_at() {
+        let t = parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        let a = Record::seal_as(void(1), 1, t, Some("alice"), &GENESIS);
+        let line = a.to_line();
+        assert!(
+            line.starts_with(
+                r#"{"seq":1,"recorded_at":"2026-01-01T00:00:00.000000Z","recorded_by":"alice","id":"#
+            ),
+            "{line}"
+        );
+        assert_eq!(
+            Record::from_json(&serde_json::from_str(&line).unwrap()).unwrap(),
+            a
+        );
+        assert_eq!(Record::decode(&a.encode()).unwrap(), a);
+        // Without it, the export line has no such key.
+        let plain = Record::seal(void(1), 1, t, &GENESIS);
+        assert!(!plain.to_line().contains("recorded_by"));
+    }
+
+    #[test]
+    fn an_import_refuses_a_recorded_by_that_is_not_a_name() {
+        let t = parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        let a = Record::seal_as(void(1), 1, t, Some("alice"), &GENESIS);
+        for bad in [
+            serde_json::json!(""),
+            serde_json::json!(7),
+            serde_json::json!(["a"]),
+        ] {
+            let mut v = Value::Object(a.to_json());
+            v["recorded_by"] = bad.clone();
+            let e = Record::from_json(&v).unwrap_err();
+            assert_eq!(
+                e.message(),
+                "field `recorded_by` must be the name of the account that entered the entry, a non-empty string",
+                "{bad}"
+            );
+        }
+        let mut v = Value::Object(a.to_json());
+        v["recorded_by"] = Value::Null;
+        assert_eq!(Record::from_json(&v).unwrap().recorded_by, None);
+    }
+
+    #[test]
+    fn tag_3_is_tag_2_followed_by_the_name_and_refuses_an_empty_one() {
+        let t = parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        let plain = Record::seal(void(1), 1, t, &GENESIS);
+        let mut by = plain.clone();
+        by.recorded_by = Some("alice".into());
+        let two = plain.encode_compact();
+        let three = by.encode_compact();
+        assert_eq!(two[0], ENCODING_COMPACT);
+        assert_eq!(three[0], ENCODING_COMPACT_BY);
+        assert_eq!(three[1..two.len()], two[1..]);
+        assert_eq!(&three[two.len()..], b"\x05alice");
+        assert_eq!(Record::decode(&three).unwrap(), by);
+        // A tag-3 entry must carry a name, and a non-empty one.
+        let mut no_name = two.clone();
+        no_name[0] = ENCODING_COMPACT_BY;
+        assert!(Record::decode(&no_name).is_err());
+        no_name.push(0);
+        assert!(Record::decode(&no_name).is_err());
     }
 
     #[test]

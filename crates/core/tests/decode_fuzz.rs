@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use uuid::Uuid;
 
 use claims_core::event::{Asserted, Body, Event, FollowUp, FollowUpKind, Voided, Wording};
-use claims_core::record::{Record, ENCODING_COMPACT, ENCODING_JSON};
+use claims_core::record::{Record, ENCODING_COMPACT, ENCODING_COMPACT_BY, ENCODING_JSON};
 use claims_core::time::{Time, Valid};
 use claims_core::ErrorKind;
 
@@ -197,10 +197,11 @@ fn record() -> impl Strategy<Value = Record> {
         body(),
         1..u64::MAX,
         -30_000_000_000_000_000i64..30_000_000_000_000_000i64,
+        proptest::option::of(text().prop_filter("a name", |s| !s.is_empty())),
     )
-        .prop_map(|(id, body, seq, micros)| {
+        .prop_map(|(id, body, seq, micros, by)| {
             let at = Time::from_timestamp_micros(micros).expect("in range");
-            Record::seal(Event { id, body }, seq, at, &[7; 32])
+            Record::seal_as(Event { id, body }, seq, at, by.as_deref(), &[7; 32])
         })
 }
 
@@ -264,7 +265,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic_the_entry_decoder(
-        tag in prop_oneof![Just(None), Just(Some(ENCODING_JSON)), Just(Some(ENCODING_COMPACT)), any::<u8>().prop_map(Some)],
+        tag in prop_oneof![Just(None), Just(Some(ENCODING_JSON)), Just(Some(ENCODING_COMPACT)), Just(Some(ENCODING_COMPACT_BY)), any::<u8>().prop_map(Some)],
         tail in proptest::collection::vec(any::<u8>(), 0..600),
     ) {
         let mut v: Vec<u8> = tag.into_iter().collect();
@@ -288,7 +289,8 @@ proptest! {
         extra in proptest::collection::vec(any::<u8>(), 1..8),
     ) {
         let good = r.encode_compact();
-        prop_assert_eq!(good[0], ENCODING_COMPACT);
+        let tag = if r.recorded_by.is_some() { ENCODING_COMPACT_BY } else { ENCODING_COMPACT };
+        prop_assert_eq!(good[0], tag);
         prop_assert_eq!(&Record::decode(&good).unwrap(), &r);
         let cut = cut % good.len();
         let (res, _) = decode_measured(&good[..cut]);

@@ -1,8 +1,9 @@
 //! The embedded default backend: one sled database (docs/format.md pins it).
 //!
-//! Layout (format 4): the `log` tree holds *blocks* of consecutive entries
+//! Layout (format 5): the `log` tree holds *blocks* of consecutive entries
 //! (about 10 KiB each, LZ4-compressed, each entry in the compact binary
-//! encoding), keyed by the seq of the block's first entry; its key 0 holds the
+//! encoding: tag 2, or tag 3 for an entry with `recorded_by`, which format 5
+//! adds), keyed by the seq of the block's first entry; its key 0 holds the
 //! head record, the commit point. Five index trees (`ids`, `claims`,
 //! `stories`, `valid`, `summary`) hold sorted runs of index keys packed into
 //! chunks (see `packed`); `summary` keeps each claim's facts and header for
@@ -38,7 +39,9 @@
 //!
 //! A format-1 or format-2 ledger is upgraded in place on open: a format-1
 //! head moves into the log, and every index is emptied and derived again. A
-//! format-3 ledger only switches its version: recovery builds its tree.
+//! format-3 ledger only switches its version: recovery builds its tree. A
+//! format-4 ledger only switches its version: its entries are all tag 1 or
+//! 2, which format 5 reads as before.
 //!
 //! The files, one concern each:
 //! - `open.rs`: path checks, foreign-data refusal, the lock wait, the format
@@ -94,7 +97,7 @@ pub use {
 };
 
 /// The on-disk format version this build writes (docs/format.md).
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Commits of at most this many entries are one atomic sled transaction.
 pub const SMALL_COMMIT: usize = 4096;

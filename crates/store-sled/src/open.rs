@@ -1,6 +1,6 @@
 //! Opening a ledger: the path checks, the refusal of foreign data, the wait
-//! for sled's lock, the format check and the in-place upgrade of a format-1
-//! ledger. Crash recovery, the last step of an open, is in `recovery.rs`.
+//! for sled's lock, the format check and the in-place upgrades of older
+//! formats. Crash recovery, the last step of an open, is in `recovery.rs`.
 
 use std::fs;
 use std::path::Path;
@@ -222,16 +222,19 @@ impl SledStore {
         }
     }
 
-    /// Upgrades a format-1 or format-2 ledger in place (see the crate
-    /// docs): a format-1 head moves into the log; every index is emptied
-    /// and derived again from the log by the recovery that follows (format 3
-    /// adds the summary tree). Each step is synced before the next, and the
-    /// version is switched last, so a crash leaves the old format, which the
-    /// next open upgrades again.
+    /// Upgrades an older ledger in place (see the crate docs). Format 4
+    /// only switches its version (format 5 adds the entry encoding tag 3,
+    /// which a format-4 log does not hold); so does format 3, whose tiles
+    /// recovery derives. Formats 1 and 2: a format-1 head moves into the
+    /// log; every index is emptied and derived again from the log by the
+    /// recovery that follows (format 3 adds the summary tree). Each step is
+    /// synced before the next, and the version is switched last, so a crash
+    /// leaves the old format, which the next open upgrades again.
     fn upgrade_from(&mut self, format: u32) -> Result<()> {
-        if format == 3 {
+        if format == 3 || format == 4 {
             // Format 4 adds the tiles, which recovery derives (from
-            // `meta/tree`, absent: from the first entry).
+            // `meta/tree`, absent: from the first entry); format 5 adds an
+            // entry encoding, and no entry of a format-4 log uses it.
             self.meta
                 .insert(META_FORMAT, &FORMAT_VERSION.to_be_bytes())
                 .map_err(from_sled)?;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use claims_core::error::{Error, Result};
-use claims_core::record::{Record, ENCODING_COMPACT};
+use claims_core::record::{Record, ENCODING_COMPACT, ENCODING_COMPACT_BY};
 
 use crate::commit::Stage;
 use crate::keys::{seq_key, META_FORMAT, META_INDEXED};
@@ -178,9 +178,10 @@ impl SledStore {
         self.sync()
     }
 
-    /// The stored entry at `seq`. An entry in the compact encoding is given
-    /// as its format-1 value (tag 1 and the JSON of its export form), so
-    /// tests can edit it; anything that does not decode is given as stored.
+    /// The stored entry at `seq`. An entry in the compact encoding (tag 2 or
+    /// 3) is given as its format-1 value (tag 1 and the JSON of its export
+    /// form), so tests can edit it; anything that does not decode is given
+    /// as stored.
     pub fn raw_log_get(&self, seq: u64) -> Result<Option<Vec<u8>>> {
         let Some((key, v)) = self.block_at(seq)? else {
             return Ok(None);
@@ -193,7 +194,9 @@ impl SledStore {
             s < seq
         })?;
         Ok(found.map(|bytes| match bytes.first() {
-            Some(&ENCODING_COMPACT) => Record::decode(&bytes).map_or(bytes, |r| r.encode()),
+            Some(&(ENCODING_COMPACT | ENCODING_COMPACT_BY)) => {
+                Record::decode(&bytes).map_or(bytes, |r| r.encode())
+            }
             _ => bytes,
         }))
     }

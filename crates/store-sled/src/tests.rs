@@ -592,3 +592,114 @@ fn a_format_2_ledger_gains_its_summaries_on_open() {
     let s = open(&path);
     assert!(s.recovery().is_clean(), "{:?}", s.recovery());
 }
+
+/// The encoding tag of each stored entry, in seq order.
+fn stored_tags(s: &SledStore) -> Vec<u8> {
+    let mut tags = Vec::new();
+    for kv in s.log.range(crate::keys::seq_key(1)..) {
+        let (k, v) = kv.unwrap();
+        let key = u64::from_be_bytes(k.as_ref().try_into().unwrap());
+        crate::packed::BlockView::parse(key, &v, |_, bytes| {
+            tags.push(bytes[0]);
+            true
+        })
+        .unwrap();
+    }
+    tags
+}
+
+fn stored_format(s: &SledStore) -> u32 {
+    let v = s.meta.get(crate::keys::META_FORMAT).unwrap().unwrap();
+    u32::from_be_bytes(v.as_ref().try_into().unwrap())
+}
+
+#[test]
+fn a_format_4_ledger_is_upgraded_on_open_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4");
+    let before = {
+        let mut s = open(&path);
+        fill(&mut s);
+        // What format 4 held: this layout, every entry tag 2.
+        s.raw_set_format(4).unwrap();
+        s.scan(1).map(|r| r.unwrap()).collect::<Vec<_>>()
+    };
+    let s = open(&path);
+    assert_eq!(s.recovery().upgraded_from, Some(4));
+    assert_eq!(stored_format(&s), crate::FORMAT_VERSION);
+    assert_eq!(crate::FORMAT_VERSION, 5);
+    assert_eq!(s.recovery().reindexed, None, "no index derived again");
+    assert_eq!(s.recovery().retiled, None, "the tree kept");
+    assert_eq!(s.scan(1).map(|r| r.unwrap()).collect::<Vec<_>>(), before);
+    assert_eq!(s.claim_entries(id(100)).unwrap().len(), 4);
+    assert_eq!(stored_tags(&s), vec![2; 4]);
+    // It takes entries recorded by an account (tag 3) beside the old ones.
+    let mut ledger = claims_core::Ledger::new(s);
+    let now = t("2026-01-02T00:00:00Z");
+    ledger
+        .append_as(
+            vec![claims_core::Incoming {
+                line: None,
+                event: followup(5, 100, "2020-07-12T00:00:00Z"),
+            }],
+            now,
+            Some("alice".into()),
+        )
+        .unwrap();
+    ledger.verify(|_| {}).unwrap();
+    drop(ledger);
+    let s = open(&path);
+    assert!(s.recovery().is_clean(), "{:?}", s.recovery());
+    assert_eq!(stored_tags(&s), vec![2, 2, 2, 2, 3]);
+    let all: Vec<Record> = s.scan(1).map(|r| r.unwrap()).collect();
+    assert_eq!(all[..4], before[..]);
+    assert_eq!(all[4].recorded_by.as_deref(), Some("alice"));
+    assert_eq!(s.get(5).unwrap().unwrap(), all[4]);
+    claims_core::Ledger::new(s).verify(|_| {}).unwrap();
+}
+
+#[test]
+fn a_changed_recorded_by_fails_verify() {
+    use claims_core::ErrorKind;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let now = t("2026-01-02T00:00:00Z");
+    {
+        let mut ledger = claims_core::Ledger::new(open(&path));
+        ledger
+            .append_as(
+                vec![
+                    claims_core::Incoming {
+                        line: None,
+                        event: asserted(1, 100, "a", "2020-07-10T10:00:00Z", None),
+                    },
+                    claims_core::Incoming {
+                        line: None,
+                        event: followup(2, 100, "2020-07-10T12:00:00Z"),
+                    },
+                ],
+                now,
+                Some("alice".into()),
+            )
+            .unwrap();
+        ledger.verify(|_| {}).unwrap();
+    }
+    // Given as tag 1 (JSON), edited, put back: by another name, or none.
+    for edit in [Some("mallory"), None] {
+        let s = open(&path);
+        let raw = s.raw_log_get(1).unwrap().unwrap();
+        assert_eq!(raw[0], claims_core::record::ENCODING_JSON);
+        let mut r = Record::decode(&raw).unwrap();
+        assert_eq!(r.recorded_by.as_deref(), Some("alice"));
+        r.recorded_by = edit.map(str::to_owned);
+        // The export form keeps the old hash.
+        let edited = r.encode();
+        s.raw_log_put(1, &edited).unwrap();
+        let e = claims_core::Ledger::new(s).verify(|_| {}).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Verification, "{edit:?}: {e:?}");
+        // Put the entry back as it was for the next edit.
+        let s = open(&path);
+        s.raw_log_put(1, &raw).unwrap();
+        claims_core::Ledger::new(s).verify(|_| {}).unwrap();
+    }
+}

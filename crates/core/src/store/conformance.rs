@@ -699,6 +699,7 @@ pub fn run_all(mut make: impl FnMut() -> Box<dyn Store>) {
     the_merkle_tree_grows_with_every_commit(&mut make);
     accounts_are_put_listed_and_replaced(&mut make);
     crate::bulk::tests::streamed_appends_in_parts_are_all_or_nothing(&mut make);
+    crate::ledger::tests::run_all(&mut make);
 }
 
 #[cfg(test)]

@@ -168,6 +168,16 @@ fn remote(ctx: &Ctx, r: &Remote, args: Args) -> Result<()> {
     )
 }
 
+/// `; entered by NAME` for an entry appended through the server by the
+/// account NAME, else nothing (so a ledger without such entries prints as
+/// it always has).
+fn entered_by(r: &claims_core::Record) -> String {
+    match &r.recorded_by {
+        Some(name) => format!("; entered by {name}"),
+        None => String::new(),
+    }
+}
+
 fn table(
     ctx: &Ctx,
     recorded: bool,
@@ -225,7 +235,7 @@ fn table(
                 render::status(row.t.to)
             ),
             format!("{} (seq {})", r.event.kind().as_str(), r.seq),
-            format!("{}{via}", r.event.by().unwrap_or("ledger")),
+            format!("{}{via}{}", r.event.by().unwrap_or("ledger"), entered_by(r)),
         ])?;
     }
     match t {

@@ -69,7 +69,9 @@ fn write(ctx: &Ctx, json: bool, records: impl Iterator<Item = Result<Record>>) -
 }
 
 /// An entry as `log` (and `follow`) print it for people: seq, recorded
-/// time, kind, id, what it is about, who said it and what.
+/// time, kind, id, what it is about, who said it and what, and which
+/// account entered it (`(entered by NAME)` at the end, only for an entry
+/// appended through the server).
 pub fn line(r: &Record) -> String {
     let json = r.event.to_json();
     let about = ["text", "reason", "note"]
@@ -86,7 +88,7 @@ pub fn line(r: &Record) -> String {
                 .map(|t| format!("target {t}"))
         })
         .unwrap_or_default();
-    format!(
+    let mut line = format!(
         "{:>6}  {}  {:<12}  {}  {}  {}: {}",
         r.seq,
         fmt_recorded(&r.recorded_at),
@@ -95,5 +97,9 @@ pub fn line(r: &Record) -> String {
         subject,
         render::clean(r.event.by().unwrap_or("ledger")),
         render::clean(about)
-    )
+    );
+    if let Some(name) = &r.recorded_by {
+        line.push_str(&format!("  (entered by {})", render::clean(name)));
+    }
+    line
 }

@@ -85,7 +85,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         Col::flex("via / reason / note", 12),
         Col::fit_min("at --at", 7, 8),
     ]);
-    // What the ledger had recorded by --as-of, as the JSON lists it.
+    // What the ledger had recorded by --as-of, as the JSON lists it (with
+    // `recorded_by` for an entry appended through the server).
     let mut all: Vec<_> = h
         .asserted
         .iter()
@@ -96,6 +97,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     for r in all {
         let json = r.event.to_json();
         let mut detail: Vec<String> = Vec::new();
+        // Who entered it through the server, first: a long reason after it
+        // may be cut on a terminal.
+        if let Some(name) = &r.recorded_by {
+            detail.push(format!("entered by {name}"));
+        }
         if let Some(serde_json::Value::Array(via)) = json.get("via") {
             let via: Vec<&str> = via.iter().filter_map(|v| v.as_str()).collect();
             detail.push(format!("via {}", via.join(" ← ")));

@@ -8,6 +8,7 @@
 //! | `cli` | every command end to end, its output, refusals and exit codes; the ledger server |
 //! | `fuzz` | proptest on the parsers and the append path against a model of the rules |
 //! | `model` | state, diff and audit against a naive reference fold written from SPEC |
+//! | `recorded_by` | who entered an entry through the server: `audit`, `show` and `log` (human and JSON) of an imported export that carries `recorded_by`, locally and through both servers; its refusals |
 //! | `reliability` | crashes (SIGKILL), locks, hostile files, tampering, damaged ledgers |
 //! | `robustness` | what a year of real use throws at it (issue 11's reproductions) |
 //! | `server` | the newsroom server: the API, accounts and roles, the CLI as its client, the feed, hostile requests |
@@ -24,6 +25,7 @@ mod claimreview;
 mod cli;
 mod fuzz;
 mod model;
+mod recorded_by;
 mod reliability;
 mod robustness;
 mod seed;

@@ -135,11 +135,11 @@ pub fn is_empty_ledger(db: &Path) -> bool {
 }
 
 /// While a ledger is locked, ask the ledger server holding it (if it is one)
-/// to let go: see `protocol::ask_release`.
+/// to let go: see `socket::ask_release`.
 fn release_hook() -> Option<claims_store_sled::LockedHook> {
     #[cfg(unix)]
     {
-        Some(std::sync::Arc::new(super::protocol::ask_release))
+        Some(std::sync::Arc::new(super::socket::ask_release))
     }
     #[cfg(not(unix))]
     {

@@ -76,14 +76,6 @@ pub struct ImportArgs {
     pub story: String,
 }
 
-impl Args {
-    /// Whether the command reads standard input (`import -`).
-    #[cfg_attr(not(unix), allow(dead_code))]
-    pub fn reads_stdin(&self) -> bool {
-        matches!(&self.import, Some(Sub::Import(a)) if a.file == "-")
-    }
-}
-
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if let Some(Sub::Import(a)) = args.import {
         return run_import(ctx, a);

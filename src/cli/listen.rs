@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use claims_core::{Error, Result};
-use claims_server::{App, Limits, Options};
+use claims_server::{App, Limits};
 
-use super::{backend, Ctx};
+use super::Ctx;
 
 /// What `serve --listen` takes (flattened into `serve`'s options).
 #[derive(Debug, Clone, clap::Args)]
@@ -83,8 +83,20 @@ fn read_file(p: &PathBuf, flag: &str) -> Result<Vec<u8>> {
     std::fs::read(p).map_err(|e| Error::io(format!("{flag}: reading {}", p.display()), e))
 }
 
-/// Serves until SIGINT or SIGTERM.
-pub fn run(ctx: &Ctx, args: ListenArgs) -> Result<()> {
+/// A desk's network listener, checked and ready to bind.
+pub struct Network {
+    addr: String,
+    addrs: Vec<SocketAddr>,
+    tls: Option<std::sync::Arc<claims_server::tls::ServerConfig>>,
+    /// The limits of its requests.
+    pub limits: Limits,
+    /// The key checkpoints are signed with.
+    pub signer: Option<std::sync::Arc<claims_transparency::SigningKey>>,
+}
+
+/// Checks the options and reads the operator's files (TLS, key) before the
+/// ledger is served.
+pub fn prepare(ctx: &Ctx, args: &ListenArgs) -> Result<Network> {
     let addr = args.listen.clone().unwrap_or_default();
     let addrs = addresses(&addr)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -108,14 +120,6 @@ pub fn run(ctx: &Ctx, args: ListenArgs) -> Result<()> {
             "--idle-seconds, --request-seconds and --max-connections must be at least 1",
         ));
     }
-    let ledger = backend::open(
-        &ctx.db,
-        backend::Open {
-            create: true,
-            lock_wait: ctx.lock_wait,
-            evict_server: true,
-        },
-    )?;
     let signer = match &args.key {
         Some(k) => {
             let (key, open) = super::transparency::signing_key(ctx, k)?;
@@ -124,9 +128,10 @@ pub fn run(ctx: &Ctx, args: ListenArgs) -> Result<()> {
         }
         None => None,
     };
-    let options = Options {
-        public_read: args.public_read,
-        signer,
+    Ok(Network {
+        addr,
+        addrs,
+        tls,
         limits: Limits {
             body_bytes: args.max_body_mib << 20,
             idle_time: Duration::from_secs(args.idle_seconds),
@@ -134,34 +139,43 @@ pub fn run(ctx: &Ctx, args: ListenArgs) -> Result<()> {
             connections: args.max_connections,
             ..Limits::default()
         },
-    };
-    let limits = options.limits.clone();
-    let app = App::new(ledger, options)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("claims-server")
-        .build()
-        .map_err(|e| Error::io("starting the server's threads", e))?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&addrs[..])
+        signer,
+    })
+}
+
+impl Network {
+    /// Binds the address, says where it serves, and gives the serving
+    /// future (until `stop`).
+    pub async fn serve(
+        self,
+        ctx: &Ctx<'_>,
+        app: App,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
+        let listener = tokio::net::TcpListener::bind(&self.addrs[..])
             .await
-            .map_err(|e| Error::io(format!("--listen {addr}: binding the address"), e))?;
+            .map_err(|e| Error::io(format!("--listen {}: binding the address", self.addr), e))?;
         let bound = listener
             .local_addr()
             .map_err(|e| Error::io("reading the bound address", e))?;
-        let scheme = if tls.is_some() { "https" } else { "http" };
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
         ctx.out(&format!(
             "serving {} at {scheme}://{bound} (stop with Ctrl-C)\n",
             ctx.db.display()
         ))?;
         let router = claims_server::router(app);
-        claims_server::listen::serve_tcp(router, limits, listener, tls, stopped()).await;
-        Ok(())
-    })
+        Ok(claims_server::listen::serve_tcp(
+            router,
+            self.limits,
+            listener,
+            self.tls,
+            stop,
+        ))
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
-async fn stopped() {
+pub async fn stopped() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,

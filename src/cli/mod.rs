@@ -9,8 +9,6 @@ mod audit;
 mod backend;
 mod checkpoint;
 mod claimreview;
-#[cfg(unix)]
-mod client;
 mod completions;
 mod diff;
 mod export;
@@ -20,12 +18,12 @@ mod import;
 mod key;
 #[cfg(unix)]
 mod listen;
+#[cfg(unix)]
+mod local_server;
 mod log;
 mod pager;
 mod pipeline;
 mod proof;
-#[cfg(unix)]
-pub(crate) mod protocol;
 mod prove;
 mod publish;
 mod remote;
@@ -35,6 +33,8 @@ mod report;
 mod serve;
 mod settings;
 mod show;
+#[cfg(unix)]
+pub(crate) mod socket;
 mod state;
 mod stories;
 mod streams;
@@ -182,14 +182,21 @@ impl Command {
         }
     }
 
-    /// Whether the command needs no ledger (`key generate`, `proof check`,
-    /// `verify --published`): the ledger server leaves it to the client's
-    /// own process.
-    fn needs_no_ledger(&self) -> bool {
+    /// Whether the ledger's server can answer the command (through the same
+    /// API as a server named by `--db http://…`). The others need no ledger
+    /// (`key`, `proof check`, `verify --published`, `completions`), serve
+    /// it, or write files from it (`publish`), and open it themselves.
+    fn via_server(&self) -> bool {
         match self {
-            Command::Key(_) | Command::Proof(_) => true,
-            Command::Verify(a) => !a.opens_ledger(),
-            _ => false,
+            Command::Key(_)
+            | Command::Proof(_)
+            | Command::Publish(_)
+            | Command::Completions(_)
+            | Command::Follow(_) => false,
+            #[cfg(unix)]
+            Command::Serve(_) => false,
+            Command::Verify(a) => a.opens_ledger(),
+            _ => true,
         }
     }
 }
@@ -516,19 +523,13 @@ pub fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     #[cfg(unix)]
-    let mode = match client::Mode::from_env() {
+    let mode = match local_server::Mode::from_env() {
         Ok(mode) => mode,
         Err(msg) => {
             eprintln!("error: {msg}");
             return ExitCode::from(1);
         }
     };
-    #[cfg(unix)]
-    let stdin = match client::try_server(mode, lock_wait()) {
-        client::Outcome::Served(code) => return ExitCode::from(code),
-        client::Outcome::Direct(stdin) => stdin,
-    };
-    #[cfg(not(unix))]
     let stdin = None;
     let cli = Cli::parse();
     let tz = match parse_zone(&cli.tz) {
@@ -550,10 +551,15 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
+    // The ledger's own server, when one answers on its socket.
+    #[cfg(unix)]
+    if ctx.remote.is_none() && cli.command.via_server() {
+        ctx.remote = local_server::find(&ctx.db, mode, ctx.lock_wait);
+    }
     let code = execute(&ctx, cli.command);
     #[cfg(unix)]
     if code == 0 && ctx.opened.get() {
-        client::start_server(&ctx.db, mode);
+        local_server::start_server(&ctx.db, mode);
     }
     ExitCode::from(code)
 }

@@ -6,6 +6,7 @@
 //! server.
 
 use std::io::Read;
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -23,6 +24,11 @@ pub struct Remote {
     base: String,
     token: Option<String>,
     agent: ureq::Agent,
+    /// How errors name it: the server's address, or the ledger whose
+    /// socket it is.
+    shown: String,
+    /// On the ledger's own socket.
+    local: bool,
 }
 
 /// Whether `db` names a server rather than a ledger directory.
@@ -55,7 +61,29 @@ impl Remote {
             .user_agent(concat!("claims/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        Ok(Remote { base, token, agent })
+        Ok(Remote {
+            shown: format!("the claims server at {base}"),
+            base,
+            token,
+            agent,
+            local: false,
+        })
+    }
+
+    /// A client of the server on the socket `path` of the ledger `db`.
+    pub fn unix(db: &Path, path: &Path) -> Remote {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .user_agent(concat!("claims/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Remote {
+            base: super::socket::BASE.to_string(),
+            token: None,
+            agent: super::socket::agent(path, config),
+            shown: format!("the ledger server of {}", db.display()),
+            local: true,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -63,9 +91,19 @@ impl Remote {
     }
 
     fn unreachable(&self, e: ureq::Error) -> Error {
+        if self.local {
+            return Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{} stopped before the command finished, so it may or may not have taken effect",
+                    self.shown
+                ),
+            )
+            .with_hint("check with `claims log` or run it again (a repeated `append` is a no-op)");
+        }
         Error::new(
             ErrorKind::Io,
-            format!("could not reach the claims server at {} ({e})", self.base),
+            format!("could not reach {} ({e})", self.shown),
         )
         .with_hint("check the address, and that `claims serve --listen` runs there")
     }
@@ -101,7 +139,7 @@ impl Remote {
             req = req.header("Authorization", format!("Bearer {t}"));
         }
         let mut r = self.answer(req.call())?;
-        let bytes = read_all(&mut r, &self.base)?;
+        let bytes = read_all(&mut r, &self.shown)?;
         serde_json::from_slice(&bytes).map_err(|e| self.garbled(e))
     }
 
@@ -113,7 +151,7 @@ impl Remote {
     ) -> Result<T> {
         let body = serde_json::to_vec(body).expect("JSON");
         let mut r = self.post(path, "application/json", &body)?;
-        let bytes = read_all(&mut r, &self.base)?;
+        let bytes = read_all(&mut r, &self.shown)?;
         serde_json::from_slice(&bytes).map_err(|e| self.garbled(e))
     }
 
@@ -136,10 +174,7 @@ impl Remote {
             Ok(body) => body.into_error(),
             Err(_) => Error::new(
                 ErrorKind::Io,
-                format!(
-                    "the server at {} answered {status} without a claims error",
-                    self.base
-                ),
+                format!("{} answered {status} without a claims error", self.shown),
             )
             .with_hint("check that --db names a claims server"),
         })
@@ -152,14 +187,14 @@ impl Remote {
         query: &impl Serialize,
     ) -> Result<T> {
         let mut r = self.get(path, query)?;
-        let bytes = read_all(&mut r, &self.base)?;
+        let bytes = read_all(&mut r, &self.shown)?;
         serde_json::from_slice(&bytes).map_err(|e| self.garbled(e))
     }
 
     /// A GET whose answer is copied as it comes, byte for byte.
     pub fn get_bytes(&self, path: &str, query: &impl Serialize) -> Result<Vec<u8>> {
         let mut r = self.get(path, query)?;
-        read_all(&mut r, &self.base)
+        read_all(&mut r, &self.shown)
     }
 
     /// The answer's body as a reader (NDJSON, streamed).
@@ -171,10 +206,7 @@ impl Remote {
     pub fn garbled(&self, e: impl std::fmt::Display) -> Error {
         Error::new(
             ErrorKind::Io,
-            format!(
-                "the server at {} sent an answer that does not read ({e})",
-                self.base
-            ),
+            format!("{} sent an answer that does not read ({e})", self.shown),
         )
         .with_hint("check that the server runs the same version of claims")
     }
@@ -188,7 +220,7 @@ fn read_all(r: &mut Response<Body>, base: &str) -> Result<Vec<u8>> {
         .map_err(|e| {
             Error::new(
                 ErrorKind::Io,
-                format!("the answer of the server at {base} broke off ({e})"),
+                format!("the answer of {base} broke off ({e})"),
             )
         })
 }

@@ -1,49 +1,41 @@
-//! `claims serve`: the ledger server. It keeps one ledger open and runs the
-//! commands of other `claims` processes, one at a time, with the same code
-//! and the same rules as a command run directly; only the open is saved.
-//! The protocol is in `crate::cli::protocol`; the client side in `client.rs`.
+//! `claims serve`: the claims server (`claims-server`) on the ledger's own
+//! Unix socket, and with `--listen` on the network too. The client side of
+//! the socket is `local_server.rs`; the socket itself `socket.rs`.
 //!
 //! Invariants:
 //! - one server a ledger: it holds `server.lock` locked for its whole life,
 //!   and the sled lock while it serves;
-//! - it binds the socket before it opens the ledger, so commands that come
-//!   while it opens wait for it instead of racing it for the lock;
-//! - a command either runs whole or not at all: the request, and standard
-//!   input with its end mark, are read before anything runs;
-//! - it lets go when asked (`RELEASE`, sent by any opener that finds the
-//!   ledger locked), when idle for `--idle` seconds, when its socket or the
-//!   ledger directory is gone, and after a commit failed part-way;
-//! - on the way out it removes its socket before it closes the ledger and
-//!   answers the connections that were waiting with `RETRY`, so none of
-//!   them is left without an answer and none runs twice.
+//! - the socket appears with its final mode: it is bound in a private
+//!   directory (mode 0700) and renamed into place, so there is no moment
+//!   at which another user could connect;
+//! - it answers only its own Unix user on the socket (the listener checks
+//!   the peer's credentials);
+//! - a server started for one user's commands (not `--listen`) lets go when
+//!   asked (`POST /v1/release`, sent by any opener that finds the ledger
+//!   locked), when idle for `--idle` seconds, when its socket or the ledger
+//!   directory is gone; it removes its socket before it closes the ledger.
 
-use std::cell::{Cell, RefCell};
 use std::fs;
-use std::io::{self, Write};
-use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::Utc;
-
-use super::backend::{self, AnyLedger};
-use crate::cli::protocol::{self as server, Request, Status};
-use claims_core::time::parse_zone;
 use claims_core::{Error, ErrorKind, Result};
+use claims_server::{App, Limits, Options};
 
-use super::{client, streams::Streams, Cli, Command, Ctx};
+use super::socket::{self, LOCK};
+use super::{backend, local_server, Ctx};
 
-/// Keep the ledger open and run other `claims` commands' work, so that they
-/// need not open it each time (see the README, "The ledger server").
+/// Keep the ledger open and serve this user's `claims` commands on the
+/// ledger's socket, so that they need not open it each time (README, "The
+/// ledger server"); with --listen, serve a desk over HTTP as well.
 ///
-/// Commands start a server by themselves and it exits when idle (set
+/// Commands start a socket server by themselves and it exits when idle (set
 /// CLAIMS_SERVER=off to never use one). Run this to keep one in the
-/// foreground, to stop one, or to see whether one runs.
+/// foreground, to stop one, to see whether one runs, or to serve a desk.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Exit after this many seconds without a command (default: run until
+    /// Exit after this many seconds without a request (default: run until
     /// stopped).
     #[arg(long, value_name = "SECONDS")]
     pub idle: Option<f64>,
@@ -60,8 +52,12 @@ pub struct Args {
     pub net: super::listen::ListenArgs,
 }
 
-/// How often the server looks at its idle time and its socket.
+/// How often the server looks at its idle time, its socket and its ledger.
 const TICK: Duration = Duration::from_millis(200);
+/// On the way out: how long without a request counts as done.
+const QUIET: Duration = Duration::from_millis(150);
+/// On the way out: the longest the requests under way are waited for.
+const DRAIN: Duration = Duration::from_secs(30);
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if ctx.server().is_some() {
@@ -69,21 +65,28 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             "--db names a server; `claims serve` serves a ledger directory on this machine",
         ));
     }
-    if args.net.listen.is_some() {
-        return super::listen::run(ctx, args.net);
-    }
     let shown = ctx.db.display();
     if args.stop {
-        return if server::ask_release(&ctx.db, ctx.lock_wait, ctx.lock_wait) {
+        return if socket::ask_release(
+            &ctx.db,
+            ctx.lock_wait.max(Duration::from_secs(2)),
+            ctx.lock_wait.max(Duration::from_secs(2)),
+        ) {
             ctx.out(&format!("stopped the ledger server of {shown}\n"))
+        } else if local_server::status(&ctx.db).is_some() {
+            Err(Error::new(
+                ErrorKind::Locked,
+                format!("the server of {shown} serves a desk and does not stop when asked"),
+            )
+            .with_hint("stop it where it runs (Ctrl-C, or SIGTERM)"))
         } else {
             ctx.out(&format!("no ledger server runs for {shown}\n"))
         };
     }
     if args.status {
-        return match status(&ctx.db, ctx.lock_wait) {
+        return match local_server::status(&ctx.db) {
             Some(s) => ctx.out(&format!(
-                "a ledger server (pid {}) holds {shown}; it has run {} command{}\n",
+                "a ledger server (pid {}) holds {shown}; it has answered {} request{}\n",
                 s.pid,
                 s.served,
                 if s.served == 1 { "" } else { "s" }
@@ -100,32 +103,38 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             )))
         }
     };
-    serve(ctx, idle, args.background)
-}
-
-/// Asks the ledger's server who it is.
-fn status(db: &Path, wait: Duration) -> Option<Status> {
-    let mut stream = UnixStream::connect(server::socket_path(db)).ok()?;
-    stream.set_read_timeout(Some(wait)).ok()?;
-    match server::read_frame(&mut stream).ok()?? {
-        (server::READY, _) => {}
-        _ => return None,
+    if args.net.listen.is_some() && idle.is_some() {
+        return Err(Error::invalid(
+            "--idle is for a server of one user's commands; a desk's server (--listen) runs until stopped",
+        ));
     }
-    server::write_frame(&mut stream, server::STATUS, &[]).ok()?;
-    match server::read_frame(&mut stream).ok()?? {
-        (server::STATUS_REPLY, json) => serde_json::from_slice(&json).ok(),
-        _ => None,
+    serve(ctx, idle, args.background, args.net)
+}
+
+fn serve(
+    ctx: &Ctx,
+    idle: Option<Duration>,
+    background: bool,
+    net: super::listen::ListenArgs,
+) -> Result<()> {
+    let desk = net.listen.is_some();
+    // The operator's options and files first: a bad one changes nothing.
+    let network = if desk {
+        Some(super::listen::prepare(ctx, &net)?)
+    } else {
+        None
+    };
+    if desk && !ctx.db.exists() {
+        // A desk's new ledger: created as a first command would create it.
+        backend::open(
+            &ctx.db,
+            backend::Open {
+                create: true,
+                lock_wait: ctx.lock_wait,
+                evict_server: true,
+            },
+        )?;
     }
-}
-
-/// What the loop does after a connection.
-enum Next {
-    Go,
-    /// Close the ledger and exit; answer this `RELEASE` once it is closed.
-    Stop(Option<UnixStream>),
-}
-
-fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
     let db = ctx
         .db
         .canonicalize()
@@ -138,7 +147,7 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
         );
     };
     let shown = db.display().to_string();
-    let lock_path = db.join(server::LOCK);
+    let lock_path = db.join(LOCK);
     let lock_existed = lock_path.exists();
     let lock = fs::File::options()
         .read(true)
@@ -146,39 +155,49 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
         .create(true)
         .truncate(false)
         .open(&lock_path)
-        .map_err(|e| Error::io(format!("opening {}", server::LOCK), e))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(fs::TryLockError::WouldBlock) if background => return Ok(()),
-        Err(fs::TryLockError::WouldBlock) => {
-            return Err(Error::new(
-                ErrorKind::Locked,
-                format!("a ledger server already runs for {shown}"),
-            )
-            .with_hint("`claims serve --stop` stops it"))
-        }
-        Err(fs::TryLockError::Error(e)) => {
-            return Err(Error::io(format!("locking {}", server::LOCK), e))
+        .map_err(|e| Error::io(format!("opening {LOCK}"), e))?;
+    let mut asked: Option<std::time::Instant> = None;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => break,
+            Err(fs::TryLockError::WouldBlock) if background => return Ok(()),
+            // A desk's server takes over from a server of the owner's
+            // commands: it asks it to let go, and waits for it to.
+            Err(fs::TryLockError::WouldBlock)
+                if desk
+                    && asked.is_none_or(|t| {
+                        t.elapsed() < ctx.lock_wait.max(Duration::from_secs(2))
+                    }) =>
+            {
+                if asked.is_none() {
+                    let w = ctx.lock_wait.max(Duration::from_secs(2));
+                    socket::ask_release(&db, w, w);
+                    asked = Some(std::time::Instant::now());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(Error::new(
+                    ErrorKind::Locked,
+                    format!("a ledger server already runs for {shown}"),
+                )
+                .with_hint("`claims serve --stop` stops it"))
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io(format!("locking {LOCK}"), e)),
         }
     }
-    // Holding the server lock, any socket file here is a dead server's.
-    let sock = server::socket_path(&db);
-    let _ = fs::remove_file(&sock);
-    let listener = UnixListener::bind(&sock)
-        .map_err(|e| Error::io(format!("listening on {}", sock.display()), e))?;
-    let _ = fs::set_permissions(&sock, fs::Permissions::from_mode(0o600));
+    let sock = socket::socket_path(&db);
+    let listener = bind_private(&db, &sock)?;
     let ino = socket_ino(&sock);
-    let listener = with_accept_timeout(listener, TICK)
-        .map_err(|e| Error::io(format!("listening on {}", sock.display()), e))?;
     let how = backend::Open {
         create: false,
         lock_wait: ctx.lock_wait,
         evict_server: false,
     };
-    let mut ledger = match backend::open(&db, how) {
-        Ok(ledger) => Some(ledger),
+    let ledger = match backend::open(&db, how) {
+        Ok(ledger) => ledger,
         Err(e) => {
-            leave(&sock, ino, listener);
+            leave(&sock, ino);
             if !lock_existed {
                 // Not a ledger after all (another program's sled database,
                 // say): leave its directory as it was.
@@ -187,67 +206,168 @@ fn serve(ctx: &Ctx, idle: Option<Duration>, background: bool) -> Result<()> {
             return Err(e);
         }
     };
-    if !background {
-        ctx.io().error_line(&format!(
-            "serving the ledger at {shown}; stop with Ctrl-C or `claims serve --stop`"
+    let options = Options {
+        public_read: net.public_read,
+        limits: network
+            .as_ref()
+            .map(|n| n.limits.clone())
+            .unwrap_or_default(),
+        signer: network.as_ref().and_then(|n| n.signer.clone()),
+        build: local_server::build_id(),
+        releasable: !desk,
+    };
+    let app = App::new(ledger, options)?;
+    // The owner's commands on the socket: whole imports, no time limit.
+    let local_limits = Limits {
+        body_bytes: 1 << 40,
+        request_time: Duration::from_secs(24 * 3600),
+        ..Limits::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("claims-server")
+        .build()
+        .map_err(|e| Error::io("starting the server's threads", e))?;
+    let owner = socket::own_uid();
+    let outcome = runtime.block_on(async {
+        let unix = tokio::net::UnixListener::from_std(listener)
+            .map_err(|e| Error::io(format!("listening on {}", sock.display()), e))?;
+        let stop = tokio_util_stop();
+        let local = tokio::spawn(claims_server::listen::serve_unix(
+            claims_server::router_with(app.clone(), &local_limits),
+            local_limits.clone(),
+            unix,
+            owner,
+            stop.wait(),
         ));
-    }
-    let build = client::build_id();
-    // Built once: building clap's parser costs more than most queries. The
-    // ledger is named by the client's `--db` or `CLAIMS_DB`, never by this
-    // process's environment.
-    let mut parser = <Cli as clap::CommandFactory>::command().mut_arg("db", |a| a.env(None));
-    let mut served = 0u64;
-    let mut last = Instant::now();
-    let releaser = loop {
-        if socket_ino(&sock) != ino {
-            // The ledger was moved or deleted, or another server took the
-            // name: nobody can reach this one any more. The ledger is not
-            // closed the usual way: sled's last flush would write its files
-            // back into a deleted directory. Every commit is already synced.
-            drop(listener);
-            std::mem::forget(ledger);
-            return Ok(());
-        }
-        if idle.is_some_and(|idle| last.elapsed() >= idle) {
-            break None;
-        }
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let before = served;
-                let next = handle(&db, stream, &mut ledger, &build, &mut served, &mut parser);
-                if served != before {
-                    // Idle time counts from the last command (not status checks).
-                    last = Instant::now();
+        let tcp = match network {
+            Some(n) => Some(tokio::spawn(n.serve(ctx, app.clone(), stop.wait()).await?)),
+            None => {
+                if !background {
+                    ctx.io().error_line(&format!(
+                        "serving the ledger at {shown}; stop with Ctrl-C or `claims serve --stop`"
+                    ));
                 }
-                let poisoned = ledger.as_ref().is_none_or(|l| l.store().is_poisoned());
-                match next {
-                    Next::Stop(r) => break r,
-                    Next::Go if poisoned => break None,
-                    Next::Go => {}
-                }
+                None
             }
-            // The tick: look at the clock and the socket again.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                leave(&sock, ino, listener);
-                return Err(Error::io(format!("accepting on {}", sock.display()), e));
+        };
+        let why = watch(&app, &sock, ino, idle).await;
+        // No new connections; the requests under way, and those that
+        // follow them at once on the same connections (a command's
+        // second request), are answered before the ledger is closed.
+        stop.fire();
+        let _ = local.await;
+        if let Some(t) = tcp {
+            let _ = t.await;
+        }
+        if why != Why::Gone {
+            let deadline = std::time::Instant::now() + DRAIN;
+            while app.idle_for() < QUIET && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
+        }
+        Ok::<Why, Error>(why)
+    });
+    let why = match outcome {
+        Ok(w) => w,
+        Err(e) => {
+            leave(&sock, ino);
+            return Err(e);
         }
     };
-    leave(&sock, ino, listener);
-    drop(ledger);
-    if let Some(mut r) = releaser {
-        let _ = server::write_frame(&mut r, server::RELEASED, &[]);
+    leave(&sock, ino);
+    drop(runtime);
+    if why == Why::Gone {
+        // The ledger was moved or deleted, or another server took the
+        // name: it is not closed the usual way, since sled's last flush
+        // would write its files back into a deleted directory. Every
+        // commit is already synced.
+        std::mem::forget(app);
+    } else {
+        drop(app);
     }
     drop(lock);
     Ok(())
 }
+
+/// Why the server stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    Idle,
+    Released,
+    Signalled,
+    Gone,
+}
+
+/// Waits for a reason to stop.
+async fn watch(app: &App, sock: &Path, ino: Option<u64>, idle: Option<Duration>) -> Why {
+    let mut tick = tokio::time::interval(TICK);
+    let released = app.released();
+    tokio::pin!(released);
+    let signalled = super::listen::stopped();
+    tokio::pin!(signalled);
+    loop {
+        tokio::select! {
+            () = &mut released => return Why::Released,
+            () = &mut signalled => return Why::Signalled,
+            _ = tick.tick() => {
+                if socket_ino(sock) != ino {
+                    return Why::Gone;
+                }
+                if idle.is_some_and(|idle| app.idle_for() >= idle) {
+                    return Why::Idle;
+                }
+            }
+        }
+    }
+}
+
+/// A one-shot stop signal every task can wait on.
+struct Stop(tokio::sync::watch::Sender<bool>);
+
+fn tokio_util_stop() -> Stop {
+    Stop(tokio::sync::watch::Sender::new(false))
+}
+
+impl Stop {
+    fn wait(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.0.subscribe();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    }
+
+    fn fire(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// Binds the socket in a private directory beside it (mode 0700), makes it
+/// 0600, and renames it into place: it never exists at `sock` with a wider
+/// mode. Holding the server lock, any socket already at `sock` is a dead
+/// server's.
+fn bind_private(db: &Path, sock: &Path) -> Result<std::os::unix::net::UnixListener> {
+    let private: PathBuf = db.join(format!(".server-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&private);
+    let io = |e| Error::io(format!("listening on {}", sock.display()), e);
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&private)
+        .map_err(io)?;
+    let bound = (|| {
+        let tmp = private.join(socket::SOCKET);
+        let listener = std::os::unix::net::UnixListener::bind(&tmp)?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
+        let _ = fs::remove_file(sock);
+        fs::rename(&tmp, sock)?;
+        listener.set_nonblocking(true)?;
+        Ok(listener)
+    })();
+    let _ = fs::remove_dir_all(&private);
+    bound.map_err(io)
+}
+
+use std::os::unix::fs::DirBuilderExt;
 
 /// The inode at the socket's path: the server's own socket while it is
 /// reachable, something else (or nothing) once the ledger moved or went.
@@ -255,260 +375,9 @@ fn socket_ino(sock: &Path) -> Option<u64> {
     fs::symlink_metadata(sock).map(|m| m.ino()).ok()
 }
 
-/// Stops serving: removes the socket (if it is still this server's) and
-/// answers every connection still waiting with `RETRY`.
-fn leave(sock: &Path, ino: Option<u64>, listener: UnixListener) {
+/// Removes the socket, if it is still this server's.
+fn leave(sock: &Path, ino: Option<u64>) {
     if socket_ino(sock) == ino {
         let _ = fs::remove_file(sock);
-    }
-    if listener.set_nonblocking(true).is_ok() {
-        while let Ok((mut stream, _)) = listener.accept() {
-            let _ = stream.set_nonblocking(false);
-            let _ = server::write_frame(&mut stream, server::RETRY, &[]);
-        }
-    }
-}
-
-/// A listener whose `accept` gives up after `timeout` (Linux applies a
-/// socket's receive timeout to `accept`), so the loop can look at the clock.
-fn with_accept_timeout(listener: UnixListener, timeout: Duration) -> io::Result<UnixListener> {
-    let as_stream = UnixStream::from(OwnedFd::from(listener));
-    as_stream.set_read_timeout(Some(timeout))?;
-    Ok(UnixListener::from(OwnedFd::from(as_stream)))
-}
-
-/// Serves one connection.
-fn handle(
-    db: &Path,
-    mut stream: UnixStream,
-    ledger: &mut Option<AnyLedger>,
-    build: &str,
-    served: &mut u64,
-    parser: &mut clap::Command,
-) -> Next {
-    // A client that connects and then says nothing does not hold us up.
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    if server::write_frame(&mut stream, server::READY, &[]).is_err() {
-        return Next::Go;
-    }
-    let (tag, payload) = match server::read_frame(&mut stream) {
-        Ok(Some(frame)) => frame,
-        _ => return Next::Go,
-    };
-    match tag {
-        server::RELEASE => Next::Stop(Some(stream)),
-        server::STATUS => {
-            let status = Status {
-                pid: std::process::id(),
-                served: *served,
-                build: build.to_string(),
-            };
-            let json = serde_json::to_vec(&status).unwrap_or_default();
-            let _ = server::write_frame(&mut stream, server::STATUS_REPLY, &json);
-            Next::Go
-        }
-        server::REQUEST => {
-            let Ok(request) = serde_json::from_slice::<Request>(&payload) else {
-                return Next::Go;
-            };
-            if request.protocol != server::PROTOCOL || request.build != build {
-                // Another build of claims: it runs the command itself, and
-                // starts a server of its own once this one is gone.
-                let _ = server::write_frame(&mut stream, server::RETRY, &[]);
-                return Next::Stop(None);
-            }
-            let stdin = if request.stdin {
-                match read_stdin(&mut stream) {
-                    Some(bytes) => Some(bytes),
-                    // The client went away mid-input: run nothing.
-                    None => return Next::Go,
-                }
-            } else {
-                None
-            };
-            let _ = stream.set_read_timeout(None);
-            match run_request(db, &stream, request, stdin, ledger, parser) {
-                Ok(code) => {
-                    *served += 1;
-                    let _ = server::write_frame(&mut stream, server::EXIT, &[code]);
-                }
-                Err(tag) => {
-                    let _ = server::write_frame(&mut stream, tag, &[]);
-                }
-            }
-            Next::Go
-        }
-        _ => Next::Go,
-    }
-}
-
-/// Reads `STDIN` frames up to `STDIN_END`; `None` if the stream ends first.
-fn read_stdin(stream: &mut UnixStream) -> Option<Vec<u8>> {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut bytes = Vec::new();
-    loop {
-        match server::read_frame(stream) {
-            Ok(Some((server::STDIN, chunk))) => bytes.extend_from_slice(&chunk),
-            Ok(Some((server::STDIN_END, _))) => return Some(bytes),
-            _ => return None,
-        }
-    }
-}
-
-/// Runs one command on the open ledger, with the client's streams; returns
-/// the exit code, or the frame (`RETRY`, `WANT_STDIN`) that says why
-/// nothing was run.
-fn run_request(
-    db: &Path,
-    stream: &UnixStream,
-    request: Request,
-    stdin: Option<Vec<u8>>,
-    ledger: &mut Option<AnyLedger>,
-    parser: &mut clap::Command,
-) -> std::result::Result<u8, u8> {
-    let remote = Remote {
-        stream,
-        cwd: request.cwd.clone(),
-        stdin: RefCell::new(stdin),
-        stdin_tty: request.stdin_tty,
-        stderr_tty: request.stderr_tty,
-        width: request.width,
-    };
-    // A line clap refuses is the client's to report, as it always does.
-    let matches = parser
-        .try_get_matches_from_mut(&request.argv)
-        .map_err(|_| server::RETRY)?;
-    let cli =
-        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(|_| server::RETRY)?;
-    if matches!(cli.command, Command::Serve(_) | Command::Completions(_))
-        || cli.command.needs_no_ledger()
-    {
-        return Err(server::RETRY);
-    }
-    // Run nothing for another ledger than this server's own.
-    let named = match (matches.value_source("db"), request.db_env.as_deref()) {
-        (Some(clap::parser::ValueSource::CommandLine), _) => cli.db.clone(),
-        (_, Some(env)) if !env.is_empty() => PathBuf::from(env),
-        _ => cli.db.clone(),
-    };
-    if request.cwd.join(named).canonicalize().ok().as_deref() != Some(db) {
-        return Err(server::RETRY);
-    }
-    let reads_stdin = match &cli.command {
-        Command::Append(a) => a.file == "-",
-        Command::Import(a) => a.file == "-",
-        Command::Claimreview(a) => a.reads_stdin(),
-        _ => false,
-    };
-    if reads_stdin && !request.stdin && !request.stdin_tty {
-        return Err(server::WANT_STDIN);
-    }
-    let (tz, bad_tz) = match parse_zone(&cli.tz) {
-        Ok(tz) => (tz, None),
-        Err(e) => (chrono_tz::Tz::UTC, Some(e)),
-    };
-    let mut ctx = Ctx::remote(db, tz, ledger.take(), Box::new(remote));
-    ctx.wide = cli.wide;
-    let code = match bad_tz {
-        Some(e) => {
-            ctx.report(&e.context("--tz"));
-            1
-        }
-        None => super::execute(&ctx, cli.command),
-    };
-    *ledger = ctx.held.take();
-    Ok(code)
-}
-
-impl<'a> Ctx<'a> {
-    /// A context for a command the server runs for a client.
-    fn remote(
-        db: &Path,
-        tz: chrono_tz::Tz,
-        ledger: Option<AnyLedger>,
-        io: Box<dyn Streams + 'a>,
-    ) -> Ctx<'a> {
-        Ctx {
-            db: db.to_path_buf(),
-            tz,
-            now: Cell::new(Utc::now()),
-            lock_wait: super::lock_wait(),
-            created: Cell::new(false),
-            opened: Cell::new(false),
-            held: RefCell::new(ledger),
-            wide: false,
-            remote: None,
-            copies: RefCell::new(Vec::new()),
-            io,
-        }
-    }
-}
-
-/// A client's streams, through the socket.
-struct Remote<'a> {
-    stream: &'a UnixStream,
-    cwd: PathBuf,
-    stdin: RefCell<Option<Vec<u8>>>,
-    stdin_tty: bool,
-    stderr_tty: bool,
-    width: Option<u16>,
-}
-
-/// Writes as `tag` frames.
-struct Frames<'a> {
-    stream: &'a UnixStream,
-    tag: u8,
-}
-
-impl Write for Frames<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = buf.len().min(server::MAX_FRAME);
-        server::write_frame(&mut self.stream, self.tag, &buf[..n])?;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Streams for Remote<'_> {
-    fn stdout(&self) -> Box<dyn Write + '_> {
-        Box::new(Frames {
-            stream: self.stream,
-            tag: server::STDOUT,
-        })
-    }
-
-    fn read_stdin(&self) -> io::Result<Vec<u8>> {
-        Ok(self.stdin.borrow_mut().take().unwrap_or_default())
-    }
-
-    fn stdin_is_terminal(&self) -> bool {
-        self.stdin_tty
-    }
-
-    fn stderr_is_terminal(&self) -> bool {
-        self.stderr_tty
-    }
-
-    fn width(&self) -> Option<u16> {
-        self.width
-    }
-
-    fn error_line(&self, line: &str) {
-        let mut frames = Frames {
-            stream: self.stream,
-            tag: server::STDERR,
-        };
-        let _ = frames.write_all(format!("{line}\n").as_bytes());
-    }
-
-    fn path(&self, name: &Path) -> PathBuf {
-        self.cwd.join(name)
-    }
-
-    fn is_local(&self) -> bool {
-        false
     }
 }

@@ -13,9 +13,10 @@ use assert_cmd::Command;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-/// The ledger server's wire protocol, shared with the binary.
+/// The ledger's socket (its path, the peer check, asking its server to let
+/// go), shared with the binary.
 #[cfg(unix)]
-#[path = "../../src/cli/protocol.rs"]
+#[path = "../../src/cli/socket.rs"]
 pub mod server;
 
 /// The `claims` binary under test.

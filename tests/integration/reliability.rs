@@ -1907,9 +1907,17 @@ fn killing_the_ledger_server_mid_command_leaves_each_command_all_or_nothing() {
 
 /// Whether the ledger's server answers.
 fn server_ready(db: &Path) -> bool {
-    let Ok(mut s) = std::os::unix::net::UnixStream::connect(server::socket_path(db)) else {
+    use std::io::{Read, Write};
+    let Ok(mut s) = server::connect(&server::socket_path(db)) else {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
-    matches!(server::read_frame(&mut s), Ok(Some((server::READY, _))))
+    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
 }

@@ -25,6 +25,35 @@ pub struct Options {
     pub limits: Limits,
     /// The key `GET /v1/checkpoint` signs with (none: the route says so).
     pub signer: Option<Arc<claims_transparency::SigningKey>>,
+    /// The build of `claims` serving, answered by `/healthz`: a client of
+    /// another build does not use this server.
+    pub build: String,
+    /// Whether the ledger's owner may ask it to let go of the ledger
+    /// (`POST /v1/release` on the Unix socket): a server started for one
+    /// user's commands, not a desk's.
+    pub releasable: bool,
+}
+
+/// What the server has been doing, for its owner to decide when it stops.
+#[derive(Debug)]
+pub struct Activity {
+    last: std::sync::Mutex<std::time::Instant>,
+    in_flight: std::sync::atomic::AtomicUsize,
+    served: std::sync::atomic::AtomicU64,
+    released: tokio::sync::Notify,
+    release_asked: std::sync::atomic::AtomicBool,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity {
+            last: std::sync::Mutex::new(std::time::Instant::now()),
+            in_flight: Default::default(),
+            served: Default::default(),
+            released: Default::default(),
+            release_asked: Default::default(),
+        }
+    }
 }
 
 /// Limits on what one request or connection may take (SPEC, "Safety").
@@ -66,6 +95,7 @@ pub(crate) struct Inner {
     pub options: Options,
     /// The log's head seq, raised after every commit.
     pub head: watch::Sender<u64>,
+    pub activity: Activity,
 }
 
 /// The server's shared state (cheap to clone).
@@ -85,7 +115,65 @@ impl App {
             accounts: RwLock::new(accounts),
             options,
             head,
+            activity: Activity::default(),
         })))
+    }
+
+    /// How long since the last request ended (zero while one runs).
+    pub fn idle_for(&self) -> Duration {
+        use std::sync::atomic::Ordering;
+        if self.0.activity.in_flight.load(Ordering::SeqCst) > 0 {
+            return Duration::ZERO;
+        }
+        self.0
+            .activity
+            .last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+    }
+
+    /// Requests answered so far.
+    pub fn served(&self) -> u64 {
+        self.0
+            .activity
+            .served
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Resolves once the owner asked the server to let go of the ledger.
+    pub async fn released(&self) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let notified = self.0.activity.released.notified();
+            if self.0.activity.release_asked.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    pub(crate) fn ask_release(&self) {
+        use std::sync::atomic::Ordering;
+        self.0.activity.release_asked.store(true, Ordering::SeqCst);
+        self.0.activity.released.notify_waiters();
+    }
+
+    pub(crate) fn request_started(&self) {
+        use std::sync::atomic::Ordering;
+        self.0.activity.in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn request_ended(&self) {
+        use std::sync::atomic::Ordering;
+        *self
+            .0
+            .activity
+            .last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+        self.0.activity.served.fetch_add(1, Ordering::SeqCst);
+        self.0.activity.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 
     pub(crate) fn options(&self) -> &Options {

@@ -47,6 +47,12 @@ use error::ApiError;
 /// The whole router: `/v1`, `/healthz`, and the layers (auth, limits).
 pub fn router(app: App) -> Router {
     let limits = app.options().limits.clone();
+    router_with(app, &limits)
+}
+
+/// The router with other limits than the app's (the owner's Unix socket
+/// takes a whole ledger's import).
+pub fn router_with(app: App, limits: &Limits) -> Router {
     let api = routes::api().layer(from_fn_with_state(limits.request_time, deadline));
     Router::new()
         .merge(api)
@@ -55,6 +61,7 @@ pub fn router(app: App) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .layer(from_fn_with_state(app.clone(), auth::layer))
+        .layer(from_fn_with_state(app.clone(), track))
         .layer(from_fn_with_state(limits.body_bytes, announced_size))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .with_state(app)
@@ -62,7 +69,26 @@ pub fn router(app: App) -> Router {
 
 async fn health(State(app): State<App>) -> Response {
     let seq = *app.watch_head().borrow();
-    Json(serde_json::json!({"ok": true, "seq": seq})).into_response()
+    Json(serde_json::json!({
+        "ok": true,
+        "seq": seq,
+        "build": app.options().build,
+        "pid": std::process::id(),
+        "served": app.served(),
+    }))
+    .into_response()
+}
+
+/// Counts requests (not `/healthz`, which asks only whether it runs), so
+/// that an idle server knows it is.
+async fn track(State(app): State<App>, req: Request, next: Next) -> Response {
+    if req.uri().path() == "/healthz" {
+        return next.run(req).await;
+    }
+    app.request_started();
+    let r = next.run(req).await;
+    app.request_ended();
+    r
 }
 
 async fn no_route() -> ApiError {

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use claims_core::{Error, Result};
-use tokio_rustls::rustls::{self, ServerConfig};
+use tokio_rustls::rustls;
+pub use tokio_rustls::rustls::ServerConfig;
 
 /// A rustls configuration from PEM bytes: `cert` the chain (leaf first),
 /// `key` its private key (PKCS #8, PKCS #1 or SEC1).

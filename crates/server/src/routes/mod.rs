@@ -39,6 +39,7 @@ pub(crate) fn api() -> Router<App> {
         .route("/v1/checkpoint", get(tree::checkpoint))
         .route("/v1/ids/short", post(read::short_ids))
         .route("/v1/users", get(users::list).post(users::add))
+        .route("/v1/release", post(release))
         .route("/v1/users/{name}", axum::routing::delete(users::revoke))
 }
 
@@ -84,4 +85,30 @@ pub(crate) fn ndjson(body: Vec<u8>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// `POST /v1/release`, for the ledger's owner on its socket only: the server
+/// answers, then stops taking requests, closes the ledger and exits (so that
+/// a command of the owner's can open the ledger itself). A desk's server
+/// (`serve --listen`) refuses.
+async fn release(
+    axum::extract::State(app): axum::extract::State<App>,
+    axum::Extension(caller): axum::Extension<crate::Caller>,
+) -> Result<Response, ApiError> {
+    if caller != crate::Caller::Local {
+        return Err(ApiError::new(
+            claims_api::error::Kind::Forbidden,
+            "only the ledger's owner, on its socket, may stop its server",
+            "",
+        ));
+    }
+    if !app.options().releasable {
+        return Err(ApiError::new(
+            claims_api::error::Kind::Ledger(claims_core::ErrorKind::Locked),
+            "this server serves a desk and does not let go of the ledger",
+            "run the command against it (it is on the ledger's socket), or stop the server",
+        ));
+    }
+    app.ask_release();
+    Ok(axum::Json(serde_json::json!({"released": true})).into_response())
 }

@@ -33,14 +33,6 @@ use axum::{Json, Router};
 pub use app::{App, Limits, Options, SharedLedger};
 pub use auth::{Caller, Peer};
 
-/// One request's events (until the core's group commit lands).
-pub struct Batch {
-    /// The events.
-    pub items: Vec<claims_core::Incoming>,
-    /// Who entered them.
-    pub recorded_by: Option<String>,
-}
-
 use claims_api::error::Kind;
 use error::ApiError;
 

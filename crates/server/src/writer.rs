@@ -11,7 +11,7 @@ use tokio::sync::{oneshot, watch};
 
 use claims_core::ledger::AppendReport;
 
-use crate::Batch;
+use claims_core::Batch;
 use claims_core::Result;
 
 use crate::app::SharedLedger;
@@ -77,11 +77,7 @@ fn run(ledger: &RwLock<SharedLedger>, head: &watch::Sender<u64>, rx: Receiver<Jo
             jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
         let (results, seq) = {
             let mut l = ledger.write().unwrap_or_else(|p| p.into_inner());
-            let now = Utc::now();
-            let results: Vec<_> = batches
-                .into_iter()
-                .map(|b| l.append(b.items, now))
-                .collect();
+            let results = l.append_group(batches, Utc::now());
             (results, l.store().head().seq)
         };
         head.send_if_modified(|h| {

@@ -10,9 +10,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
-use crate::Batch;
 use claims_api::ndjson;
 use claims_api::params::Appended;
+use claims_core::Batch;
 
 use crate::app::App;
 use crate::auth::Caller;

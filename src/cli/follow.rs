@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use claims_api::params::FollowParams;
 use claims_core::record::Record;
-use claims_core::{Error, Result};
+use claims_core::Result;
 
 use super::remote::Remote;
 use super::{answers, log, Ctx};
@@ -15,7 +15,8 @@ use super::{answers, log, Ctx};
 /// Print each new entry as it lands in the ledger, like `tail -f`; with
 /// --since, first every entry after that seq. Runs until interrupted.
 ///
-/// Follows a claims server (--db http(s)://…, see `claims serve --listen`).
+/// Follows a claims server (--db http(s)://…, see `claims serve --listen`),
+/// or the server of a ledger on this machine (started if none runs).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this story's entries: its assertions, the events on its claims
@@ -32,11 +33,14 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let Some(r) = ctx.server() else {
-        return Err(Error::invalid(
-            "follow reads a claims server's live feed, and --db names a ledger directory",
-        )
-        .with_hint("run `claims serve --listen` on the ledger and pass its address as --db http://HOST:PORT"));
+    // A ledger on this machine: its own server's feed (started if none runs).
+    let own = match ctx.server() {
+        Some(_) => None,
+        None => Some(ctx.local_feed()?),
+    };
+    let r = match own.as_ref() {
+        Some(r) => r,
+        None => ctx.server().expect("a server, when not our own"),
     };
     // Without --since, from the head as it is now; every later connection
     // asks for what came after the last entry printed.

@@ -12,6 +12,7 @@ mod claimreview;
 mod completions;
 mod diff;
 mod export;
+#[cfg(unix)]
 mod follow;
 mod followup;
 mod import;
@@ -143,6 +144,7 @@ enum Command {
     #[cfg(unix)]
     Serve(serve::Args),
     User(user::Args),
+    #[cfg(unix)]
     Follow(follow::Args),
     Completions(completions::Args),
 }
@@ -177,6 +179,7 @@ impl Command {
             #[cfg(unix)]
             Command::Serve(_) => "serve",
             Command::User(_) => "user",
+            #[cfg(unix)]
             Command::Follow(_) => "follow",
             Command::Completions(_) => "completions",
         }
@@ -188,13 +191,12 @@ impl Command {
     /// it, or write files from it (`publish`), and open it themselves.
     fn via_server(&self) -> bool {
         match self {
-            Command::Key(_)
-            | Command::Proof(_)
-            | Command::Publish(_)
-            | Command::Completions(_)
-            | Command::Follow(_) => false,
+            Command::Key(_) | Command::Proof(_) | Command::Publish(_) | Command::Completions(_) => {
+                false
+            }
+            // They find (or start) the server themselves.
             #[cfg(unix)]
-            Command::Serve(_) => false,
+            Command::Serve(_) | Command::Follow(_) => false,
             Command::Verify(a) => a.opens_ledger(),
             _ => true,
         }
@@ -299,6 +301,29 @@ impl<'a> Ctx<'a> {
             Some(r) => Ok(target::Source::Remote(r)),
             None => self.open_read().map(target::Source::Local),
         }
+    }
+
+    /// The feed of the ledger's own server (`follow` on a ledger directory):
+    /// the server on its socket, started if none runs.
+    #[cfg(unix)]
+    pub fn local_feed(&self) -> Result<remote::Remote> {
+        if !self.db.join("conf").is_file() {
+            return Err(
+                Error::not_found(format!("there is no ledger at {}", self.db.display()))
+                    .with_hint(claims_core::error::Hint::CreateLedger),
+            );
+        }
+        if let Some(r) = local_server::find(&self.db, local_server::Mode::Auto, self.lock_wait) {
+            return Ok(r);
+        }
+        local_server::start_server(&self.db, local_server::Mode::Auto);
+        local_server::find(&self.db, local_server::Mode::Auto, self.lock_wait).ok_or_else(|| {
+            Error::new(
+                claims_core::ErrorKind::Locked,
+                format!("no server could be started for the ledger at {}", self.db.display()),
+            )
+            .with_hint("follow a desk's server with --db http://HOST:PORT, or run `claims serve` on the ledger")
+        })
     }
 
     /// Opens the ledger for writing, creating it if needed.
@@ -641,6 +666,7 @@ fn run(ctx: &Ctx, command: Command) -> Result<()> {
         #[cfg(unix)]
         Command::Serve(a) => serve::run(ctx, a),
         Command::User(a) => user::run(ctx, a),
+        #[cfg(unix)]
         Command::Follow(a) => follow::run(ctx, a),
         Command::Completions(a) => completions::run(ctx, a),
     }

@@ -72,6 +72,15 @@ impl Drop for Served {
     }
 }
 
+/// Kills process `pid` after `secs` seconds, so that a test reading its
+/// output line by line fails instead of hanging if it stops printing.
+fn kill_after(pid: u32, secs: u64) {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(secs));
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    });
+}
+
 /// An answer: status and body.
 pub struct Answer {
     pub status: u16,
@@ -422,6 +431,7 @@ fn follow_prints_entries_as_they_land() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("follow starts");
+    kill_after(f.id(), 60);
     let seed = std::fs::read_to_string(SEED).unwrap();
     let mut lines = seed.lines();
     let first: String = lines.by_ref().take(3).map(|l| format!("{l}\n")).collect();
@@ -784,4 +794,39 @@ fn a_server_killed_under_load_loses_nothing_it_acknowledged() {
     }
     let again = Served::start(&l, &[]);
     assert_eq!(get(&again, "/v1/verify", Some(&token)).status, 200);
+}
+
+#[test]
+fn follow_on_a_ledger_directory_uses_its_own_server() {
+    let l = Ledger::seeded();
+    let mut f = Command::new(BIN)
+        .arg("--db")
+        .arg(l.db())
+        .args(["follow", "--since", "25"])
+        .env_remove("CLAIMS_DB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("follow starts");
+    kill_after(f.id(), 60);
+    let mut out = BufReader::new(f.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    assert!(lines[0].trim_start().starts_with("26 "), "{lines:?}");
+    assert!(lines[1].trim_start().starts_with("27 "), "{lines:?}");
+    // A local command lands through the same server, and is followed.
+    l.sh("assert --story s --by B --text Landed --at 2020-07-12")
+        .ok();
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(
+        line.trim_start().starts_with("28 ") && line.contains("Landed"),
+        "{line}"
+    );
+    let _ = f.kill();
+    let _ = f.wait();
 }

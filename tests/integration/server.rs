@@ -591,6 +591,27 @@ fn hostile_requests_are_refused_and_the_server_keeps_serving() {
     let a = get(&s, "/v1/claims/zz", Some(&w));
     assert!(a.status == 400 || a.status == 404, "{}", a.body);
     a.error_kind();
+    // Ids and parameters that look like paths or overflow: refused, and no
+    // file is ever opened for them.
+    for path in [
+        "/v1/claims/..%2F..%2Fetc%2Fpasswd",
+        "/v1/claims/%00%00%00%00%00%00",
+        "/v1/events/..",
+        "/v1/log?since=-1",
+        "/v1/log?since=99999999999999999999999",
+        "/v1/follow?since=abc",
+        "/v1/export?story=../../etc",
+        "/v1/proof?size=18446744073709551615&consistency=1",
+    ] {
+        let a = get(&s, path, Some(&w));
+        assert!(
+            (400..500).contains(&a.status),
+            "{path}: {} {}",
+            a.status,
+            a.body
+        );
+        a.error_kind();
+    }
     // Nothing changed.
     drop(s);
     assert_eq!(l.sh("export").ok(), before);
@@ -829,4 +850,30 @@ fn follow_on_a_ledger_directory_uses_its_own_server() {
     );
     let _ = f.kill();
     let _ = f.wait();
+}
+
+#[test]
+fn the_ledgers_socket_is_its_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let l = Ledger::seeded();
+    let s = Served::start(&l, &[]);
+    let sock = l.db().join("server.sock");
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "server.sock has mode {mode:o}");
+    // The desk's server serves its owner's commands on the socket too, and
+    // does not let go of the ledger when asked.
+    let out = l.sh("stories").output();
+    out.expect_code(0);
+    let out = l.sh("serve --stop").output();
+    out.expect_code(1);
+    assert_eq!(get(&s, "/healthz", None).status, 200);
+    // On the network, the release route is not the owner's.
+    let admin = {
+        let out = l.sh("user add ada --role admin").output();
+        out.expect_code(0);
+        out.stdout.trim().to_string()
+    };
+    let a = post(&s, "/v1/release", Some(&admin), "");
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert_eq!(get(&s, "/healthz", None).status, 200);
 }

@@ -125,15 +125,8 @@ pub fn pending_claims(r: &Remote, doc: &Value) -> Result<Vec<Asserted>> {
 /// The short names (at least 8 digits, unique in the server's ledger) of
 /// `ids`.
 pub fn short_names(r: &Remote, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
-    let body = serde_json::to_vec(&serde_json::json!({ "claims": ids })).expect("JSON");
-    let answer = r.post("/v1/ids/short", "application/json", &body)?;
-    let bytes = answer
-        .into_body()
-        .with_config()
-        .limit(1 << 30)
-        .read_to_vec()
-        .map_err(|e| r.garbled(e))?;
-    let digits: HashMap<Uuid, usize> = serde_json::from_slice(&bytes).map_err(|e| r.garbled(e))?;
+    let digits: HashMap<Uuid, usize> =
+        r.post_json("/v1/ids/short", &serde_json::json!({ "claims": ids }))?;
     Ok(ids
         .iter()
         .map(|id| {

@@ -194,14 +194,7 @@ fn remote(ctx: &Ctx, r: &Remote, args: Args) -> Result<()> {
         .read_to_end(&mut body)
         .map_err(|e| Error::io(format!("reading {}", shown(&args.file)), e))?;
     claims_api::ndjson::events(&body, shown(&args.file))?;
-    let answer = r.post("/v1/events", "application/x-ndjson", &body)?;
-    let bytes = answer
-        .into_body()
-        .with_config()
-        .limit(1 << 20)
-        .read_to_vec()
-        .map_err(|e| r.garbled(e))?;
-    let appended: Appended = serde_json::from_slice(&bytes).map_err(|e| r.garbled(e))?;
+    let appended: Appended = r.post_for("/v1/events", "application/x-ndjson", &body)?;
     ctx.out(&format!("{}\n", appended.line()))
 }
 

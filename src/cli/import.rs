@@ -108,14 +108,7 @@ fn remote(ctx: &Ctx, r: &Remote, args: Args) -> Result<()> {
     } else {
         "/v1/import"
     };
-    let answer = r.post(path, "application/x-ndjson", body.as_bytes())?;
-    let bytes = answer
-        .into_body()
-        .with_config()
-        .limit(1 << 20)
-        .read_to_vec()
-        .map_err(|e| r.garbled(e))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| r.garbled(e))?;
+    let v: serde_json::Value = r.post_for(path, "application/x-ndjson", body.as_bytes())?;
     let count = |k: &str| {
         v.get(k)
             .and_then(|n| n.as_u64())

@@ -150,7 +150,17 @@ impl Remote {
         body: &serde_json::Value,
     ) -> Result<T> {
         let body = serde_json::to_vec(body).expect("JSON");
-        let mut r = self.post(path, "application/json", &body)?;
+        self.post_for(path, "application/json", &body)
+    }
+
+    /// A POST of `body`, whose answer is one JSON document.
+    pub fn post_for<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<T> {
+        let mut r = self.post(path, content_type, body)?;
         let bytes = read_all(&mut r, &self.shown)?;
         serde_json::from_slice(&bytes).map_err(|e| self.garbled(e))
     }

@@ -82,16 +82,8 @@ impl Target<'_> {
                         })?;
                     body.push(b'\n');
                 }
-                let answer = r
-                    .post("/v1/events", "application/x-ndjson", &body)
-                    .map_err(|e| strip_line(e, &events))?;
-                let bytes = answer
-                    .into_body()
-                    .with_config()
-                    .limit(1 << 20)
-                    .read_to_vec()
-                    .map_err(|e| r.garbled(e))?;
-                serde_json::from_slice(&bytes).map_err(|e| r.garbled(e))
+                r.post_for("/v1/events", "application/x-ndjson", &body)
+                    .map_err(|e| strip_line(e, &events))
             }
         }
     }

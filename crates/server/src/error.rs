@@ -88,6 +88,23 @@ pub fn too_large(limit: usize) -> ApiError {
     )
 }
 
+/// A request body as read, or the refusal: 413 past the limit, else 400.
+pub fn body(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    app: &crate::App,
+) -> ApiResult<axum::body::Bytes> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(app.options().limits.body_bytes)
+        } else {
+            ApiError::bad_request(format!(
+                "the request body could not be read: {}",
+                e.body_text()
+            ))
+        }
+    })
+}
+
 /// A JSON request body (whatever its Content-Type says), refused with the
 /// error shape when it does not read as `T`.
 pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {

@@ -4,7 +4,6 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -16,23 +15,14 @@ use claims_core::Batch;
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 pub(crate) async fn append(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            crate::error::too_large(app.options().limits.body_bytes)
-        } else {
-            ApiError::bad_request(format!(
-                "the request body could not be read: {}",
-                e.body_text()
-            ))
-        }
-    })?;
+    let body = crate::error::body(body, &app)?;
     let items = app
         .blocking(move |_| Ok(ndjson::events(&body, "the request body")?))
         .await?;

@@ -6,7 +6,6 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
@@ -17,7 +16,7 @@ use claims_core::{Error, ImportOptions, Record};
 
 use super::Q;
 use crate::app::App;
-use crate::error::{too_large, ApiError, ApiResult};
+use crate::error::ApiResult;
 
 /// The parameters of an import.
 #[derive(Debug, Deserialize)]
@@ -32,16 +31,7 @@ pub(crate) async fn import(
     Q(p): Q<ImportParams>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large(app.options().limits.body_bytes)
-        } else {
-            ApiError::bad_request(format!(
-                "the request body could not be read: {}",
-                e.body_text()
-            ))
-        }
-    })?;
+    let body = crate::error::body(body, &app)?;
     let report = app
         .blocking(move |app| {
             let body = body.strip_prefix(BOM).unwrap_or(&body);

@@ -34,15 +34,7 @@ pub async fn serve_tcp(
     let slots = Arc::new(Semaphore::new(limits.connections));
     let tls = tls.map(TlsAcceptor::from);
     tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            () = &mut shutdown => return,
-            accepted = listener.accept() => match accepted {
-                Ok((s, _)) => s,
-                // Out of descriptors and the like: wait a little, go on.
-                Err(_) => { tokio::time::sleep(std::time::Duration::from_millis(50)).await; continue }
-            },
-        };
+    while let Some((stream, _)) = next(|| listener.accept(), &mut shutdown).await {
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             drop(stream);
             continue;
@@ -77,14 +69,7 @@ pub async fn serve_unix(
 ) {
     let slots = Arc::new(Semaphore::new(limits.connections));
     tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            () = &mut shutdown => return,
-            accepted = listener.accept() => match accepted {
-                Ok((s, _)) => s,
-                Err(_) => { tokio::time::sleep(std::time::Duration::from_millis(50)).await; continue }
-            },
-        };
+    while let Some((stream, _)) = next(|| listener.accept(), &mut shutdown).await {
         match stream.peer_cred() {
             Ok(cred) if cred.uid() == owner => {}
             _ => continue,
@@ -97,6 +82,27 @@ pub async fn serve_unix(
             let _slot = slot;
             connection(stream, router, &limits, Peer::Local).await
         });
+    }
+}
+
+/// The next connection `accept` gives, or `None` once `shutdown` has
+/// resolved. A failed accept (out of descriptors and the like) waits a
+/// little and tries again.
+async fn next<T, F>(
+    accept: impl Fn() -> F,
+    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Option<T>
+where
+    F: Future<Output = std::io::Result<T>>,
+{
+    loop {
+        tokio::select! {
+            () = &mut *shutdown => return None,
+            accepted = accept() => match accepted {
+                Ok(t) => return Some(t),
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            },
+        }
     }
 }
 

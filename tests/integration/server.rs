@@ -330,7 +330,7 @@ fn the_cli_against_a_server_prints_what_it_prints_locally() {
         "audit --claim 0000000".to_string(),
         format!("show 854a140a --at 2020-07-10T21:06Z {when}"),
         format!("show 854a140a --at 2020-07-10T21:06Z {when} --json"),
-        "show 98613568-7451-4557-9fe9-715b4e736098".to_string(),
+        format!("show 98613568-7451-4557-9fe9-715b4e736098 --at 2020-07-11 {when}"),
         "show 12".to_string(),
         "show ffffffff".to_string(),
         "log".to_string(),

@@ -122,11 +122,12 @@ pub fn open(db: &Path, how: Open) -> Result<AnyLedger> {
 }
 
 /// Whether `db` holds an empty ledger (no entries, no accounts) that nobody
-/// else has open.
+/// else has open. It waits a moment for the lock: the handle this process
+/// just dropped may take that long to let go of it on a loaded machine.
 pub fn is_empty_ledger(db: &Path) -> bool {
     let how = Open {
         create: false,
-        lock_wait: Duration::ZERO,
+        lock_wait: Duration::from_millis(500),
         evict_server: false,
     };
     open(db, how).is_ok_and(|l| {

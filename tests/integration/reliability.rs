@@ -783,7 +783,7 @@ fn a_crash_while_creating_a_ledger_leaves_a_path_that_opens() {
     let tmp = TempDir::new().unwrap();
     let conf = "segment_size: 524288\nuse_compression: false\nversion: 0.34\n";
     type Layout = fn(&Path, &str);
-    let layouts: [(&str, Layout); 4] = [
+    let layouts: [(&str, Layout); 7] = [
         ("blobs/ only", |d, _| {
             fs::create_dir_all(d.join("blobs")).unwrap()
         }),
@@ -802,6 +802,22 @@ fn a_crash_while_creating_a_ledger_leaves_a_path_that_opens() {
             let mut bytes = conf.as_bytes().to_vec();
             bytes.extend_from_slice(&crc32(conf.as_bytes()).to_le_bytes());
             fs::write(d.join("conf"), bytes).unwrap();
+            fs::write(d.join("db"), b"").unwrap();
+        }),
+        // Killed between sled's two writes of `conf` (its text, then its
+        // checksum): sled itself calls that corrupted.
+        ("blobs/ and a conf without its checksum", |d, conf| {
+            fs::create_dir_all(d.join("blobs")).unwrap();
+            fs::write(d.join("conf"), conf).unwrap();
+        }),
+        ("blobs/, a conf cut short and an empty db", |d, conf| {
+            fs::create_dir_all(d.join("blobs")).unwrap();
+            fs::write(d.join("conf"), &conf[..30]).unwrap();
+            fs::write(d.join("db"), b"").unwrap();
+        }),
+        ("a conf without its checksum and an empty db", |d, conf| {
+            fs::create_dir_all(d).unwrap();
+            fs::write(d.join("conf"), conf).unwrap();
             fs::write(d.join("db"), b"").unwrap();
         }),
     ];

@@ -86,6 +86,46 @@ fn set_up_leftover(path: &Path) -> bool {
     }
 }
 
+/// Whether `dir` holds a `conf` that sled's set-up was killed while writing,
+/// before anything was stored: sled writes its `conf` as text and then a
+/// CRC-32 of it in a second write, before it creates `db`; killed between the
+/// two (or part-way), the next open finds a `conf` whose checksum does not
+/// hold, reads the text without its last four bytes and calls it corrupted.
+/// Only with no `db`, or an empty one nobody holds: nothing was stored yet.
+fn unfinished_set_up(dir: &Path) -> bool {
+    let Ok(conf) = fs::read(dir.join("conf")) else {
+        return false;
+    };
+    // sled reads a `conf` of 8 bytes or fewer as none, and writes it again.
+    if conf.len() <= 8 {
+        return false;
+    }
+    let (text, crc) = conf.split_at(conf.len() - 4);
+    if crc32fast::hash(text).to_le_bytes() == crc {
+        return false;
+    }
+    match fs::metadata(dir.join("db")) {
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        Ok(m) => m.is_file() && m.len() == 0 && !lock_held(dir),
+    }
+}
+
+/// Removes the `conf` of an unfinished set-up (see [`unfinished_set_up`]),
+/// so that sled writes it again on the next try.
+fn clear_unfinished_set_up(dir: &Path) -> Result<()> {
+    match fs::remove_file(dir.join("conf")) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(
+            format!(
+                "removing the unfinished set-up of the ledger at {}",
+                dir.display()
+            ),
+            e,
+        )),
+    }
+}
+
 impl SledStore {
     /// Opens (or, with `create`, makes) the ledger at `path`, waiting up to
     /// `lock_wait` for another process to let go of it, and recovers from any
@@ -348,6 +388,9 @@ fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
     // An I/O failure while the lock is free is tried once more: the holder
     // may have let go between sled's attempt and the check.
     let mut retried = false;
+    // An unfinished set-up is cleared and tried again, a few times: another
+    // process creating the same new ledger may be between its two writes.
+    let mut set_ups = 0;
     loop {
         // No background flusher: every commit flushes and fsyncs itself
         // (`SledStore::sync`), and a flusher thread would write sled's files
@@ -393,6 +436,10 @@ fn open_with_lock_wait(path: &Path, opts: &OpenOptions) -> Result<sled::Db> {
                 }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(sled::Error::Corruption { .. }) if set_ups < 3 && unfinished_set_up(path) => {
+                set_ups += 1;
+                clear_unfinished_set_up(path)?;
             }
             Err(e) => {
                 return Err(Error::damaged(format!(

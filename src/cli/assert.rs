@@ -2,9 +2,8 @@
 
 use uuid::Uuid;
 
-use claims_core::event::{Asserted, Body, Event, Wording};
-use claims_core::time::{parse_valid, Valid};
-use claims_core::{Error, Incoming, Result};
+use claims_api::compose::{AssertInput, WordingInput};
+use claims_core::{Incoming, Result};
 
 use super::Ctx;
 
@@ -37,30 +36,6 @@ pub struct Args {
     pub supersedes: Option<String>,
 }
 
-/// Builds the valid time from `--at` and `--said` (a blank `--said` is
-/// refused, as every blank text is).
-pub fn valid_of(ctx: &Ctx, at: &str, said: Option<String>) -> Result<Valid> {
-    let (from, to) = parse_valid(at, ctx.tz()).map_err(|e| e.context("--at"))?;
-    Ok(Valid {
-        from,
-        to,
-        text: optional("--said", said)?,
-    })
-}
-
-/// Refuses a blank value of a required option.
-pub fn required(flag: &str, value: String) -> Result<String> {
-    if value.trim().is_empty() {
-        return Err(Error::invalid(format!("{flag} must not be empty or blank")));
-    }
-    Ok(value)
-}
-
-/// Refuses a blank value of an optional option.
-pub fn optional(flag: &str, value: Option<String>) -> Result<Option<String>> {
-    value.map(|v| required(flag, v)).transpose()
-}
-
 /// The wording options shared by every world-event command.
 #[derive(Debug, clap::Args)]
 pub struct WordingArgs {
@@ -82,55 +57,32 @@ pub struct WordingArgs {
 }
 
 impl WordingArgs {
-    /// The wording fields, refusing blank values.
-    pub fn build(self) -> Result<Wording> {
-        Ok(Wording {
-            quote: optional("--quote", self.quote)?,
-            lang: optional("--lang", self.lang)?,
-            translation: optional("--translation", self.translation)?,
-            via: self
-                .via
-                .into_iter()
-                .map(|v| required("--via", v))
-                .collect::<Result<_>>()?,
-            source: optional("--source", self.source)?,
-        })
+    /// The wording as [`claims_api::compose`] takes it.
+    pub fn input(self) -> WordingInput {
+        WordingInput {
+            quote: self.quote,
+            lang: self.lang,
+            translation: self.translation,
+            via: self.via,
+            source: self.source,
+        }
     }
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let valid = valid_of(ctx, &args.at, args.said)?;
-    let story = required("--story", args.story)?;
-    if story.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid(
-            "--story must be a slug without spaces (e.g. amazon-tiktok-2020-07)",
-        ));
+    let checked = AssertInput {
+        story: args.story,
+        by: args.by,
+        text: args.text,
+        at: args.at,
+        said: args.said,
+        wording: args.wording.input(),
+        supersedes: args.supersedes,
     }
-    let by = required("--by", args.by)?;
-    let text = required("--text", args.text)?;
-    let wording = args.wording.build()?;
+    .check(ctx.tz())?;
     let mut ledger = ctx.target()?;
-    let supersedes = args
-        .supersedes
-        .map(|p| {
-            ledger
-                .resolve_claim(&p)
-                .map_err(|e| e.context("--supersedes"))
-        })
-        .transpose()?;
     let claim = Uuid::new_v4();
-    let event = Event {
-        id: Uuid::new_v4(),
-        body: Body::Asserted(Asserted {
-            claim,
-            story,
-            by,
-            text,
-            valid,
-            wording,
-            supersedes,
-        }),
-    };
+    let event = checked.event(claim, Uuid::new_v4(), |p| ledger.resolve_claim(p))?;
     ledger.append(vec![Incoming { line: None, event }], ctx.now())?;
     ctx.out(&format!("{claim}\n"))
 }

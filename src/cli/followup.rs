@@ -3,10 +3,11 @@
 
 use uuid::Uuid;
 
-use claims_core::event::{Body, Event, FollowUp, FollowUpKind};
+use claims_api::compose::{follow_up_refusal, FollowUpInput};
+use claims_core::event::FollowUpKind;
 use claims_core::{Incoming, Result};
 
-use super::assert::{optional, required, valid_of, WordingArgs};
+use super::assert::WordingArgs;
 use super::Ctx;
 
 /// Record what happened to a claim; prints the event's id.
@@ -35,34 +36,21 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, kind: FollowUpKind, args: Args) -> Result<()> {
-    let valid = valid_of(ctx, &args.at, args.said)?;
-    let by = required("--by", args.by)?;
-    let reason = optional("--reason", args.reason)?;
-    let wording = args.wording.build()?;
+    let checked = FollowUpInput {
+        claim: args.claim,
+        by: args.by,
+        at: args.at,
+        said: args.said,
+        reason: args.reason,
+        wording: args.wording.input(),
+    }
+    .check(ctx.tz())?;
     let mut ledger = ctx.target()?;
-    let claim = ledger.resolve_claim(&args.claim)?;
-    let (reason, note) = match kind {
-        FollowUpKind::Corroborated => (None, reason),
-        _ => (reason, None),
-    };
+    let claim = ledger.resolve_claim(&checked.claim)?;
     let id = Uuid::new_v4();
-    let event = Event {
-        id,
-        body: Body::FollowedUp(FollowUp {
-            kind,
-            claim,
-            by,
-            valid,
-            reason,
-            note,
-            wording,
-        }),
-    };
+    let event = checked.event(kind, claim, id);
     ledger
         .append(vec![Incoming { line: None, event }], ctx.now())
-        .map_err(|e| match e.message().strip_prefix("field `valid.from`: ") {
-            Some(rest) => claims_core::Error::invalid(format!("--at: {rest}")),
-            None => e,
-        })?;
+        .map_err(follow_up_refusal)?;
     ctx.out(&format!("{id}\n"))
 }

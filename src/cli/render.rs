@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use chrono::{Datelike, Timelike};
 use chrono_tz::Tz;
 use uuid::Uuid;
 
@@ -42,58 +41,16 @@ pub fn short_ids(
         .collect())
 }
 
-/// `id` in its dashed form, cut after `n` hex digits.
+/// `id` in its dashed form, cut after `n` hex digits
+/// ([`claims_api::display::dashed_prefix`], shared with the web page).
 pub fn dashed_prefix(id: Uuid, n: usize) -> String {
-    let dashed = id.to_string();
-    let mut digits = 0;
-    let cut = dashed
-        .char_indices()
-        .find(|(_, c)| {
-            if *c != '-' {
-                digits += 1;
-            }
-            digits > n
-        })
-        .map(|(i, _)| i)
-        .unwrap_or(dashed.len());
-    dashed[..cut].trim_end_matches('-').to_string()
+    claims_api::display::dashed_prefix(id, n)
 }
 
 /// A time in the display zone: `2020-07-10 21:06 CEST`, with seconds when it
-/// has them.
+/// has them ([`claims_api::display::time`], shared with the web page).
 pub fn time(t: &Time, tz: &Tz) -> String {
-    if *t == Time::MAX_UTC {
-        return "end of time".into();
-    }
-    let local = t.with_timezone(tz);
-    let whole_minute = local.second() == 0 && local.nanosecond() == 0;
-    // The end of a day or minute shows as the minute it closes with :59.
-    let minute_end = local.nanosecond() == 999_999_999 && local.second() == 59;
-    if !(0..=9999).contains(&local.year()) {
-        return if whole_minute {
-            local.format("%Y-%m-%d %H:%M %Z").to_string()
-        } else if minute_end {
-            local.format("%Y-%m-%d %H:%M:59 %Z").to_string()
-        } else {
-            local.format("%Y-%m-%d %H:%M:%S %Z").to_string()
-        };
-    }
-    // What the formats above print (`%Z` is the offset's name), without
-    // parsing a format string a cell.
-    let mut s = format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        local.year(),
-        local.month(),
-        local.day(),
-        local.hour(),
-        local.minute()
-    );
-    if !whole_minute {
-        s.push_str(&format!(":{:02}", local.second()));
-    }
-    s.push(' ');
-    s.push_str(&local.offset().to_string());
-    s
+    claims_api::display::time(t, tz)
 }
 
 /// A valid time: one instant, or `from – to`, with the source's wording.
@@ -124,6 +81,7 @@ pub fn json(v: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Timelike;
 
     #[test]
     fn times_read_as_chronos_formats_in_every_zone() {

@@ -2,11 +2,9 @@
 
 use uuid::Uuid;
 
-use claims_core::event::{Body, Event, Voided};
-use claims_core::{Incoming, Result};
-
-use super::assert::required;
 use super::Ctx;
+use claims_api::compose::VoidInput;
+use claims_core::{Incoming, Result};
 
 /// Mark a ledger entry as made in error (our mistake, not the world's); prints
 /// the void's id.
@@ -23,14 +21,15 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    let reason = required("--reason", args.reason)?;
+    let checked = VoidInput {
+        event: args.event,
+        reason: args.reason,
+    }
+    .check()?;
     let mut ledger = ctx.target()?;
-    let target = ledger.resolve_event(&args.event)?;
+    let target = ledger.resolve_event(&checked.event)?;
     let id = Uuid::new_v4();
-    let event = Event {
-        id,
-        body: Body::Voided(Voided { target, reason }),
-    };
+    let event = checked.event(target, id);
     ledger.append(vec![Incoming { line: None, event }], ctx.now())?;
     ctx.out(&format!("{id}\n"))
 }

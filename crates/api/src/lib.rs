@@ -6,11 +6,15 @@
 //! - [`error`]: the error shape and its HTTP statuses;
 //! - [`words`]: the words a hint is said in;
 //! - [`ndjson`]: an NDJSON body of events, read by `append`'s rules;
-//! - [`proofs`]: the verifiable log's proofs.
+//! - [`proofs`]: the verifiable log's proofs;
+//! - [`compose`]: the events the write commands build from typed values;
+//! - [`display`]: ids and times as people read them.
 //!
 //! It does no I/O of its own: callers pass the writer, the clock and the zone.
 
 pub mod answer;
+pub mod compose;
+pub mod display;
 pub mod error;
 pub mod json;
 pub mod ndjson;

@@ -96,6 +96,8 @@ pub(crate) struct Inner {
     /// The log's head seq, raised after every commit.
     pub head: watch::Sender<u64>,
     pub activity: Activity,
+    /// The web page's sessions.
+    pub sessions: crate::web::session::Sessions,
 }
 
 /// The server's shared state (cheap to clone).
@@ -116,6 +118,7 @@ impl App {
             options,
             head,
             activity: Activity::default(),
+            sessions: Default::default(),
         })))
     }
 
@@ -194,6 +197,10 @@ impl App {
 
     pub(crate) fn set_accounts(&self, accounts: Vec<Account>) {
         *self.0.accounts.write().unwrap_or_else(|p| p.into_inner()) = accounts;
+    }
+
+    pub(crate) fn sessions(&self) -> &crate::web::session::Sessions {
+        &self.0.sessions
     }
 
     pub(crate) fn writer(&self) -> &writer::Handle {

@@ -81,7 +81,9 @@ fn needs(method: &Method, path: &str) -> Role {
 /// The layer: finds the caller, refuses what its role does not allow, and
 /// hands the caller to the handler as an extension.
 pub async fn layer(State(app): State<App>, mut req: Request, next: Next) -> Response {
-    if req.uri().path() == "/healthz" {
+    // The web page finds its visitor itself (a session cookie), and
+    // decides per page (crate::web::session).
+    if req.uri().path() == "/healthz" || crate::web::is_page(req.uri().path()) {
         return next.run(req).await;
     }
     match caller(&app, &req) {

@@ -8,7 +8,8 @@
 //! - `auth`: the layer that finds the caller and checks its role;
 //! - `routes`: thin handlers over the library's queries and appends;
 //! - [`listen`]: the listeners (TCP, TLS, Unix) and their limits;
-//! - [`tls`]: a rustls configuration from PEM.
+//! - [`tls`]: a rustls configuration from PEM;
+//! - `web`: the desk's web page (server-rendered HTML, sign-in, forms).
 //!
 //! The handlers never parse a command line and never open a path a client
 //! names; the only files the server opens are the ones its operator passed
@@ -20,6 +21,7 @@ mod error;
 pub mod listen;
 mod routes;
 pub mod tls;
+mod web;
 mod writer;
 
 use std::time::Duration;
@@ -32,6 +34,7 @@ use axum::{Json, Router};
 
 pub use app::{App, Limits, Options, SharedLedger};
 pub use auth::{Caller, Peer};
+pub use web::Secure;
 
 use claims_api::error::Kind;
 use error::ApiError;
@@ -49,6 +52,7 @@ pub fn router_with(app: App, limits: &Limits) -> Router {
     Router::new()
         .merge(api)
         .merge(routes::feed())
+        .merge(web::router(&app, limits.request_time))
         .route("/healthz", get(health))
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)

@@ -20,7 +20,7 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::{Limits, Peer};
+use crate::{Limits, Peer, Secure};
 
 /// Serves `router` on `listener` until `shutdown` resolves; with `tls`,
 /// every connection is TLS.
@@ -44,12 +44,12 @@ pub async fn serve_tcp(
         tokio::spawn(async move {
             let _slot = slot;
             match tls {
-                None => connection(stream, router, &limits, Peer::Network).await,
+                None => connection(stream, router, &limits, Peer::Network, Secure(false)).await,
                 Some(acceptor) => {
                     let handshake =
                         tokio::time::timeout(limits.idle_time, acceptor.accept(stream)).await;
                     if let Ok(Ok(stream)) = handshake {
-                        connection(stream, router, &limits, Peer::Network).await
+                        connection(stream, router, &limits, Peer::Network, Secure(true)).await
                     }
                 }
             }
@@ -80,7 +80,7 @@ pub async fn serve_unix(
         let (router, limits) = (router.clone(), limits.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            connection(stream, router, &limits, Peer::Local).await
+            connection(stream, router, &limits, Peer::Local, Secure(false)).await
         });
     }
 }
@@ -106,12 +106,13 @@ where
     }
 }
 
-async fn connection<S>(stream: S, router: Router, limits: &Limits, peer: Peer)
+async fn connection<S>(stream: S, router: Router, limits: &Limits, peer: Peer, secure: Secure)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = router.map_request(move |mut req: Request<Incoming>| {
         req.extensions_mut().insert(peer);
+        req.extensions_mut().insert(secure);
         req
     });
     let service = TowerToHyperService::new(service);

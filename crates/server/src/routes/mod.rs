@@ -2,7 +2,7 @@
 //! library's queries and appends.
 
 mod events;
-mod follow;
+pub(crate) mod follow;
 mod import;
 mod read;
 mod tree;

@@ -18,6 +18,7 @@
 //! | `transparency` | the verifiable log: keys, checkpoints, proofs, published copies, tampering |
 //! | `transparency_hostile` | the verifiable log's commands given hostile keys, proofs, checkpoints and copies: one sentence, nothing changed |
 //! | `user` | the newsroom server's accounts: `user add`, `list`, `revoke`; the token shown once and never stored |
+//! | `web` | the desk's web page in headless Chromium (the seed story's moments against `claims state`, a writer's dispute through the form, refused forms, readers without forms), and hostile plain-HTTP requests (CSRF, sessions, escaping, ids, tokens) |
 
 mod harness;
 
@@ -35,3 +36,4 @@ mod timeline;
 mod transparency;
 mod transparency_hostile;
 mod user;
+mod web;

@@ -118,9 +118,9 @@ pub(crate) fn error_page(v: &Visitor, status: StatusCode, message: &str, hint: &
 pub(crate) fn problem(message: &str, hint: &str) -> Markup {
     html! {
         div.problem role="alert" {
-            p.message { strong { "Error: " } (text(message)) }
+            p.message { strong { "Error: " } span.sentence { (text(message)) } }
             @if !hint.is_empty() {
-                p.hint { (text(hint)) }
+                p.hint { span.sentence-hint { (text(hint)) } }
             }
         }
     }

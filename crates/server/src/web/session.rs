@@ -69,6 +69,11 @@ pub(crate) fn random_hex(n: usize) -> String {
 impl Sessions {
     /// Opens a session for `account`.
     pub(crate) fn open(&self, account: &str) -> Session {
+        self.open_for(account, LIFETIME)
+    }
+
+    /// Opens a session for `account` that lasts `lifetime`.
+    fn open_for(&self, account: &str, lifetime: Duration) -> Session {
         let s = Session {
             id: random_hex(32),
             csrf: random_hex(32),
@@ -94,7 +99,7 @@ impl Sessions {
             Entry {
                 account: s.account.clone(),
                 csrf: s.csrf.clone(),
-                expires: now + LIFETIME,
+                expires: now + lifetime,
             },
         );
         s
@@ -265,6 +270,13 @@ mod tests {
         assert_eq!(s.find(&a.id), Some(a.clone()));
         assert_eq!(s.find("0000"), None);
         s.close(&a.id);
+        assert_eq!(s.find(&a.id), None);
+    }
+
+    #[test]
+    fn an_expired_session_is_not_found() {
+        let s = Sessions::default();
+        let a = s.open_for("wes", Duration::ZERO);
         assert_eq!(s.find(&a.id), None);
     }
 

@@ -61,20 +61,22 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .status-retracted { background: var(--retracted); }
 .status-absent { background: transparent; color: var(--muted); border: 1px solid var(--rule); }
 .claims { list-style: none; padding: 0; margin: 0; }
-.claims > li { background: var(--card); border: 1px solid var(--rule); border-left: 5px solid var(--muted); padding: .7em 1em; margin: 0 0 .6em; }
-.claims > li[data-status="reported"] { border-left-color: var(--reported); }
-.claims > li[data-status="corroborated"] { border-left-color: var(--corroborated); }
-.claims > li[data-status="disputed"] { border-left-color: var(--disputed); }
-.claims > li[data-status="refuted"] { border-left-color: var(--refuted); }
-.claims > li[data-status="superseded"] { border-left-color: var(--superseded); }
-.claims > li[data-status="retracted"] { border-left-color: var(--retracted); }
-.claims > li[data-pending] { border-left-style: dashed; background: repeating-linear-gradient(135deg, #fff, #fff 8px, #f7f5ef 8px, #f7f5ef 16px); }
-.claim-head { display: flex; gap: .8em; align-items: baseline; flex-wrap: wrap; }
-.claim-text { font-family: var(--serif); font-size: 1.1em; margin: .3em 0; }
+.claims > li, .claims > div { background: var(--card); border: 1px solid var(--rule); border-left: 5px solid var(--muted); padding: .45em .9em .5em; margin: 0 0 .4em; }
+.claims [data-status="reported"] { border-left-color: var(--reported); }
+.claims [data-status="corroborated"] { border-left-color: var(--corroborated); }
+.claims [data-status="disputed"] { border-left-color: var(--disputed); }
+.claims [data-status="refuted"] { border-left-color: var(--refuted); }
+.claims [data-status="superseded"] { border-left-color: var(--superseded); }
+.claims [data-status="retracted"] { border-left-color: var(--retracted); }
+.claims > li[data-pending], .claims > div[data-pending] { border-left-style: dashed; background: repeating-linear-gradient(135deg, #fff, #fff 8px, #f7f5ef 8px, #f7f5ef 16px); }
+.claim-head { display: flex; gap: .9em; align-items: baseline; flex-wrap: wrap; font-size: .92em; }
+.claim-head .by { font-weight: 700; }
+.claim-head .id { margin-left: auto; }
+.claim-text { font-family: var(--serif); font-size: 1.08em; margin: .15em 0 0; }
 .claim-text a { color: var(--ink); text-decoration: none; }
 .claim-text a:hover { text-decoration: underline; }
 .meta { color: var(--muted); font-size: .88em; }
-.pending-events { margin: .4em 0 0; padding-left: 1.2em; font-size: .9em; color: var(--muted); }
+.pending-events { margin: .25em 0 0; padding-left: 1.2em; font-size: .86em; color: var(--muted); }
 .pending-events li::marker { content: "◌ "; }
 .view { background: var(--card); border: 1px solid var(--rule); padding: .8em 1em; display: flex; gap: 1em; flex-wrap: wrap; align-items: flex-end; }
 .view .field { flex: 1 1 14em; }

@@ -222,9 +222,9 @@ fn state_box(h: &ClaimHistory, standing: &Standing, tz: &Tz) -> Markup {
                     } }
                 }
                 Standing::Pending => {
-                    div data-claim=(h.claim.to_string()) data-pending {
+                    div.claims { div data-claim=(h.claim.to_string()) data-pending {
                         span.status.status-absent { "pending" } " its assertion possibly, not certainly, happened by then"
-                    }
+                    } }
                 }
                 Standing::Absent => { p { (status(None)) " its assertion does not count at the time shown." } }
             }

@@ -8,6 +8,10 @@
 //! again with what was typed and the sentence the CLI prints; a recorded
 //! event answers 303 to the claim's page, at the new event.
 //!
+//! Required fields are marked `required`, but the forms are `novalidate`:
+//! an empty field reaches the server, which answers with the CLI's own
+//! sentence (`--by must not be empty or blank`), as for every refusal.
+//!
 //! Only a signed-in writer (or admin) sees the forms, and a POST needs the
 //! session's CSRF token and this server's origin (else 403).
 
@@ -155,7 +159,7 @@ pub(crate) fn assert_form(slug: &str, csrf_token: &str, tz: &str, echo: Option<&
     let w = Which::Assert;
     let t = |k: &str| typed(echo, w, k);
     html! {
-        form.writer #assert method="post" action={ "/stories/" (segment(slug)) "/assert" } {
+        form.writer #assert method="post" novalidate action={ "/stories/" (segment(slug)) "/assert" } {
             h3 { "Record a new claim" }
             (refusal(echo, w))
             (hidden(csrf_token, tz))
@@ -206,7 +210,7 @@ pub(crate) fn follow_up_form(
         k => k,
     };
     html! {
-        form.writer #follow-up method="post" action=(action) {
+        form.writer #follow-up method="post" novalidate action=(action) {
             h3 { "Record what happened to " @if choices.is_some() { "a claim" } @else { "this claim" } }
             (refusal(echo, w))
             (hidden(csrf_token, tz))
@@ -265,7 +269,7 @@ pub(crate) fn void_form(
     let w = Which::Void;
     let t = |k: &str| typed(echo, w, k);
     html! {
-        form.writer #void method="post" action=(action) {
+        form.writer #void method="post" novalidate action=(action) {
             h3 { "Void an entry made in error" }
             p.meta { "Our mistake, not the world's: the entry stays in the log, and stops counting from now on." }
             (refusal(echo, w))

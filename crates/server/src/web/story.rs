@@ -277,15 +277,14 @@ fn claim_item(h: &ClaimHistory, seen: &Seen, q: &StoryQuery) -> Markup {
         li data-claim=(h.claim.to_string()) data-status=(st.status.as_str()) {
             div.claim-head {
                 (status(Some(st.status)))
+                span.by { (text(&a.by)) }
                 span.meta { "since " (when(&st.since, &seen.tz)) }
-                (short_id(h.claim, seen.digits(h.claim)))
                 span.meta { (st.events) " event" @if st.events != 1 { "s" } " count" }
+                (short_id(h.claim, seen.digits(h.claim)))
             }
             p.claim-text { a href=(claim_href(h.claim, q)) { (text(&a.text)) } }
-            p.meta { "By " strong { (text(&a.by)) } }
             @if !st.pending.is_empty() {
-                p.meta { "Pending (possibly happened by then, not certainly):" }
-                ul.pending-events {
+                ul.pending-events aria-label="Pending: possibly happened by then, not certainly" {
                     @for r in &st.pending { (pending_event(r, &seen.tz)) }
                 }
             }
@@ -296,7 +295,7 @@ fn claim_item(h: &ClaimHistory, seen: &Seen, q: &StoryQuery) -> Markup {
 fn pending_event(r: &Record, tz: &Tz) -> Markup {
     html! {
         li data-pending data-event=(r.event.id.to_string()) data-kind=(r.event.kind().as_str()) {
-            strong { (r.event.kind().as_str()) }
+            "pending: " strong { (r.event.kind().as_str()) }
             @if let Some(by) = r.event.by() { " by " (text(by)) }
             @if let Some(v) = r.event.valid() { ", " (valid(v, tz)) }
         }
@@ -311,11 +310,11 @@ fn pending_item(h: &ClaimHistory, seen: &Seen, q: &StoryQuery) -> Markup {
         li data-claim=(h.claim.to_string()) data-pending {
             div.claim-head {
                 span.status.status-absent { "pending" }
+                span.by { (text(&a.by)) }
                 span.meta { "asserted " (valid(&a.valid, &seen.tz)) }
                 (short_id(h.claim, seen.digits(h.claim)))
             }
             p.claim-text { a href=(claim_href(h.claim, q)) { (text(&a.text)) } }
-            p.meta { "By " strong { (text(&a.by)) } }
         }
     }
 }

@@ -176,9 +176,37 @@ impl Browser {
             .unwrap_or_else(|err| panic!("{css} = {value}: {err}"));
     }
 
+    /// Clicks the submit button `css` and waits for the page it leads to:
+    /// WebDriver's click may return before the browser has left the old
+    /// page, so this waits until the old document is gone and the new one
+    /// has loaded (10 s at most).
     fn click(&self, css: &str) {
+        let old = self.one("html");
         let e = self.one(css);
         self.rt.block_on(e.click()).expect("clicked");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let gone = match self.rt.block_on(old.tag_name()) {
+                Err(fantoccini::error::CmdError::Standard(w)) => {
+                    w.error == fantoccini::error::ErrorStatus::StaleElementReference
+                }
+                _ => false,
+            };
+            let loaded = gone
+                && self
+                    .rt
+                    .block_on(self.c().execute("return document.readyState", vec![]))
+                    .is_ok_and(|v| v == "complete");
+            if loaded {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css} on {} led to no new page in 10 s",
+                self.path()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn source(&self) -> String {

@@ -471,6 +471,64 @@ fn a_writer_signs_in_records_a_dispute_and_sees_it_on_the_page_and_in_the_audit(
 }
 
 #[test]
+fn an_open_story_page_announces_an_entry_that_lands_while_it_is_open() {
+    let l = Ledger::seeded();
+    let wes = add_user(&l, "wes", "writer");
+    let s = Served::start(&l, &["--public-read"]);
+    let b = Browser::start();
+    b.goto(&format!("{}/stories/{STORY}", s.url));
+    let shown = || {
+        b.rt.block_on(b.c().execute(
+            "var e = document.querySelector('.live'); \
+             return e && !e.hidden ? e.textContent : null;",
+            vec![],
+        ))
+        .expect("the script runs")
+    };
+    // The feed is open (the script's EventSource), and nothing is new yet.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(shown(), Value::Null);
+    remote(
+        &l,
+        &s,
+        &wes,
+        &[
+            "dispute",
+            TIKTOK_CLAIM,
+            "--by",
+            "Reuters Fact Check",
+            "--at",
+            "2020-07-11T09:00:00Z",
+        ],
+    )
+    .output()
+    .expect_code(0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let said = loop {
+        if let Value::String(t) = shown() {
+            break t;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no announcement 10 s after the entry landed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        said.contains("1 new entry in this story") && said.contains("Reload"),
+        "{said}"
+    );
+    // The reload it offers shows the dispute.
+    b.click(".live a");
+    let order = page_state(&b)
+        .claims
+        .into_iter()
+        .find(|c| c.0 == TIKTOK_CLAIM)
+        .expect("the claim counts");
+    assert_eq!(order.1, "disputed");
+}
+
+#[test]
 fn a_refused_form_shows_the_clis_sentence_and_keeps_what_was_typed() {
     let l = Ledger::seeded();
     let wes = add_user(&l, "wes", "writer");

@@ -3,8 +3,9 @@
 //! and commits those that pass in one `Store::commit`, one fsync for all
 //! (group commit). An answer is sent only once its commit is durable.
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::{oneshot, watch};
@@ -60,8 +61,29 @@ pub(crate) fn start(
     Handle { tx }
 }
 
+/// How often a writer with nothing to do reads the store's head afresh,
+/// so that other writers' commits (other servers on one PostgreSQL
+/// database) reach this server's reads and followers.
+const LOOK_AROUND: Duration = Duration::from_millis(200);
+
 fn run(ledger: &RwLock<SharedLedger>, head: &watch::Sender<u64>, rx: Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = match rx.recv_timeout(LOOK_AROUND) {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                // `read_head` also moves the handle's own head, so the
+                // ledger's reads (and its read cache) see what it found.
+                let seq = {
+                    let l = ledger.read().unwrap_or_else(|p| p.into_inner());
+                    l.store().read_head().map(|h| h.seq)
+                };
+                if let Ok(seq) = seq {
+                    moved_to(head, seq);
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
         let mut events = first.batch.items.len();
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCHES && events < MAX_EVENTS {
@@ -80,14 +102,21 @@ fn run(ledger: &RwLock<SharedLedger>, head: &watch::Sender<u64>, rx: Receiver<Jo
             let results = l.append_group(batches, Utc::now());
             (results, l.store().head().seq)
         };
-        head.send_if_modified(|h| {
-            let moved = *h != seq;
-            *h = seq;
-            moved
-        });
+        moved_to(head, seq);
         for (result, reply) in results.into_iter().zip(replies) {
             // A client that went away before its answer: its events are in.
             let _ = reply.send(result);
         }
     }
+}
+
+/// Tells followers the head is now `seq`, if it moved.
+fn moved_to(head: &watch::Sender<u64>, seq: u64) {
+    head.send_if_modified(|h| {
+        let moved = *h < seq;
+        if moved {
+            *h = seq;
+        }
+        moved
+    });
 }

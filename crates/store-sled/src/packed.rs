@@ -290,77 +290,6 @@ fn encoded_len_estimate(prev: &[u8], e: &[u8]) -> usize {
     e.len() - shared + 2
 }
 
-/// The length of the prefix `a` and `b` share.
-fn shared_prefix(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
-}
-
-/// Adds `adds` (sorted, without duplicates, every one below the next
-/// chunk's first element) to the chunk `value` in one pass, writing the new
-/// encoding as it walks, without decoding the chunk into elements first: the
-/// common commit (a few new keys, each in its own chunk). Gives the merged
-/// chunk's first element and encoding, byte for byte what decoding, merging
-/// and [`encode_chunk`] give; `None` when the merged chunk is too large to
-/// stay one chunk (see [`pack`]: then the caller splits it).
-fn add_to_chunk<E: AsRef<[u8]>>(value: &[u8], adds: &[E]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-    struct Out {
-        body: Vec<u8>,
-        prev: Vec<u8>,
-        first: Option<Vec<u8>>,
-        count: u64,
-        estimate: usize,
-    }
-    impl Out {
-        fn emit(&mut self, e: &[u8]) {
-            let shared = shared_prefix(&self.prev, e);
-            // `pack`'s estimate of the merged elements, to decide as it does.
-            self.estimate += e.len() - shared + 2;
-            varint(&mut self.body, shared as u64);
-            varint(&mut self.body, (e.len() - shared) as u64);
-            self.body.extend_from_slice(&e[shared..]);
-            if self.first.is_none() {
-                self.first = Some(e.to_vec());
-            }
-            self.prev.truncate(shared);
-            self.prev.extend_from_slice(&e[shared..]);
-            self.count += 1;
-        }
-    }
-    let extra: usize = adds.iter().map(|a| a.as_ref().len() + 4).sum();
-    let mut out = Out {
-        body: Vec::with_capacity(value.len() + extra),
-        prev: Vec::with_capacity(64),
-        first: None,
-        count: 0,
-        estimate: 0,
-    };
-    let mut k = 0;
-    walk_chunk(value, |cur| {
-        while k < adds.len() && adds[k].as_ref() < cur {
-            out.emit(adds[k].as_ref());
-            k += 1;
-        }
-        if k < adds.len() && adds[k].as_ref() == cur {
-            k += 1;
-        }
-        out.emit(cur);
-        true
-    })?;
-    for a in &adds[k..] {
-        out.emit(a.as_ref());
-    }
-    if out.estimate > CHUNK_MAX {
-        return Ok(None);
-    }
-    let Some(first) = out.first else {
-        return Ok(None);
-    };
-    let mut encoded = Vec::with_capacity(out.body.len() + 10);
-    varint(&mut encoded, out.count);
-    encoded.extend_from_slice(&out.body);
-    Ok(Some((first, encoded)))
-}
-
 /// Splits sorted elements into chunks of about [`CHUNK_FILL`] bytes.
 fn pack(elems: Vec<Vec<u8>>, out: &mut Vec<(Vec<u8>, Vec<u8>)>) {
     let total: usize = {
@@ -426,9 +355,12 @@ pub fn plan<E: AsRef<[u8]>>(tree: &Tree, adds: &[E], removes: &[E]) -> Result<Ve
             Some(kv) => Some(kv),
             None => tree.first().map_err(from_sled)?,
         };
-        let upper = match &here {
-            Some((k, _)) => tree.get_gt(k).map_err(from_sled)?.map(|(k, _)| k),
-            None => None,
+        let (old_key, mut elems, upper) = match here {
+            Some((k, v)) => {
+                let upper = tree.get_gt(&k).map_err(from_sled)?.map(|(k, _)| k);
+                (Some(k), decode_chunk(&v)?, upper)
+            }
+            None => (None, Vec::new(), None),
         };
         let below = |e: &E| upper.as_ref().is_none_or(|u| e.as_ref() < u.as_ref());
         let a0 = i;
@@ -444,19 +376,6 @@ pub fn plan<E: AsRef<[u8]>>(tree: &Tree, adds: &[E], removes: &[E]) -> Result<Ve
             // but never loop forever on a damaged tree.
             return Err(damaged_index());
         }
-        if let (Some((k, v)), true) = (&here, j == r0) {
-            if let Some((first, encoded)) = add_to_chunk(v, &adds[a0..i])? {
-                if first.as_slice() != k.as_ref() {
-                    writes.push((k.to_vec(), None));
-                }
-                writes.push((first, Some(encoded)));
-                continue;
-            }
-        }
-        let (old_key, mut elems) = match here {
-            Some((k, v)) => (Some(k), decode_chunk(&v)?),
-            None => (None, Vec::new()),
-        };
         let removing = &removes[r0..j];
         if !removing.is_empty() {
             elems.retain(|e| removing.binary_search_by(|r| r.as_ref().cmp(e)).is_err());
@@ -665,104 +584,6 @@ mod tests {
     }
 
     #[test]
-    fn adding_in_one_pass_encodes_what_decoding_and_merging_encode() {
-        let mut x: u64 = 11;
-        let mut next = |m: u64| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) % m
-        };
-        let (mut fast, mut split) = (0, 0);
-        for _ in 0..2000 {
-            let size = 1 + next(1200) as usize;
-            let mut elems: Vec<Vec<u8>> = (0..size)
-                .map(|_| format!("c{:05}{:x}", next(5000), next(1 << 20)).into_bytes())
-                .collect();
-            elems.sort();
-            elems.dedup();
-            let value = encode_chunk(&elems);
-            let mut adds: Vec<Vec<u8>> = (0..1 + next(6))
-                .map(|_| match next(4) {
-                    // Present already, below the first element, or anywhere.
-                    0 => elems[next(elems.len() as u64) as usize].clone(),
-                    1 => format!("a{}", next(100)).into_bytes(),
-                    _ => format!("c{:05}y", next(5000)).into_bytes(),
-                })
-                .collect();
-            adds.sort();
-            adds.dedup();
-            let merged = merge(elems, &adds);
-            let mut packed = Vec::new();
-            pack(merged.clone(), &mut packed);
-            match add_to_chunk(&value, &adds).unwrap() {
-                Some((first, encoded)) => {
-                    fast += 1;
-                    assert_eq!(packed.len(), 1, "pack keeps one chunk when the pass does");
-                    assert_eq!((first, encoded), packed.remove(0));
-                }
-                None => {
-                    split += 1;
-                    assert!(packed.len() > 1, "pack splits when the pass says it must");
-                }
-            }
-        }
-        assert!(
-            fast > 100 && split > 100,
-            "both ways taken: {fast} one pass, {split} split"
-        );
-    }
-
-    #[test]
-    fn small_commits_of_new_keys_keep_a_sorted_set() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let t = db.open_tree("x").unwrap();
-        let mut model = std::collections::BTreeSet::new();
-        let mut x: u64 = 3;
-        for _ in 0..3000 {
-            let mut adds: Vec<Vec<u8>> = (0..1 + x % 4)
-                .map(|_| {
-                    x = x
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    format!("k{:08}", (x >> 35) % 1_000_000).into_bytes()
-                })
-                .collect();
-            adds.sort();
-            adds.dedup();
-            apply_plan(&t, &adds, &[]);
-            model.extend(adds);
-        }
-        assert_eq!(scan_all(&t), model.iter().cloned().collect::<Vec<_>>());
-        assert!(t.len() > 5, "the set was split into chunks: {}", t.len());
-        for (k, v) in t.iter().map(|kv| kv.unwrap()) {
-            assert!(v.len() <= CHUNK_MAX + 64);
-            assert_eq!(decode_chunk(&v).unwrap()[0], k.to_vec());
-        }
-    }
-
-    /// Writes what [`plan`] says for `adds` and `removes`.
-    fn apply_plan(t: &sled::Tree, adds: &[Vec<u8>], removes: &[Vec<u8>]) {
-        for (k, v) in plan(t, adds, removes).unwrap() {
-            match v {
-                Some(v) => t.insert(k, v).unwrap(),
-                None => t.remove(k).unwrap(),
-            };
-        }
-    }
-
-    /// Every element of the set, in order.
-    fn scan_all(t: &sled::Tree) -> Vec<Vec<u8>> {
-        let mut all = Vec::new();
-        scan(t, b"", &[0xFF; 16], |e| {
-            all.push(e.to_vec());
-            true
-        })
-        .unwrap();
-        all
-    }
-
-    #[test]
     fn chunked_sets_insert_remove_and_scan_like_a_sorted_set() {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let t = db.open_tree("x").unwrap();
@@ -782,14 +603,25 @@ mod tests {
             adds.dedup();
             let mut removes: Vec<Vec<u8>> = model.iter().step_by(3 + round).cloned().collect();
             removes.retain(|r| adds.binary_search(r).is_err());
-            apply_plan(&t, &adds, &removes);
+            for w in plan(&t, &adds, &removes).unwrap() {
+                match w.1 {
+                    Some(v) => t.insert(w.0, v).unwrap(),
+                    None => t.remove(w.0).unwrap(),
+                };
+            }
             for a in adds {
                 model.insert(a);
             }
             for r in &removes {
                 model.remove(r);
             }
-            assert_eq!(scan_all(&t), model.iter().cloned().collect::<Vec<_>>());
+            let mut all = Vec::new();
+            scan(&t, b"", &[0xFF; 16], |e| {
+                all.push(e.to_vec());
+                true
+            })
+            .unwrap();
+            assert_eq!(all, model.iter().cloned().collect::<Vec<_>>());
             let mut some = Vec::new();
             scan(&t, b"k010000", b"k012000", |e| {
                 some.push(e.to_vec());

@@ -1,0 +1,248 @@
+//! Which `--db` is a PostgreSQL URL, how it is shown (never with its
+//! password), and connecting, with every failure in one sentence.
+
+use std::time::Duration;
+
+use claims_core::error::Hint;
+use claims_core::{Error, ErrorKind, Result};
+use postgres::config::{Host, SslMode};
+use postgres::{Client, Config};
+
+/// How long a connection may take before it is given up.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether `db` names a PostgreSQL database (`postgres://…` or
+/// `postgresql://…`).
+pub fn is_postgres_url(db: &str) -> bool {
+    let lower = db.get(..13).unwrap_or(db).to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// The URL as it may be shown: `postgres://USER@HOST:PORT/DB`, without a
+/// password or any other parameter.
+pub fn shown(config: &Config) -> String {
+    let user = config
+        .get_user()
+        .map(|u| format!("{u}@"))
+        .unwrap_or_default();
+    format!(
+        "postgres://{user}{}/{}",
+        address(config),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+/// `HOST:PORT` (the first of each), or the socket directory.
+fn address(config: &Config) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    match config.get_hosts().first() {
+        Some(Host::Tcp(h)) if h.contains(':') => format!("[{h}]:{port}"),
+        Some(Host::Tcp(h)) => format!("{h}:{port}"),
+        Some(Host::Unix(p)) => format!("{}:{port}", p.display()),
+        None => format!("localhost:{port}"),
+    }
+}
+
+/// What the URL's `sslmode` asks of the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tls {
+    /// `disable`, `allow`, `prefer` or no `sslmode`: no TLS.
+    Off,
+    /// `require`: TLS, the server's certificate not checked (as libpq).
+    Encrypt,
+    /// `verify-ca` or `verify-full`: TLS, the certificate checked against
+    /// the web's roots (or the PEM file of `sslrootcert`) and the host name.
+    Verify {
+        /// The `sslrootcert` file, if given.
+        root: Option<std::path::PathBuf>,
+    },
+}
+
+/// A connection string read: the client's configuration and the TLS asked.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The client's configuration (without `sslmode`/`sslrootcert`).
+    pub config: Config,
+    /// What `sslmode` asked.
+    pub tls: Tls,
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads `url` as a connection string. Its own error is not repeated: it
+/// could quote the password.
+pub fn parse(url: &str) -> Result<Target> {
+    let bad = || {
+        Error::invalid("the PostgreSQL URL given as the ledger does not read")
+            .with_hint("write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE")
+    };
+    // `sslmode` and `sslrootcert` are read here: the client knows only
+    // three modes, and no root file.
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut kept = Vec::new();
+    let mut mode = String::from("prefer");
+    let mut root = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "sslmode" => mode = percent_decode(v),
+            "sslrootcert" => root = Some(std::path::PathBuf::from(percent_decode(v))),
+            _ => kept.push(pair),
+        }
+    }
+    let tls = match mode.as_str() {
+        "disable" | "allow" | "prefer" => Tls::Off,
+        "require" => Tls::Encrypt,
+        "verify-ca" | "verify-full" => Tls::Verify { root },
+        _ => {
+            return Err(Error::invalid(format!(
+                "the PostgreSQL URL asks for sslmode {mode:?}, which is none of disable, allow, prefer, require, verify-ca and verify-full"
+            )))
+        }
+    };
+    let rebuilt = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    let mut config: Config = rebuilt.parse().map_err(|_| bad())?;
+    config.ssl_mode(match tls {
+        Tls::Off => SslMode::Disable,
+        _ => SslMode::Require,
+    });
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_dbname().is_none() {
+        return Err(
+            Error::invalid("the PostgreSQL URL given as the ledger names no database")
+                .with_hint("write it as postgres://USER@HOST:PORT/DATABASE"),
+        );
+    }
+    Ok(Target { config, tls })
+}
+
+/// Connects, with TLS as the URL's `sslmode` asks (rustls).
+pub fn connect(target: &Target) -> Result<Client> {
+    let config = &target.config;
+    let result = match &target.tls {
+        Tls::Off => config.connect(postgres::NoTls),
+        Tls::Encrypt => config.connect(crate::tls::encrypt_only()?),
+        Tls::Verify { root } => config.connect(crate::tls::verifying(root.as_deref())?),
+    };
+    result.map_err(|e| connect_error(config, &e))
+}
+
+/// One sentence for a failed connection: what PostgreSQL or the network
+/// said, never the URL's password.
+fn connect_error(config: &Config, e: &postgres::Error) -> Error {
+    let at = address(config);
+    let db = config.get_dbname().unwrap_or("");
+    if let Some(d) = e.as_db_error() {
+        let code = d.code().code();
+        let (message, hint) = match code {
+            "28P01" | "28000" => (
+                format!(
+                    "PostgreSQL at {at} refused the user {} for database {db}: {}",
+                    config.get_user().unwrap_or("?"),
+                    d.message()
+                ),
+                "check the user name and password in the URL",
+            ),
+            "3D000" => (
+                format!("PostgreSQL at {at} has no database {db}"),
+                "create it first (createdb), or name another database",
+            ),
+            _ => (
+                format!("PostgreSQL at {at} refused the connection: {}", d.message()),
+                "check the URL and the server's configuration",
+            ),
+        };
+        return Error::new(ErrorKind::InvalidInput, message).with_hint(Hint::Say(hint.into()));
+    }
+    let cause = cause_of(e);
+    Error::new(
+        ErrorKind::Io,
+        format!("could not connect to PostgreSQL at {at}: {cause}"),
+    )
+    .with_hint(Hint::Say(
+        "check that PostgreSQL runs there and that the host and port are right".into(),
+    ))
+}
+
+/// The innermost cause's words (an I/O error's, or the client's own),
+/// lower-cased as a clause.
+pub(crate) fn cause_of(e: &postgres::Error) -> String {
+    use std::error::Error as _;
+    let mut words = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        words = s.to_string();
+        source = s.source();
+    }
+    let words = words.trim().trim_end_matches('.').to_string();
+    match words.as_str() {
+        "" => "the connection failed".into(),
+        _ if words.contains("os error 111") || words.contains("Connection refused") => {
+            "connection refused".into()
+        }
+        _ => words,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_urls_are_told_from_paths() {
+        for yes in ["postgres://a@b/c", "postgresql://h/d", "POSTGRES://x/y"] {
+            assert!(is_postgres_url(yes), "{yes}");
+        }
+        for no in [
+            "claims.db",
+            "http://h:1",
+            "./postgres://x",
+            "postgres:/x",
+            "",
+        ] {
+            assert!(!is_postgres_url(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn the_shown_url_has_no_password() {
+        let c = parse("postgres://desk:s3cret-pw@db.example:6543/news?sslmode=disable").unwrap();
+        assert_eq!(c.tls, Tls::Off);
+        let s = shown(&c.config);
+        assert_eq!(s, "postgres://desk@db.example:6543/news");
+        assert!(!s.contains("s3cret"));
+    }
+
+    #[test]
+    fn a_url_that_does_not_read_is_not_echoed() {
+        let e = parse("postgres://u:pw-42@host:notaport/db").unwrap_err();
+        assert!(!e.to_string().contains("pw-42"), "{e}");
+        let e = parse("postgres://u:pw-42@host:5432").unwrap_err();
+        assert!(e.message().contains("names no database"), "{e}");
+    }
+}

@@ -1,6 +1,7 @@
-//! Which store a `--db` names, and opening it. Today every `--db` is a sled
-//! ledger directory; a PostgreSQL URL or a server address plugs in here, and
-//! the commands, which hold an [`AnyLedger`], do not change.
+//! Which store a `--db` names, and opening it: a sled ledger directory, or
+//! a PostgreSQL database (`postgres://…`, `postgresql://…`). The commands
+//! hold an [`AnyLedger`] and do not know which. (A server's address,
+//! `http(s)://…`, is not opened here: the commands are its clients.)
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -45,10 +46,29 @@ fn is_read_only(e: &Error) -> bool {
     )
 }
 
+/// Whether `db` names a PostgreSQL database rather than a directory.
+pub fn is_postgres(db: &Path) -> bool {
+    db.to_str().is_some_and(claims_store_pg::is_postgres_url)
+}
+
+/// `db` as it may be shown: a directory's path, or a PostgreSQL URL without
+/// its password or parameters.
+pub fn shown(db: &Path) -> String {
+    match db.to_str() {
+        Some(url) if claims_store_pg::is_postgres_url(url) => claims_store_pg::url::parse(url)
+            .map(|t| claims_store_pg::url::shown(&t.config))
+            .unwrap_or_else(|_| "the PostgreSQL database --db names".into()),
+        _ => db.display().to_string(),
+    }
+}
+
 /// Opens the ledger at `db` for a read. A ledger this user may read but not
 /// write (read-only permissions or file system) is read from a private copy
 /// in the temporary directory, kept while the returned [`TempCopy`] lives.
 pub fn open_for_reading(db: &Path, how: Open) -> Result<(AnyLedger, Option<TempCopy>)> {
+    if is_postgres(db) {
+        return open(db, how).map(|l| (l, None));
+    }
     match open(db, how) {
         Err(e) if is_read_only(&e) => {
             let copy = std::env::temp_dir().join(format!(
@@ -96,6 +116,10 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// Opens the store at `db`.
 pub fn open(db: &Path, how: Open) -> Result<AnyLedger> {
+    if let Some(url) = db.to_str().filter(|d| claims_store_pg::is_postgres_url(d)) {
+        let store = claims_store_pg::PgStore::open(url, how.create)?;
+        return Ok(Ledger::new(Box::new(store)));
+    }
     let opts = OpenOptions {
         create: how.create,
         lock_wait: how.lock_wait,
@@ -125,6 +149,10 @@ pub fn open(db: &Path, how: Open) -> Result<AnyLedger> {
 /// else has open. It waits a moment for the lock: the handle this process
 /// just dropped may take that long to let go of it on a loaded machine.
 pub fn is_empty_ledger(db: &Path) -> bool {
+    if is_postgres(db) {
+        // A database's tables are left: others may have opened it since.
+        return false;
+    }
     let how = Open {
         create: false,
         lock_wait: Duration::from_millis(500),

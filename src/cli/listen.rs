@@ -161,7 +161,7 @@ impl Network {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         ctx.out(&format!(
             "serving {} at {scheme}://{bound} (stop with Ctrl-C)\n",
-            ctx.db.display()
+            ctx.shown_db()
         ))?;
         let router = claims_server::router(app);
         Ok(claims_server::listen::serve_tcp(

@@ -76,13 +76,15 @@ use claims_core::{Error, Result};
     max_term_width = 100
 )]
 pub struct Cli {
-    /// The ledger directory.
+    /// The ledger: a directory (sled), a PostgreSQL database
+    /// (postgres://USER:PASSWORD@HOST:PORT/DB, TLS with ?sslmode=require or
+    /// verify-full), or a claims server (http(s)://HOST:PORT).
     #[arg(
         long,
         global = true,
         env = "CLAIMS_DB",
         default_value = "claims.db",
-        value_name = "PATH"
+        value_name = "PATH|URL"
     )]
     db: PathBuf,
 
@@ -307,6 +309,12 @@ impl<'a> Ctx<'a> {
     /// the server on its socket, started if none runs.
     #[cfg(unix)]
     pub fn local_feed(&self) -> Result<remote::Remote> {
+        if self.is_postgres() {
+            return Err(Error::invalid(
+                "`claims follow` follows a server; a PostgreSQL ledger has no local one",
+            )
+            .with_hint("run `claims serve --db postgres://… --listen ADDR` and follow it with --db http://ADDR"));
+        }
         if !self.db.join("conf").is_file() {
             return Err(
                 Error::not_found(format!("there is no ledger at {}", self.db.display()))
@@ -326,9 +334,20 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// Whether `--db` names a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        backend::is_postgres(&self.db)
+    }
+
+    /// The ledger as it may be shown: its directory, or its PostgreSQL URL
+    /// without a password.
+    pub fn shown_db(&self) -> String {
+        backend::shown(&self.db)
+    }
+
     /// Opens the ledger for writing, creating it if needed.
     pub fn open_write(&self) -> Result<LedgerRef<'_>> {
-        if self.held.borrow().is_none() && !self.db.exists() {
+        if self.held.borrow().is_none() && !self.is_postgres() && !self.db.exists() {
             self.created.set(true);
         }
         self.open(true)
@@ -369,8 +388,10 @@ impl<'a> Ctx<'a> {
                     }
                     ledger
                 };
-                // A server is started for the ledger itself, not a copy.
-                self.opened.set(self.copies.borrow().is_empty());
+                // A server is started for a ledger directory itself, not a
+                // copy (nor for a database: it has no directory for a socket).
+                self.opened
+                    .set(self.copies.borrow().is_empty() && !self.is_postgres());
                 LedgerRef::Own(Box::new(ledger))
             }
         };
@@ -578,7 +599,7 @@ pub fn main() -> ExitCode {
     }
     // The ledger's own server, when one answers on its socket.
     #[cfg(unix)]
-    if ctx.remote.is_none() && cli.command.via_server() {
+    if ctx.remote.is_none() && !ctx.is_postgres() && cli.command.via_server() {
         ctx.remote = local_server::find(&ctx.db, mode, ctx.lock_wait);
     }
     let code = execute(&ctx, cli.command);

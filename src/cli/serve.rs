@@ -65,6 +65,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             "--db names a server; `claims serve` serves a ledger directory on this machine",
         ));
     }
+    if ctx.is_postgres() {
+        return serve_database(ctx, args);
+    }
     let shown = ctx.db.display();
     if args.stop {
         return if socket::ask_release(
@@ -287,6 +290,58 @@ fn serve(
         drop(app);
     }
     drop(lock);
+    Ok(())
+}
+
+/// A desk's server over a PostgreSQL ledger: `--listen` only (a database
+/// has no directory for a socket, and several servers may share it: each
+/// reads the others' commits through the store's head).
+fn serve_database(ctx: &Ctx, args: Args) -> Result<()> {
+    if args.stop || args.status || args.background || args.idle.is_some() {
+        return Err(Error::invalid(
+            "--stop, --status and --idle are for the server of a ledger directory; a PostgreSQL ledger's server runs until stopped where it runs",
+        ));
+    }
+    if args.net.listen.is_none() {
+        return Err(Error::invalid(
+            "serving a PostgreSQL ledger needs --listen ADDR: it has no directory for a local socket",
+        )
+        .with_hint("claims serve --db postgres://… --listen 127.0.0.1:8080"));
+    }
+    let network = super::listen::prepare(ctx, &args.net)?;
+    let how = backend::Open {
+        create: true,
+        lock_wait: ctx.lock_wait,
+        evict_server: false,
+    };
+    let ledger = backend::open(&ctx.db, how)?;
+    let options = Options {
+        public_read: args.net.public_read,
+        limits: network.limits.clone(),
+        signer: network.signer.clone(),
+        build: local_server::build_id(),
+        releasable: false,
+    };
+    let app = App::new(ledger, options)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("claims-server")
+        .build()
+        .map_err(|e| Error::io("starting the server's threads", e))?;
+    runtime.block_on(async {
+        let stop = tokio_util_stop();
+        let tcp = tokio::spawn(network.serve(ctx, app.clone(), stop.wait()).await?);
+        super::listen::stopped().await;
+        stop.fire();
+        let _ = tcp.await;
+        let deadline = std::time::Instant::now() + DRAIN;
+        while app.idle_for() < QUIET && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok::<(), Error>(())
+    })?;
+    drop(runtime);
+    drop(app);
     Ok(())
 }
 

@@ -205,6 +205,12 @@ pub(crate) fn cause_of(e: &postgres::Error) -> String {
         _ if words.contains("os error 111") || words.contains("Connection refused") => {
             "connection refused".into()
         }
+        _ if words.contains("bytes remaining on stream") || words.contains("unexpected EOF") => {
+            "the other end closed the connection without answering as PostgreSQL does".into()
+        }
+        _ if words.contains("timed out") || words.contains("timeout") => {
+            format!("no answer within {} seconds", CONNECT_TIMEOUT.as_secs())
+        }
         _ => words,
     }
 }

@@ -8,6 +8,7 @@
 //! | `cli` | every command end to end, its output, refusals and exit codes; the ledger server |
 //! | `fuzz` | proptest on the parsers and the append path against a model of the rules |
 //! | `model` | state, diff and audit against a naive reference fold written from SPEC |
+//! | `postgres` | PostgreSQL as the store, each test on its own throw-away cluster: the CLI prints what it prints on sled, a ledger moves sled → PostgreSQL → sled with the same head, unusable databases in one sentence, two servers on one database, a killed server and a crashed PostgreSQL |
 //! | `recorded_by` | who entered an entry through the server: `audit`, `show` and `log` (human and JSON) of an imported export that carries `recorded_by`, locally and through both servers; its refusals |
 //! | `reliability` | crashes (SIGKILL), locks, hostile files, tampering, damaged ledgers |
 //! | `robustness` | what a year of real use throws at it (issue 11's reproductions) |
@@ -26,6 +27,7 @@ mod claimreview;
 mod cli;
 mod fuzz;
 mod model;
+mod postgres;
 mod recorded_by;
 mod reliability;
 mod robustness;

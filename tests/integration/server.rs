@@ -23,9 +23,15 @@ pub struct Served {
 impl Served {
     /// `claims --db LEDGER serve --listen 127.0.0.1:0 EXTRA…`.
     pub fn start(l: &Ledger, extra: &[&str]) -> Served {
+        Served::start_on(l.db().as_os_str(), extra)
+    }
+
+    /// `claims --db DB serve --listen 127.0.0.1:0 EXTRA…`, DB a directory or
+    /// a database's URL.
+    pub fn start_on(db: &std::ffi::OsStr, extra: &[&str]) -> Served {
         let mut child = Command::new(BIN)
             .arg("--db")
-            .arg(l.db())
+            .arg(db)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .env_remove("CLAIMS_DB")
@@ -110,7 +116,7 @@ impl Answer {
     }
 }
 
-fn agent() -> ureq::Agent {
+pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -280,19 +286,13 @@ fn appends_through_the_api_keep_appends_rules() {
     assert_eq!(v["count"], SEED_EVENTS);
 }
 
-/// Commands run both ways: against the ledger, and against a server on a
-/// copy of it. Same stdout, stderr and exit code.
-#[test]
-fn the_cli_against_a_server_prints_what_it_prints_locally() {
-    let local = Ledger::seeded();
-    let remote = Ledger::empty();
-    let export = remote.write("export.ndjson", local.sh("export").ok());
-    remote.sh(&format!("import {export}")).ok();
-    let token = add_user(&remote, "rita", "reader");
-    let s = Served::start(&remote, &[]);
-    let tf = remote.write("token", &token);
+/// The commands that read the seed story, each of SPEC's table with its
+/// refusals: run both ways (against a ledger and a server, against sled and
+/// PostgreSQL), they must print the same. Files they write (`-o`) go to the
+/// working directory.
+pub fn reading_commands() -> Vec<String> {
     let when = "--as-of 2030-01-01";
-    let lines = [
+    vec![
         format!("state --story {STORY} --at 2020-07-10T21:06 {when}"),
         format!("state --story {STORY} --at 2020-07-10T21:06 {when} --json"),
         format!("--tz America/New_York state --story {STORY} --at 2020-07-10T04:00 {when}"),
@@ -337,7 +337,21 @@ fn the_cli_against_a_server_prints_what_it_prints_locally() {
         "log --json".to_string(),
         "log --since 20".to_string(),
         "log --since 27 --json".to_string(),
-    ];
+    ]
+}
+
+/// Commands run both ways: against the ledger, and against a server on a
+/// copy of it. Same stdout, stderr and exit code.
+#[test]
+fn the_cli_against_a_server_prints_what_it_prints_locally() {
+    let local = Ledger::seeded();
+    let remote = Ledger::empty();
+    let export = remote.write("export.ndjson", local.sh("export").ok());
+    remote.sh(&format!("import {export}")).ok();
+    let token = add_user(&remote, "rita", "reader");
+    let s = Served::start(&remote, &[]);
+    let tf = remote.write("token", &token);
+    let lines = reading_commands();
     // The comparisons are of real answers, not of two empty ones.
     let state = local.sh(&lines[0]).ok();
     assert!(
@@ -731,7 +745,7 @@ fn accounts_are_managed_through_the_server_as_they_are_locally() {
 
 /// Two events a batch: a new claim and its corroboration, so that a batch
 /// cut in two would show.
-fn batch(n: usize, t: usize) -> (String, [String; 2]) {
+pub fn batch(n: usize, t: usize) -> (String, [String; 2]) {
     let claim = uuid::Uuid::new_v4().to_string();
     let (a, c) = (
         uuid::Uuid::new_v4().to_string(),

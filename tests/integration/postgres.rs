@@ -1,0 +1,442 @@
+//! PostgreSQL as the store (`--db postgres://…`): the CLI prints what it
+//! prints on sled, a ledger moves between the two with the same head, a
+//! database that cannot be reached is one sentence, and several servers on
+//! one database keep one gapless chain through crashes of a server and of
+//! PostgreSQL. Each test starts its own throw-away cluster
+//! (`claims_store_pg::testing::TempCluster`); none skips without one.
+
+use std::ffi::OsStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use claims_store_pg::testing::TempCluster;
+
+use crate::harness::{
+    assert_same_text, dispute_email, id, new_claim, void_of, words, Ledger, Run, EMAIL_ASSERTED,
+    SEED, SEED_EVENTS,
+};
+use crate::server::{agent, batch, get, reading_commands, Served};
+
+/// A ledger in a fresh database of its own cluster, and a working directory.
+struct Pg {
+    cluster: TempCluster,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Pg {
+    fn new() -> Pg {
+        let cluster = TempCluster::start();
+        let url = cluster.new_database();
+        Pg {
+            cluster,
+            url,
+            dir: tempfile::tempdir().expect("a temp dir"),
+        }
+    }
+
+    /// `claims --db postgres://… LINE`.
+    fn sh(&self, line: &str) -> Run {
+        Run::new(self.dir.path())
+            .args(["--db", &self.url])
+            .args(words(line))
+    }
+
+    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, contents).expect("write a fixture");
+        p.display().to_string()
+    }
+
+    fn export(&self) -> String {
+        self.sh("export").ok()
+    }
+}
+
+fn lines_of(values: &[Value]) -> String {
+    values.iter().map(|v| format!("{v}\n")).collect()
+}
+
+#[test]
+fn the_cli_on_postgres_prints_what_it_prints_on_sled() {
+    // Given the seed story in sled, and the same log imported into PostgreSQL.
+    let sled = Ledger::seeded();
+    let pg = Pg::new();
+    let export = pg.write("export.ndjson", sled.export());
+    pg.sh(&format!("import {export}")).ok();
+    // When every reading command runs on both, then they print the same.
+    let first = pg.sh(&reading_commands()[0]).ok();
+    assert!(
+        first.contains("retracted") && first.contains("disputed"),
+        "{first}"
+    );
+    for line in reading_commands() {
+        let here = sled.sh(&line).output();
+        let there = pg.sh(&line).output();
+        assert_same_text(&format!("stdout of {line}"), &there.stdout, &here.stdout);
+        assert_same_text(&format!("stderr of {line}"), &there.stderr, &here.stderr);
+        assert_eq!(there.code, here.code, "exit code of {line}");
+    }
+    for f in ["picture.svg", "picture.html"] {
+        let here = std::fs::read(sled.path(f)).unwrap();
+        let there = std::fs::read(pg.dir.path().join(f)).unwrap();
+        assert_same_text(f, there, here);
+    }
+    // And the writes: appends, the rules' refusals, idempotent repeats.
+    let writes: Vec<(&str, String)> = vec![
+        (
+            "new.ndjson",
+            lines_of(&[new_claim(900, 901), dispute_email(902)]),
+        ),
+        ("again.ndjson", lines_of(&[new_claim(900, 901)])),
+        (
+            "clash.ndjson",
+            lines_of(
+                &[json!({"id": id(900), "kind": "asserted", "claim": id(903),
+                "story": "test-story", "by": "Other", "text": "Another claim.",
+                "valid": {"from": "2020-07-11T00:00:00Z", "to": "2020-07-11T01:00:00Z"}})],
+            ),
+        ),
+        ("void.ndjson", lines_of(&[void_of(904, EMAIL_ASSERTED)])),
+        ("void-unknown.ndjson", lines_of(&[void_of(905, &id(999))])),
+        ("garbled.ndjson", "{\"id\": 1\n".to_string()),
+    ];
+    for (name, text) in &writes {
+        let a = sled.write(name, text);
+        let b = pg.write(name, text);
+        let here = sled.sh(&format!("append {a}")).output();
+        let there = pg.sh(&format!("append {b}")).output();
+        let line = format!("append {name}");
+        assert_same_text(
+            &format!("stdout of {line}"),
+            &there.stdout,
+            here.stdout.replace(&a, &b),
+        );
+        assert_same_text(
+            &format!("stderr of {line}"),
+            &there.stderr,
+            here.stderr.replace(&a, &b),
+        );
+        assert_eq!(there.code, here.code, "exit code of {line}");
+    }
+    let log = |out: String| -> Vec<Value> {
+        out.lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                // Recorded when each was appended: not the same on both.
+                for k in ["recorded_at", "hash"] {
+                    v.as_object_mut().unwrap().remove(k);
+                }
+                v
+            })
+            .collect()
+    };
+    assert_eq!(log(pg.export()), log(sled.export()));
+    pg.sh("verify").ok();
+}
+
+#[test]
+fn a_ledger_moves_from_sled_to_postgres_and_back_with_the_same_head() {
+    // Given a sled ledger with the seed story and two later entries.
+    let sled = Ledger::seeded();
+    sled.append_lines(&[new_claim(900, 901), dispute_email(902)])
+        .ok();
+    let verified = sled.sh("verify").ok();
+    assert!(verified.starts_with("ok: 29 events, head "), "{verified}");
+    // When it is exported and imported into PostgreSQL,
+    let pg = Pg::new();
+    let file = pg.write("export.ndjson", sled.export());
+    let out = pg.sh(&format!("import {file}")).ok();
+    assert_eq!(out, "restored 29 entries\n");
+    // then PostgreSQL verifies the same head and exports the same bytes,
+    assert_eq!(pg.sh("verify").ok(), verified);
+    let moved = pg.export();
+    assert_same_text("the export from PostgreSQL", &moved, sled.export());
+    // and back into a new sled ledger, the same again.
+    let back = Ledger::empty();
+    back.import(&moved).ok();
+    assert_eq!(back.sh("verify").ok(), verified);
+    assert_same_text("the export back in sled", back.export(), moved);
+    // A checkpoint's tree head is the same on both (the Merkle tree).
+    let head = |r: Run| -> Value {
+        let out = r.ok();
+        serde_json::from_str::<Value>(&out).unwrap_or_else(|_| json!(out))
+    };
+    sled.sh("key generate example.org/desk -o desk.key").ok();
+    let key = sled.path("desk.key");
+    assert_eq!(
+        head(pg.sh(&format!("checkpoint --key {}", key.display()))),
+        head(sled.sh(&format!("checkpoint --key {}", key.display())))
+    );
+}
+
+#[test]
+fn a_database_that_cannot_be_used_is_one_sentence_without_the_password() {
+    let pg = Pg::new();
+    let password = pg.cluster.password().to_string();
+    let port = pg.cluster.port();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cases: Vec<(String, Vec<String>)> = vec![
+        (
+            pg.url.replace(&password, "not-the-password"),
+            vec![
+                "refused the user claims".into(),
+                "check the user name and password".into(),
+            ],
+        ),
+        (
+            format!("postgres://claims:{password}@127.0.0.1:{dead}/x?sslmode=disable"),
+            vec![format!(
+                "could not connect to PostgreSQL at 127.0.0.1:{dead}"
+            )],
+        ),
+        (
+            pg.cluster.url("no_such_db"),
+            vec![format!(
+                "PostgreSQL at 127.0.0.1:{port} has no database no_such_db"
+            )],
+        ),
+        (
+            pg.url.clone(),
+            vec![format!(
+                "there is no ledger in postgres://claims@127.0.0.1:{port}/"
+            )],
+        ),
+        (
+            format!("postgres://claims:{password}@127.0.0.1:{port}"),
+            vec!["names no database".into()],
+        ),
+        (
+            format!("{}&sslmode=sometimes", pg.url),
+            vec!["sslmode".into()],
+        ),
+    ];
+    for (url, needles) in cases {
+        let started = Instant::now();
+        let out = Run::new(pg.dir.path())
+            .args(["--db", &url, "state"])
+            .output();
+        let took = started.elapsed();
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        out.expect_error_line(&needles);
+        assert!(
+            !out.stderr.contains(&password) && !out.stdout.contains(&password),
+            "the password shows: {}",
+            out.stderr
+        );
+        assert!(took < Duration::from_secs(10), "took {took:?}: {url}");
+    }
+    // A refused write leaves the database without entries.
+    let bad = pg.write("bad.ndjson", "{\"kind\": \"asserted\"}\n");
+    pg.sh(&format!("append {bad}")).output().expect_code(1);
+    let seed = pg.sh(&format!("append {SEED}")).ok();
+    assert_eq!(seed, format!("appended {SEED_EVENTS} events (seq 1..27)\n"));
+    // A second `claims` on a ledger made by a newer claims is refused.
+    pg.cluster.sql(
+        &pg.url,
+        "UPDATE claims.meta SET value = '99' WHERE key = 'schema_version'",
+    );
+    pg.sh("state")
+        .output()
+        .expect_error_line(&["schema version 99", "upgrade"]);
+}
+
+/// Writers posting one batch (two events) at a time to `urls` in turn until
+/// `stop`; each returns the ids the servers acknowledged. Anything but 200
+/// is not acknowledged; the writer waits a little and goes on.
+fn writers(
+    urls: &[String],
+    n: usize,
+    token: &str,
+    stop: &Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Vec<[String; 2]>>> {
+    (0..n)
+        .map(|t| {
+            let (url, token, stop) = (
+                urls[t % urls.len()].clone(),
+                token.to_string(),
+                stop.clone(),
+            );
+            std::thread::spawn(move || {
+                let agent = agent();
+                let mut acked = Vec::new();
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let (body, ids) = batch(i, t);
+                    let r = agent
+                        .post(format!("{url}/v1/events"))
+                        .header("Authorization", format!("Bearer {token}"))
+                        .send(body.as_str());
+                    match r {
+                        Ok(r) if r.status().as_u16() == 200 => acked.push(ids),
+                        _ => std::thread::sleep(Duration::from_millis(50)),
+                    }
+                }
+                acked
+            })
+        })
+        .collect()
+}
+
+/// Every acknowledged event in the export once, every batch whole, seq
+/// gapless from 1; the number of entries.
+fn check_log(export: &str, acked: &[[String; 2]]) -> usize {
+    let mut seen = std::collections::HashMap::new();
+    let mut per_claim = std::collections::HashMap::new();
+    let mut n = 0;
+    for (i, line) in export.lines().enumerate() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["seq"].as_u64(), Some(i as u64 + 1), "seq gapless");
+        *seen
+            .entry(v["id"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+        *per_claim
+            .entry(v["claim"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+        n += 1;
+    }
+    assert!(per_claim.values().all(|n| *n == 2), "a batch cut in two");
+    for [a, c] in acked {
+        assert_eq!(seen.get(a), Some(&1), "acknowledged {a} present once");
+        assert_eq!(seen.get(c), Some(&1), "acknowledged {c} present once");
+    }
+    n
+}
+
+fn join(ws: Vec<std::thread::JoinHandle<Vec<[String; 2]>>>) -> Vec<[String; 2]> {
+    ws.into_iter()
+        .flat_map(|w| w.join().expect("a writer"))
+        .collect()
+}
+
+#[test]
+fn two_servers_on_one_database_keep_one_gapless_chain_and_follow_each_other() {
+    // Given two servers on one database, and an editor following the second.
+    let pg = Pg::new();
+    let out = pg.sh("user add wes --role writer").ok();
+    let token = out.lines().next().unwrap().trim().to_string();
+    let a = Served::start_on(OsStr::new(&pg.url), &[]);
+    let b = Served::start_on(OsStr::new(&pg.url), &[]);
+    let mut follow = std::process::Command::new(crate::harness::BIN)
+        .args(["--db", &b.url, "follow", "--json", "--since", "0"])
+        .env("CLAIMS_TOKEN", &token)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("claims follow starts");
+    // When 16 writers, split between them, append for a while,
+    let stop = Arc::new(AtomicBool::new(false));
+    let ws = writers(&[a.url.clone(), b.url.clone()], 16, &token, &stop);
+    std::thread::sleep(Duration::from_secs(8));
+    stop.store(true, Ordering::Relaxed);
+    let acked = join(ws);
+    assert!(
+        acked.len() > 100,
+        "only {} batches acknowledged",
+        acked.len()
+    );
+    // then every acknowledged event is there once, seq gapless, and each
+    // server verifies the same chain.
+    let export = pg.export();
+    let n = check_log(&export, &acked);
+    pg.sh("verify").ok();
+    let va = get(&a, "/v1/verify", Some(&token));
+    assert_eq!(va.status, 200, "{}", va.body);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let vb = loop {
+        let vb = get(&b, "/v1/verify", Some(&token)).json();
+        if vb["count"] == va.json()["count"] || Instant::now() > deadline {
+            break vb;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(vb, va.json(), "both servers verify one chain");
+    assert_eq!(va.json()["count"].as_u64(), Some(n as u64));
+    // And the follower of the second server saw every entry, the first
+    // server's too, in seq order.
+    let stdout = follow.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut seqs = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let v: Value = serde_json::from_str(&line).unwrap();
+            seqs.push(v["seq"].as_u64().unwrap());
+            if seqs.len() == n {
+                break;
+            }
+        }
+        seqs
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = follow.kill();
+    let seqs = reader.join().unwrap();
+    assert_eq!(
+        seqs,
+        (1..=n as u64).collect::<Vec<_>>(),
+        "the follower's seqs"
+    );
+    let _ = follow.wait();
+}
+
+#[test]
+fn a_killed_server_and_a_crashed_postgres_lose_nothing_acknowledged() {
+    let pg = Pg::new();
+    let out = pg.sh("user add wes --role writer").ok();
+    let token = out.lines().next().unwrap().trim().to_string();
+    // Given 8 writers on a server, when the server is killed (SIGKILL),
+    let mut s = Served::start_on(OsStr::new(&pg.url), &[]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let ws = writers(std::slice::from_ref(&s.url), 8, &token, &stop);
+    std::thread::sleep(Duration::from_millis(2500));
+    s.child.kill().expect("SIGKILL");
+    let _ = s.child.wait();
+    stop.store(true, Ordering::Relaxed);
+    let mut acked = join(ws);
+    assert!(acked.len() > 8, "only {} batches acknowledged", acked.len());
+    // then every acknowledged event is there, no batch cut in two.
+    check_log(&pg.export(), &acked);
+    pg.sh("verify").ok();
+    // Given a new server under load, when PostgreSQL stops as in a crash
+    // (immediate mode, no checkpoint) and starts again,
+    let s = Served::start_on(OsStr::new(&pg.url), &[]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let ws = writers(std::slice::from_ref(&s.url), 8, &token, &stop);
+    std::thread::sleep(Duration::from_millis(2500));
+    pg.cluster.stop_immediate();
+    std::thread::sleep(Duration::from_millis(1000));
+    pg.cluster.start_again();
+    // the server goes on serving once it is back,
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let before = acked.len();
+    std::thread::sleep(Duration::from_millis(2500));
+    stop.store(true, Ordering::Relaxed);
+    acked.extend(join(ws));
+    assert!(Instant::now() < deadline);
+    let health = get(&s, "/v1/verify", Some(&token));
+    assert_eq!(
+        health.status, 200,
+        "the server after the restart: {}",
+        health.body
+    );
+    // and nothing acknowledged is lost, no batch is partial.
+    let n = check_log(&pg.export(), &acked);
+    assert!(acked.len() > before, "nothing acknowledged after the crash");
+    assert_eq!(health.json()["count"].as_u64(), Some(n as u64));
+    pg.sh("verify").ok();
+    // A write after the restart lands after everything before it.
+    let more = pg.write("more.ndjson", lines_of(&[new_claim(900, 901)]));
+    let out = pg.sh(&format!("append {more}")).ok();
+    assert_eq!(out, format!("appended 1 event (seq {0}..{0})\n", n + 1));
+}

@@ -55,9 +55,11 @@ pub fn is_postgres(db: &Path) -> bool {
 /// its password or parameters.
 pub fn shown(db: &Path) -> String {
     match db.to_str() {
-        Some(url) if claims_store_pg::is_postgres_url(url) => claims_store_pg::url::parse(url)
-            .map(|t| claims_store_pg::url::shown(&t.config))
-            .unwrap_or_else(|_| "the PostgreSQL database --db names".into()),
+        Some(url) if claims_store_pg::is_postgres_url(url) => {
+            claims_store_pg::url::parse_with(url, &super::settings::pg_defaults())
+                .map(|t| claims_store_pg::url::shown(&t.config))
+                .unwrap_or_else(|_| "the PostgreSQL database --db names".into())
+        }
         _ => db.display().to_string(),
     }
 }
@@ -117,7 +119,8 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 /// Opens the store at `db`.
 pub fn open(db: &Path, how: Open) -> Result<AnyLedger> {
     if let Some(url) = db.to_str().filter(|d| claims_store_pg::is_postgres_url(d)) {
-        let store = claims_store_pg::PgStore::open(url, how.create)?;
+        let defaults = super::settings::pg_defaults();
+        let store = claims_store_pg::PgStore::open_with(url, how.create, &defaults)?;
         return Ok(Ledger::new(Box::new(store)));
     }
     let opts = OpenOptions {

@@ -9,6 +9,9 @@
 //! | `CLAIMS_SERVER_IDLE` | seconds a ledger server waits, > 0 | 30 |
 //! | `CLAIMS_LOCK_WAIT` | seconds to wait for a locked ledger, ≥ 0 | 10 |
 //! | `CLAIMS_TOKEN` | the token for a server named by `--db http(s)://…` | none |
+//! | `PGPASSWORD` | the password for `--db postgres://…` without one | none |
+//! | `PGPASSFILE` | the password file for `--db postgres://…` | `~/.pgpass` |
+//! | `PGUSER` | the user for `--db postgres://…` without one | the login name (`USER`) |
 
 use std::time::Duration;
 
@@ -115,5 +118,23 @@ mod tests {
         }
         std::env::set_var("CLAIMS_TEST_SECONDS", " ");
         assert_eq!(seconds("CLAIMS_TEST_SECONDS", true), Ok(None));
+    }
+}
+
+/// What a `--db postgres://…` leaves out, as libpq fills it in: the
+/// password from `PGPASSWORD` or the password file (`PGPASSFILE`, else
+/// `~/.pgpass`), the user from `PGUSER` or the login name.
+pub fn pg_defaults() -> claims_store_pg::url::Defaults {
+    let get = |name: &str| var(name).ok().flatten();
+    let passfile = get("PGPASSFILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| get("HOME").map(|h| std::path::Path::new(&h).join(".pgpass")));
+    claims_store_pg::url::Defaults {
+        password: get("PGPASSWORD"),
+        passfile,
+        user: get("PGUSER")
+            .or_else(|| get("USER"))
+            .or_else(|| get("LOGNAME")),
+        ..claims_store_pg::url::Defaults::none()
     }
 }

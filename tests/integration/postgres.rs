@@ -248,6 +248,40 @@ fn a_database_that_cannot_be_used_is_one_sentence_without_the_password() {
         .expect_error_line(&["schema version 99", "upgrade"]);
 }
 
+#[test]
+fn a_password_left_out_of_the_url_comes_from_pgpassword_or_the_password_file() {
+    // Given a ledger, and its URL without the password.
+    let pg = Pg::new();
+    pg.sh(&format!("append {SEED}")).ok();
+    let password = pg.cluster.password().to_string();
+    let bare = pg.url.replace(&format!(":{password}@"), "@");
+    assert!(!bare.contains(&password));
+    let verify = |env: &[(&str, String)]| {
+        let mut r = Run::new(pg.dir.path()).args(["--db", &bare, "verify"]);
+        for (k, v) in env {
+            r = r.env(k, v);
+        }
+        r.output()
+    };
+    // When neither PGPASSWORD nor a password file gives it: one sentence.
+    verify(&[("HOME", pg.dir.path().display().to_string())])
+        .expect_error_line(&["asks for the password of user claims", "PGPASSWORD"]);
+    // Then PGPASSWORD, or a password file, gives it.
+    let out = verify(&[("PGPASSWORD", password.clone())]);
+    out.expect_code(0);
+    assert!(out.stdout.starts_with("ok: 27 events"), "{}", out.stdout);
+    let file = pg.write(
+        "pgpass",
+        format!(
+            "elsewhere:*:*:*:wrong\n127.0.0.1:{}:*:claims:{password}\n",
+            pg.cluster.port()
+        ),
+    );
+    verify(&[("PGPASSFILE", file)]).expect_code(0);
+    // A wrong one is refused as a wrong password is.
+    verify(&[("PGPASSWORD", "wrong".to_string())]).expect_error_line(&["refused the user claims"]);
+}
+
 /// Writers posting one batch (two events) at a time to `urls` in turn until
 /// `stop`; each returns the ids the servers acknowledged. Anything but 200
 /// is not acknowledged; the writer waits a little and goes on.

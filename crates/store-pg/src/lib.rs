@@ -77,7 +77,13 @@ impl PgStore {
     /// when `create` and there are none. Without `create`, a database with
     /// no ledger is `NotFound`. Errors never show the URL's password.
     pub fn open(url: &str, create: bool) -> Result<PgStore> {
-        let target = url::parse(url)?;
+        PgStore::open_with(url, create, &url::Defaults::none())
+    }
+
+    /// [`PgStore::open`], with what the URL leaves out (user, host,
+    /// password) taken from `defaults`, as libpq would.
+    pub fn open_with(url: &str, create: bool, defaults: &url::Defaults) -> Result<PgStore> {
+        let target = url::parse_with(url, defaults)?;
         let shown = url::shown(&target.config);
         let mut client = url::connect(&target)?;
         if !schema::prepare(&mut client, create, &shown)? {

@@ -88,9 +88,93 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// What the URL leaves out, filled in as libpq does. The caller reads them
+/// (from `PGPASSWORD`, `PGPASSFILE` or `~/.pgpass`, the login name): this
+/// crate reads no environment.
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    /// The password when the URL has none (`PGPASSWORD`).
+    pub password: Option<String>,
+    /// A password file (`PGPASSFILE`, else `~/.pgpass`): lines
+    /// `host:port:database:user:password`, `*` matching anything, `\:`
+    /// and `\\` escaped. Read only when the URL and `password` give none;
+    /// a missing file is no password.
+    pub passfile: Option<std::path::PathBuf>,
+    /// The user when the URL names none (the login name).
+    pub user: Option<String>,
+    /// Unix socket directories to try, in order, when the URL names no
+    /// host; the first that exists is used, else `localhost`.
+    pub socket_dirs: Vec<std::path::PathBuf>,
+}
+
+impl Defaults {
+    /// Defaults that fill in nothing but the host (Debian's socket
+    /// directory, then /tmp, then localhost).
+    pub fn none() -> Defaults {
+        Defaults {
+            socket_dirs: vec!["/var/run/postgresql".into(), "/tmp".into()],
+            ..Defaults::default()
+        }
+    }
+}
+
+/// The fields of a password-file line, unescaped.
+fn passfile_fields(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    out.last_mut().expect("a field").push(n);
+                }
+            }
+            ':' => out.push(String::new()),
+            c => out.last_mut().expect("a field").push(c),
+        }
+    }
+    out
+}
+
+/// The password a password file gives for `config`, if any.
+fn from_passfile(path: &std::path::Path, config: &Config) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        Some(Host::Unix(_)) | None => "localhost".to_string(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
+    let want = [
+        host.as_str(),
+        port.as_str(),
+        config.get_dbname().unwrap_or(""),
+        config.get_user().unwrap_or(""),
+    ];
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+        .map(passfile_fields)
+        .find(|f| {
+            f.len() == 5
+                && f.iter()
+                    .zip(want)
+                    .all(|(field, want)| field == "*" || field == want)
+        })
+        .map(|f| f[4].clone())
+}
+
 /// Reads `url` as a connection string. Its own error is not repeated: it
 /// could quote the password.
 pub fn parse(url: &str) -> Result<Target> {
+    parse_with(url, &Defaults::none())
+}
+
+/// [`parse`], with what the URL leaves out taken from `defaults`.
+pub fn parse_with(url: &str, defaults: &Defaults) -> Result<Target> {
     let bad = || {
         Error::invalid("the PostgreSQL URL given as the ledger does not read")
             .with_hint("write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE")
@@ -138,6 +222,36 @@ pub fn parse(url: &str) -> Result<Target> {
                 .with_hint("write it as postgres://USER@HOST:PORT/DATABASE"),
         );
     }
+    if config.get_user().is_none() {
+        match &defaults.user {
+            Some(u) => {
+                config.user(u);
+            }
+            None => {
+                return Err(
+                    Error::invalid("the PostgreSQL URL given as the ledger names no user")
+                        .with_hint("write it as postgres://USER@HOST:PORT/DATABASE"),
+                )
+            }
+        }
+    }
+    if config.get_hosts().is_empty() {
+        match defaults.socket_dirs.iter().find(|d| d.is_dir()) {
+            Some(dir) => config.host_path(dir),
+            None => config.host("localhost"),
+        };
+    }
+    if config.get_password().is_none() {
+        let password = defaults.password.clone().or_else(|| {
+            defaults
+                .passfile
+                .as_deref()
+                .and_then(|p| from_passfile(p, &config))
+        });
+        if let Some(p) = password {
+            config.password(p);
+        }
+    }
     Ok(Target { config, tls })
 }
 
@@ -180,6 +294,15 @@ fn connect_error(config: &Config, e: &postgres::Error) -> Error {
         return Error::new(ErrorKind::InvalidInput, message).with_hint(Hint::Say(hint.into()));
     }
     let cause = cause_of(e);
+    if cause == "password missing" {
+        return Error::invalid(format!(
+            "PostgreSQL at {at} asks for the password of user {} and none was given",
+            config.get_user().unwrap_or("?")
+        ))
+        .with_hint(Hint::Say(
+            "put it in the URL (postgres://USER:PASSWORD@…), in PGPASSWORD, or in ~/.pgpass".into(),
+        ));
+    }
     Error::new(
         ErrorKind::Io,
         format!("could not connect to PostgreSQL at {at}: {cause}"),
@@ -242,6 +365,41 @@ mod tests {
         let s = shown(&c.config);
         assert_eq!(s, "postgres://desk@db.example:6543/news");
         assert!(!s.contains("s3cret"));
+    }
+
+    #[test]
+    fn what_the_url_leaves_out_comes_from_the_defaults_and_the_password_file() {
+        let dir = std::env::temp_dir().join(format!("claims-pgpass-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pass = dir.join("pgpass");
+        std::fs::write(
+            &pass,
+            "# comment\nother:5432:news:desk:wrong\ndb.example:6543:news:desk:p\\:w\ndb.example:*:*:*:any\n",
+        )
+        .unwrap();
+        let d = Defaults {
+            passfile: Some(pass.clone()),
+            user: Some("login".into()),
+            ..Defaults::none()
+        };
+        let c = parse_with("postgres://desk@db.example:6543/news", &d).unwrap();
+        assert_eq!(c.config.get_password(), Some(&b"p:w"[..]));
+        let c = parse_with("postgres://db.example:7000/other", &d).unwrap();
+        assert_eq!(c.config.get_user(), Some("login"));
+        assert_eq!(c.config.get_password(), Some(&b"any"[..]));
+        // PGPASSWORD first; the URL's own password before either.
+        let d = Defaults {
+            password: Some("env".into()),
+            ..d
+        };
+        let c = parse_with("postgres://desk@db.example:6543/news", &d).unwrap();
+        assert_eq!(c.config.get_password(), Some(&b"env"[..]));
+        let c = parse_with("postgres://desk:url@db.example:6543/news", &d).unwrap();
+        assert_eq!(c.config.get_password(), Some(&b"url"[..]));
+        // No user anywhere: one sentence.
+        let e = parse_with("postgres://db.example/news", &Defaults::none()).unwrap_err();
+        assert!(e.message().contains("names no user"), "{e}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -152,9 +152,9 @@ impl Store for PgStore {
         &mut self,
         expected: &Head,
         records: &[Record],
-        _staged: &dyn StagedIndex,
+        staged: &dyn StagedIndex,
     ) -> Result<()> {
-        write::stage(self, expected, records)
+        write::stage(self, expected, records, staged)
     }
 
     fn commit_staged(&mut self, expected: &Head) -> Result<()> {

@@ -7,12 +7,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use claims_core::account::Account;
 use claims_core::record::Record;
 use claims_core::store::{
-    check_contiguous, check_continues, index_entries, BatchLookup, Head, IndexEntry, Role,
+    check_contiguous, check_continues, index_entries, BatchLookup, Head, IndexEntry, NothingStaged,
+    Role, StagedIndex,
 };
 use claims_core::summary::{ClaimHeader, Fact};
 use claims_core::tree;
 use claims_core::{Error, Result};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
 use uuid::Uuid;
+
+use crate::conn::Conn;
 
 use crate::codec::{encode_fact, time_cols};
 use crate::read::{head_row, tile_raw};
@@ -81,7 +86,7 @@ pub(crate) fn commit(s: &mut PgStore, expected: &Head, records: &[Record]) -> Re
     let actual = begin(s)?;
     s.set_head(actual);
     let written = check_continues(expected, &actual, records)
-        .and_then(|()| write_part(s, actual.seq, records))
+        .and_then(|()| write_part(s, actual.seq, records, &NothingStaged))
         .and_then(|()| finish(s, &end));
     match written {
         Ok(()) => {
@@ -95,7 +100,12 @@ pub(crate) fn commit(s: &mut PgStore, expected: &Head, records: &[Record]) -> Re
     }
 }
 
-pub(crate) fn stage(s: &mut PgStore, expected: &Head, records: &[Record]) -> Result<()> {
+pub(crate) fn stage(
+    s: &mut PgStore,
+    expected: &Head,
+    records: &[Record],
+    staged: &dyn StagedIndex,
+) -> Result<()> {
     let at = match s.staged {
         Some(at) => {
             check_continues(expected, &s.head(), &[])?;
@@ -113,7 +123,7 @@ pub(crate) fn stage(s: &mut PgStore, expected: &Head, records: &[Record]) -> Res
         }
     };
     check_contiguous(at.seq, records)?;
-    write_part(s, at.seq, records)?;
+    write_part(s, at.seq, records, staged)?;
     if let Some(end) = end_of(records) {
         s.staged = Some(end);
     }
@@ -172,7 +182,7 @@ pub(crate) fn put_account(s: &mut PgStore, a: &Account) -> Result<()> {
 /// twice keeps its last value, as every store does).
 #[derive(Default)]
 struct Rows {
-    ids: (Vec<Uuid>, Vec<i64>),
+    ids: Vec<(Uuid, u64)>,
     claims: BTreeMap<(Uuid, u64), Role>,
     stories: BTreeMap<(String, Uuid), u64>,
     valid: BTreeSet<(i64, i32, i64)>,
@@ -182,19 +192,16 @@ struct Rows {
 
 /// Writes `records` (continuing the tree of `size` leaves) and their index
 /// entries and tiles in the open transaction.
-fn write_part(s: &PgStore, size: u64, records: &[Record]) -> Result<()> {
+fn write_part(s: &PgStore, size: u64, records: &[Record], staged: &dyn StagedIndex) -> Result<()> {
     let mut rows = Rows::default();
     {
         // Earlier entries are read through this handle, in the open
         // transaction (so a staged part sees the parts before it).
-        let mut lookup = BatchLookup::new(s, records);
+        let mut lookup = BatchLookup::staged(s, records, staged);
         for (i, r) in records.iter().enumerate() {
             for e in index_entries(r, &mut lookup)? {
                 match e {
-                    IndexEntry::EventId(id, seq) => {
-                        rows.ids.0.push(id);
-                        rows.ids.1.push(seq as i64);
-                    }
+                    IndexEntry::EventId(id, seq) => rows.ids.push((id, seq)),
                     IndexEntry::Claim(c, seq, role) => {
                         rows.claims.insert((c, seq), role);
                     }
@@ -220,74 +227,96 @@ fn write_part(s: &PgStore, size: u64, records: &[Record]) -> Result<()> {
     let tiles = tree::extend(size, &leaves, &mut |id| tile_raw(&mut *s.conn()?, id))?;
 
     let mut c = s.conn.lock().unwrap_or_else(|p| p.into_inner());
-    let seqs: Vec<i64> = records.iter().map(|r| r.seq as i64).collect();
-    let entries: Vec<Vec<u8>> = records.iter().map(Record::encode_compact).collect();
-    c.execute(
-        "INSERT INTO claims.log (seq, entry) SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
-        &[&seqs, &entries],
+    // Every table's rows go in by COPY (binary): one stream a table, the
+    // fastest way into PostgreSQL, for a bulk import's parts and one
+    // event alike.
+    let mut entry = Vec::with_capacity(256);
+    copy(
+        &mut c,
+        "COPY claims.log (seq, entry) FROM STDIN (FORMAT binary)",
+        &[Type::INT8, Type::BYTEA],
+        |w| {
+            for r in records {
+                entry.clear();
+                r.encode_compact_into(&mut entry);
+                w.write(&[&(r.seq as i64), &entry.as_slice()])?;
+            }
+            Ok(())
+        },
     )?;
-    c.execute(
-        "INSERT INTO claims.event_ids (id, seq) SELECT * FROM UNNEST($1::uuid[], $2::bigint[])",
-        &[&rows.ids.0, &rows.ids.1],
-    )?;
-    let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
-    for ((claim, seq), role) in &rows.claims {
-        a.push(*claim);
-        b.push(*seq as i64);
-        r.push(*role as i16);
+    if !rows.ids.is_empty() {
+        copy(
+            &mut c,
+            "COPY claims.event_ids (id, seq) FROM STDIN (FORMAT binary)",
+            &[Type::UUID, Type::INT8],
+            |w| {
+                for (id, seq) in &rows.ids {
+                    w.write(&[id, &(*seq as i64)])?;
+                }
+                Ok(())
+            },
+        )?;
     }
-    c.execute(
-        "INSERT INTO claims.claim_entries (claim, seq, role) \
-         SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::smallint[])",
-        &[&a, &b, &r],
-    )?;
-    let (mut st, mut cl, mut sq) = (Vec::new(), Vec::new(), Vec::new());
-    for ((story, claim), seq) in rows.stories {
-        st.push(story);
-        cl.push(claim);
-        sq.push(seq as i64);
+    if !rows.claims.is_empty() {
+        copy(
+            &mut c,
+            "COPY claims.claim_entries (claim, seq, role) FROM STDIN (FORMAT binary)",
+            &[Type::UUID, Type::INT8, Type::INT2],
+            |w| {
+                for ((claim, seq), role) in &rows.claims {
+                    w.write(&[claim, &(*seq as i64), &(*role as i16)])?;
+                }
+                Ok(())
+            },
+        )?;
     }
-    c.execute(
-        "INSERT INTO claims.story_claims (story, claim, seq) \
-         SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::bigint[])",
-        &[&st, &cl, &sq],
-    )?;
-    let (mut vs, mut vn, mut vq) = (Vec::new(), Vec::new(), Vec::new());
-    for (secs, nanos, seq) in rows.valid {
-        vs.push(secs);
-        vn.push(nanos);
-        vq.push(seq);
+    if !rows.stories.is_empty() {
+        copy(
+            &mut c,
+            "COPY claims.story_claims (story, claim, seq) FROM STDIN (FORMAT binary)",
+            &[Type::TEXT, Type::UUID, Type::INT8],
+            |w| {
+                for ((story, claim), seq) in &rows.stories {
+                    w.write(&[story, claim, &(*seq as i64)])?;
+                }
+                Ok(())
+            },
+        )?;
     }
-    c.execute(
-        "INSERT INTO claims.valid_to (secs, nanos, seq) \
-         SELECT * FROM UNNEST($1::bigint[], $2::integer[], $3::bigint[])",
-        &[&vs, &vn, &vq],
-    )?;
-    let (mut fc, mut fs, mut fb) = (Vec::new(), Vec::new(), Vec::new());
-    for ((claim_seq, seq), f) in &rows.facts {
-        fc.push(*claim_seq as i64);
-        fs.push(*seq as i64);
-        fb.push(encode_fact(f));
+    if !rows.valid.is_empty() {
+        copy(
+            &mut c,
+            "COPY claims.valid_to (secs, nanos, seq) FROM STDIN (FORMAT binary)",
+            &[Type::INT8, Type::INT4, Type::INT8],
+            |w| {
+                for (secs, nanos, seq) in &rows.valid {
+                    w.write(&[secs, nanos, seq])?;
+                }
+                Ok(())
+            },
+        )?;
     }
-    c.execute(
-        "INSERT INTO claims.summaries (claim_seq, seq, fact) \
-         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bytea[])",
-        &[&fc, &fs, &fb],
-    )?;
-    let (mut hc, mut hi, mut hs, mut hb, mut ht) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (claim_seq, h) in rows.headers {
-        hc.push(claim_seq as i64);
-        hi.push(h.claim);
-        hs.push(h.story);
-        hb.push(h.by);
-        ht.push(h.text);
+    if !rows.facts.is_empty() {
+        copy(
+            &mut c,
+            "COPY claims.summaries (claim_seq, seq, fact) FROM STDIN (FORMAT binary)",
+            &[Type::INT8, Type::INT8, Type::BYTEA],
+            |w| {
+                for ((claim_seq, seq), f) in &rows.facts {
+                    w.write(&[&(*claim_seq as i64), &(*seq as i64), &encode_fact(f)])?;
+                }
+                Ok(())
+            },
+        )?;
     }
-    c.execute(
-        "INSERT INTO claims.headers (claim_seq, claim, story, by_whom, text) \
-         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::text[])",
-        &[&hc, &hi, &hs, &hb, &ht],
-    )?;
+    if !rows.headers.is_empty() {
+        copy(&mut c, "COPY claims.headers (claim_seq, claim, story, by_whom, text) FROM STDIN (FORMAT binary)", &[Type::INT8, Type::UUID, Type::TEXT, Type::TEXT, Type::TEXT], |w| {
+            for (claim_seq, h) in &rows.headers {
+                w.write(&[&(*claim_seq as i64), &h.claim, &h.story, &h.by, &h.text])?;
+            }
+            Ok(())
+        })?;
+    }
     let (mut tl, mut ti, mut th) = (Vec::new(), Vec::new(), Vec::new());
     for (id, hashes) in tiles.put {
         tl.push(i16::from(id.level));
@@ -306,5 +335,20 @@ fn write_part(s: &PgStore, size: u64, records: &[Record]) -> Result<()> {
             &[&i16::from(id.level), &(id.index as i64)],
         )?;
     }
+    Ok(())
+}
+
+/// Streams rows into a table with `COPY … FROM STDIN (FORMAT binary)`.
+fn copy(
+    c: &mut Conn,
+    statement: &str,
+    types: &[Type],
+    rows: impl FnOnce(&mut BinaryCopyInWriter<'_>) -> std::result::Result<(), postgres::Error>,
+) -> Result<()> {
+    let what = "writing the ledger";
+    let sink = c.client.copy_in(statement).map_err(sql(what))?;
+    let mut w = BinaryCopyInWriter::new(sink, types);
+    rows(&mut w).map_err(sql(what))?;
+    w.finish().map_err(sql(what))?;
     Ok(())
 }

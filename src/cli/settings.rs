@@ -94,6 +94,24 @@ pub fn lock_wait() -> Duration {
         .unwrap_or(Duration::from_secs(10))
 }
 
+/// What a `--db postgres://…` leaves out, as libpq fills it in: the
+/// password from `PGPASSWORD` or the password file (`PGPASSFILE`, else
+/// `~/.pgpass`), the user from `PGUSER` or the login name.
+pub fn pg_defaults() -> claims_store_pg::url::Defaults {
+    let get = |name: &str| var(name).ok().flatten();
+    let passfile = get("PGPASSFILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| get("HOME").map(|h| std::path::Path::new(&h).join(".pgpass")));
+    claims_store_pg::url::Defaults {
+        password: get("PGPASSWORD"),
+        passfile,
+        user: get("PGUSER")
+            .or_else(|| get("USER"))
+            .or_else(|| get("LOGNAME")),
+        ..claims_store_pg::url::Defaults::none()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,23 +136,5 @@ mod tests {
         }
         std::env::set_var("CLAIMS_TEST_SECONDS", " ");
         assert_eq!(seconds("CLAIMS_TEST_SECONDS", true), Ok(None));
-    }
-}
-
-/// What a `--db postgres://…` leaves out, as libpq fills it in: the
-/// password from `PGPASSWORD` or the password file (`PGPASSFILE`, else
-/// `~/.pgpass`), the user from `PGUSER` or the login name.
-pub fn pg_defaults() -> claims_store_pg::url::Defaults {
-    let get = |name: &str| var(name).ok().flatten();
-    let passfile = get("PGPASSFILE")
-        .map(std::path::PathBuf::from)
-        .or_else(|| get("HOME").map(|h| std::path::Path::new(&h).join(".pgpass")));
-    claims_store_pg::url::Defaults {
-        password: get("PGPASSWORD"),
-        passfile,
-        user: get("PGUSER")
-            .or_else(|| get("USER"))
-            .or_else(|| get("LOGNAME")),
-        ..claims_store_pg::url::Defaults::none()
     }
 }

@@ -5,9 +5,10 @@
 use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
+use claims_api::follow as feed;
 use claims_api::params::FollowParams;
 use claims_core::record::Record;
-use claims_core::Result;
+use claims_core::{Result, Store};
 
 use super::remote::Remote;
 use super::{answers, log, Ctx};
@@ -16,7 +17,8 @@ use super::{answers, log, Ctx};
 /// --since, first every entry after that seq. Runs until interrupted.
 ///
 /// Follows a claims server (--db http(s)://…, see `claims serve --listen`),
-/// or the server of a ledger on this machine (started if none runs).
+/// the server of a ledger on this machine (started if none runs), or a
+/// PostgreSQL ledger (--db postgres://…, read a few times a second).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this story's entries: its assertions, the events on its claims
@@ -33,6 +35,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if ctx.server().is_none() && ctx.is_postgres() {
+        return follow_database(ctx, args);
+    }
     // A ledger on this machine: its own server's feed (started if none runs).
     let own = match ctx.server() {
         Some(_) => None,
@@ -98,6 +103,39 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }
         // The feed broke off: take it up again after the last entry seen.
         std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// How often a follower of a database looks for new entries.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Follows a PostgreSQL ledger without a server: reads the head afresh a few
+/// times a second and prints what landed after the last entry printed,
+/// whoever wrote it (servers or commands on any machine).
+fn follow_database(ctx: &Ctx, args: Args) -> Result<()> {
+    let ledger = ctx.open_read()?;
+    if let Some(s) = &args.story {
+        feed::check_story(&ledger, s)?;
+    }
+    let mut since = args.since.unwrap_or(ledger.store().head().seq);
+    let mut stories = feed::Stories::default();
+    loop {
+        let head = ledger.store().read_head()?;
+        while since < head.seq {
+            let (records, last) = feed::chunk(&ledger, since, args.story.as_deref(), &mut stories)?;
+            for r in &records {
+                if args.json {
+                    ctx.out_raw(format!("{}\n", r.to_line()).as_bytes())?;
+                } else {
+                    ctx.out(&format!("{}\n", log::line(r)))?;
+                }
+            }
+            if last <= since {
+                break;
+            }
+            since = last;
+        }
+        std::thread::sleep(POLL);
     }
 }
 

@@ -309,12 +309,6 @@ impl<'a> Ctx<'a> {
     /// the server on its socket, started if none runs.
     #[cfg(unix)]
     pub fn local_feed(&self) -> Result<remote::Remote> {
-        if self.is_postgres() {
-            return Err(Error::invalid(
-                "`claims follow` follows a server; a PostgreSQL ledger has no local one",
-            )
-            .with_hint("run `claims serve --db postgres://… --listen ADDR` and follow it with --db http://ADDR"));
-        }
         if !self.db.join("conf").is_file() {
             return Err(
                 Error::not_found(format!("there is no ledger at {}", self.db.display()))

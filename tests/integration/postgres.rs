@@ -16,7 +16,7 @@ use claims_store_pg::testing::TempCluster;
 
 use crate::harness::{
     assert_same_text, dispute_email, id, new_claim, void_of, words, Ledger, Run, EMAIL_ASSERTED,
-    SEED, SEED_EVENTS,
+    SEED, SEED_EVENTS, STORY,
 };
 use crate::server::{agent, batch, get, reading_commands, Served};
 
@@ -280,6 +280,54 @@ fn a_password_left_out_of_the_url_comes_from_pgpassword_or_the_password_file() {
     verify(&[("PGPASSFILE", file)]).expect_code(0);
     // A wrong one is refused as a wrong password is.
     verify(&[("PGPASSWORD", "wrong".to_string())]).expect_error_line(&["refused the user claims"]);
+}
+
+#[test]
+fn follow_on_a_database_prints_each_entry_of_its_story_as_it_lands() {
+    // Given the seed story in a database, and a follower of its story.
+    let pg = Pg::new();
+    pg.sh(&format!("append {SEED}")).ok();
+    let mut follow = std::process::Command::new(crate::harness::BIN)
+        .args(["--db", &pg.url, "follow", "--json", "--story", STORY])
+        .env_remove("PGPASSWORD")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("claims follow starts");
+    let stdout = follow.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .take(2)
+            .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
+            .collect::<Vec<_>>()
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    // When another story's claim and then a dispute of this story land,
+    let other = pg.write("other.ndjson", lines_of(&[new_claim(900, 901)]));
+    pg.sh(&format!("append {other}")).ok();
+    let dispute = pg.write(
+        "dispute.ndjson",
+        lines_of(&[dispute_email(902), void_of(903, &id(902))]),
+    );
+    pg.sh(&format!("append {dispute}")).ok();
+    // then it prints the dispute and its void, and nothing of the other story.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
+    let got = reader.join().expect("two entries followed");
+    let kinds: Vec<(&str, u64)> = got
+        .iter()
+        .map(|v| (v["kind"].as_str().unwrap(), v["seq"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("disputed", 29), ("voided", 30)]);
+    // A story the ledger does not hold is refused at once.
+    pg.sh("follow --story no-such-story")
+        .output()
+        .expect_error_line(&["there is no story no-such-story"]);
 }
 
 /// Writers posting one batch (two events) at a time to `urls` in turn until

@@ -7,6 +7,7 @@
 //! - [`words`]: the words a hint is said in;
 //! - [`ndjson`]: an NDJSON body of events, read by `append`'s rules;
 //! - [`proofs`]: the verifiable log's proofs;
+//! - [`follow`]: the live feed's entries after a seq, of one story or all;
 //! - [`compose`]: the events the write commands build from typed values;
 //! - [`display`]: ids and times as people read them.
 //!
@@ -16,6 +17,7 @@ pub mod answer;
 pub mod compose;
 pub mod display;
 pub mod error;
+pub mod follow;
 pub mod json;
 pub mod ndjson;
 pub mod params;

@@ -3,7 +3,6 @@
 //! resumable with `Last-Event-ID`. Without `since`, from the next entry to
 //! land, like `tail -f`.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -12,19 +11,14 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
+use claims_api::follow as feed_read;
 use claims_api::params::FollowParams;
-use claims_core::event::Body;
-use claims_core::record::Record;
 use claims_core::Store;
 
 use super::Q;
-use crate::app::{App, SharedLedger};
+use crate::app::App;
 use crate::error::{ApiError, ApiResult};
-
-/// Entries read a time under the read lock.
-const CHUNK: usize = 512;
 
 pub(crate) async fn follow(
     State(app): State<App>,
@@ -48,14 +42,7 @@ pub(crate) async fn follow(
         app.blocking(move |app| {
             let l = app.read_ledger();
             if let Some(s) = &story {
-                if l.store().story_claims(s)?.is_empty() {
-                    return Err(ApiError::from(
-                        claims_core::Error::not_found(format!(
-                            "there is no story {s} in the ledger"
-                        ))
-                        .with_hint(claims_core::error::Hint::ListStories),
-                    ));
-                }
+                feed_read::check_story(&l, s)?;
             }
             Ok(resume.or(p.since).unwrap_or(l.store().head().seq))
         })
@@ -78,7 +65,7 @@ async fn feed(
     tx: mpsc::Sender<Result<SseEvent, Infallible>>,
 ) {
     let mut head = app.watch_head();
-    let mut stories: HashMap<Uuid, String> = HashMap::new();
+    let mut stories = feed_read::Stories::default();
     loop {
         let seen = *head.borrow_and_update();
         while since < seen {
@@ -86,7 +73,7 @@ async fn feed(
                 (app.clone(), story.clone(), std::mem::take(&mut stories));
             let read = tokio::task::spawn_blocking(move || {
                 let l = app2.read_ledger();
-                let got = chunk(&l, since, story2.as_deref(), &mut known);
+                let got = feed_read::chunk(&l, since, story2.as_deref(), &mut known);
                 (got, known)
             })
             .await;
@@ -109,66 +96,4 @@ async fn feed(
             () = tx.closed() => return,
         }
     }
-}
-
-/// Up to [`CHUNK`] entries after `since`, those of `story` kept, and the
-/// last seq read.
-fn chunk(
-    l: &SharedLedger,
-    since: u64,
-    story: Option<&str>,
-    known: &mut HashMap<Uuid, String>,
-) -> claims_core::Result<(Vec<Record>, u64)> {
-    let mut out = Vec::new();
-    let mut last = since;
-    for r in l.store().scan(since + 1).take(CHUNK) {
-        let r = r?;
-        last = r.seq;
-        match story {
-            None => out.push(r),
-            Some(s) => {
-                if story_of(l, &r, known)?.as_deref() == Some(s) {
-                    out.push(r);
-                }
-            }
-        }
-    }
-    Ok((out, last))
-}
-
-/// The story an entry belongs to: an assertion's own; a follow-up's claim's;
-/// a void's target's.
-fn story_of(
-    l: &SharedLedger,
-    r: &Record,
-    known: &mut HashMap<Uuid, String>,
-) -> claims_core::Result<Option<String>> {
-    let claim = match &r.event.body {
-        Body::Asserted(a) => {
-            known.insert(a.claim, a.story.clone());
-            return Ok(Some(a.story.clone()));
-        }
-        Body::FollowedUp(f) => f.claim,
-        Body::Voided(v) => match l.event(v.target)? {
-            Some(t) => match t.event.claim() {
-                Some(c) => c,
-                None => return Ok(None),
-            },
-            None => return Ok(None),
-        },
-    };
-    if let Some(s) = known.get(&claim) {
-        return Ok(Some(s.clone()));
-    }
-    let story = l.assertion(claim)?.and_then(|a| match a.event.body {
-        Body::Asserted(a) => Some(a.story),
-        _ => None,
-    });
-    if let Some(s) = &story {
-        if known.len() > 100_000 {
-            known.clear();
-        }
-        known.insert(claim, s.clone());
-    }
-    Ok(story)
 }

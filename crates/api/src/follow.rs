@@ -55,11 +55,7 @@ pub fn chunk<S: Store>(
 
 /// The story an entry belongs to: an assertion's own; a follow-up's claim's;
 /// a void's target's.
-fn story_of<S: Store>(
-    l: &Ledger<S>,
-    r: &Record,
-    known: &mut Stories,
-) -> Result<Option<String>> {
+fn story_of<S: Store>(l: &Ledger<S>, r: &Record, known: &mut Stories) -> Result<Option<String>> {
     let known = &mut known.0;
     let claim = match &r.event.body {
         Body::Asserted(a) => {

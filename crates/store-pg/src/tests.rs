@@ -585,3 +585,43 @@ fn a_newer_schema_version_is_refused() {
         "create does not overwrite a newer ledger"
     );
 }
+
+/// Given two handles opened on one empty ledger (each its own `Ledger`),
+/// when both assert the same claim (with different event ids), each
+/// checking the append rules against the head it saw, then exactly one
+/// assertion goes in: the second's commit finds the head moved, its ledger
+/// checks the rules again against the new head and refuses the claim.
+#[test]
+fn two_writers_cannot_both_assert_one_claim() {
+    let pg = TempCluster::start();
+    let url = pg.new_database();
+    let mut a = Ledger::new(PgStore::open(&url, true).unwrap());
+    let mut b = Ledger::new(PgStore::open(&url, false).unwrap());
+    let now = t("2026-01-01T00:00:00Z");
+    let first = asserted(1, 100, "a", "2020-07-10T10:00:00Z", None);
+    let second = asserted(2, 100, "a", "2020-07-10T11:00:00Z", None);
+    a.append(
+        vec![Incoming {
+            line: None,
+            event: first,
+        }],
+        now,
+    )
+    .expect("the first assertion goes in");
+    let e = b
+        .append(
+            vec![Incoming {
+                line: None,
+                event: second,
+            }],
+            now,
+        )
+        .expect_err("the second assertion of the claim is refused");
+    assert!(
+        e.to_string().contains(&id(100).to_string()[..8]),
+        "the refusal names the claim: {e}"
+    );
+    let fresh = PgStore::open(&url, false).unwrap();
+    assert_eq!(fresh.head().seq, 1, "one entry");
+    assert_eq!(fresh.seq_of_event(id(2)).unwrap(), None);
+}

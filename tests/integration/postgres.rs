@@ -330,6 +330,50 @@ fn follow_on_a_database_prints_each_entry_of_its_story_as_it_lands() {
         .expect_error_line(&["there is no story no-such-story"]);
 }
 
+#[test]
+fn hostile_input_is_refused_on_postgres_as_on_sled_and_any_text_is_kept() {
+    // Given the seed story in sled and the same log in PostgreSQL.
+    let sled = Ledger::seeded();
+    let pg = Pg::new();
+    let file = pg.write("export.ndjson", sled.export());
+    pg.sh(&format!("import {file}")).ok();
+    let before = pg.export();
+    // When every file of the hostile corpus is appended to both, then both
+    // say the same and PostgreSQL's ledger is unchanged.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/hostile");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".ndjson"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 40, "the corpus has {} files", names.len());
+    for name in &names {
+        let line = format!("append {dir}/{name}");
+        let here = sled.sh(&line).output();
+        let there = pg.sh(&line).output();
+        assert_same_text(&format!("stderr of {name}"), &there.stderr, &here.stderr);
+        assert_same_text(&format!("stdout of {name}"), &there.stdout, &here.stdout);
+        assert_eq!(there.code, here.code, "exit code of {name}");
+    }
+    assert_same_text("the export after the corpus", pg.export(), before);
+    // Text PostgreSQL's `text` type refuses (U+0000) is kept as sled keeps it.
+    let odd = json!({"id": id(910), "kind": "asserted", "claim": id(911), "story": "odd-story",
+        "by": "A\u{0}B", "text": "x\u{0}y \u{1b}[31m",
+        "valid": {"from": "2020-07-11T00:00:00Z", "to": "2020-07-11T01:00:00Z"}});
+    let a = sled.write("odd.ndjson", lines_of(&[odd.clone()]));
+    let b = pg.write("odd.ndjson", lines_of(&[odd]));
+    sled.sh(&format!("append {a}")).ok();
+    pg.sh(&format!("append {b}")).ok();
+    for line in [
+        "stories --json",
+        "state --at 2020-07-11T00:30Z --as-of 2100-01-01 --json",
+    ] {
+        assert_same_text(line, pg.sh(line).ok(), sled.sh(line).ok());
+    }
+    pg.sh("verify").ok();
+}
+
 /// Writers posting one batch (two events) at a time to `urls` in turn until
 /// `stop`; each returns the ids the servers acknowledged. Anything but 200
 /// is not acknowledged; the writer waits a little and goes on.

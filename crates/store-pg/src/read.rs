@@ -165,7 +165,7 @@ pub(crate) fn claim_entries(s: &PgStore, claim: Uuid) -> Result<Vec<(u64, Role)>
 pub(crate) fn story_claims(s: &PgStore, story: &str) -> Result<Vec<(Uuid, u64)>> {
     let rows = s.conn()?.query(
         "SELECT claim, seq FROM claims.story_claims WHERE story = $1 AND seq <= $2 ORDER BY claim",
-        &[&story, &s.bound()],
+        &[&story.as_bytes(), &s.bound()],
     )?;
     rows.iter()
         .map(|r| Ok((r.get(0), seq_of(r.get(1))?)))
@@ -177,7 +177,12 @@ pub(crate) fn stories(s: &PgStore) -> Result<Vec<String>> {
         "SELECT DISTINCT story FROM claims.story_claims WHERE seq <= $1 ORDER BY story",
         &[&s.bound()],
     )?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    rows.iter().map(|r| text_of(r.get(0), "a story")).collect()
+}
+
+/// Ledger text stored as UTF-8 bytes; damaged if it is not UTF-8.
+fn text_of(bytes: Vec<u8>, what: &str) -> Result<String> {
+    String::from_utf8(bytes).map_err(|_| crate::codec::damaged(what))
 }
 
 pub(crate) fn seqs_by_valid_to(s: &PgStore, lo: Time, hi: Time) -> Result<Vec<u64>> {
@@ -209,9 +214,9 @@ fn header_row(r: &Row) -> Result<(u64, ClaimHeader)> {
         seq_of(r.get(0))?,
         ClaimHeader {
             claim: r.get(1),
-            story: r.get(2),
-            by: r.get(3),
-            text: r.get(4),
+            story: text_of(r.get(2), "a claim summary's story")?,
+            by: text_of(r.get(3), "a claim summary's by")?,
+            text: text_of(r.get(4), "a claim summary's text")?,
         },
     ))
 }
@@ -339,7 +344,7 @@ pub(crate) fn stored_index(s: &PgStore) -> Box<dyn Iterator<Item = Result<IndexE
         };
         Ok((items, next))
     });
-    let stories = paged((String::new(), Uuid::nil()), move |(st, c)| {
+    let stories = paged((Vec::<u8>::new(), Uuid::nil()), move |(st, c)| {
         let rows = s.conn()?.query(
             "SELECT story, claim, seq FROM claims.story_claims WHERE (story, claim) >= ($1, $2) \
              AND seq <= $3 ORDER BY story, claim LIMIT $4",
@@ -347,7 +352,13 @@ pub(crate) fn stored_index(s: &PgStore) -> Box<dyn Iterator<Item = Result<IndexE
         )?;
         let items = rows
             .iter()
-            .map(|r| Ok(IndexEntry::Story(r.get(0), r.get(1), seq_of(r.get(2))?)))
+            .map(|r| {
+                Ok(IndexEntry::Story(
+                    text_of(r.get(0), "a story")?,
+                    r.get(1),
+                    seq_of(r.get(2))?,
+                ))
+            })
             .collect::<Result<Vec<_>>>()?;
         let next = match rows.last() {
             Some(r) if rows.len() as i64 == PAGE => {

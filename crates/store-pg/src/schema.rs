@@ -11,7 +11,10 @@ use crate::sql;
 pub const VERSION: u32 = 1;
 
 /// Version 1: every table. Times are (seconds, nanoseconds) since the Unix
-/// epoch in UTC, so that they order and round-trip exactly.
+/// epoch in UTC, so that they order and round-trip exactly. Ledger text
+/// (stories, `by`, a claim's text) is UTF-8 in `bytea`: it orders byte-wise
+/// as sled's keys do, and may hold any character, U+0000 included, which
+/// PostgreSQL's `text` refuses.
 const V1: &str = r#"
 CREATE TABLE claims.head (
     one boolean PRIMARY KEY DEFAULT true CHECK (one),
@@ -36,7 +39,7 @@ CREATE TABLE claims.claim_entries (
     PRIMARY KEY (claim, seq)
 );
 CREATE TABLE claims.story_claims (
-    story text COLLATE "C" NOT NULL,
+    story bytea NOT NULL,
     claim uuid NOT NULL,
     seq bigint NOT NULL,
     PRIMARY KEY (story, claim)
@@ -56,9 +59,9 @@ CREATE TABLE claims.summaries (
 CREATE TABLE claims.headers (
     claim_seq bigint PRIMARY KEY,
     claim uuid NOT NULL,
-    story text COLLATE "C" NOT NULL,
-    by_whom text NOT NULL,
-    text text NOT NULL
+    story bytea NOT NULL,
+    by_whom bytea NOT NULL,
+    text bytea NOT NULL
 );
 CREATE TABLE claims.tiles (
     level smallint NOT NULL,

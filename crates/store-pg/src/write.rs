@@ -274,10 +274,10 @@ fn write_part(s: &PgStore, size: u64, records: &[Record], staged: &dyn StagedInd
         copy(
             &mut c,
             "COPY claims.story_claims (story, claim, seq) FROM STDIN (FORMAT binary)",
-            &[Type::TEXT, Type::UUID, Type::INT8],
+            &[Type::BYTEA, Type::UUID, Type::INT8],
             |w| {
                 for ((story, claim), seq) in &rows.stories {
-                    w.write(&[story, claim, &(*seq as i64)])?;
+                    w.write(&[&story.as_bytes(), claim, &(*seq as i64)])?;
                 }
                 Ok(())
             },
@@ -310,9 +310,9 @@ fn write_part(s: &PgStore, size: u64, records: &[Record], staged: &dyn StagedInd
         )?;
     }
     if !rows.headers.is_empty() {
-        copy(&mut c, "COPY claims.headers (claim_seq, claim, story, by_whom, text) FROM STDIN (FORMAT binary)", &[Type::INT8, Type::UUID, Type::TEXT, Type::TEXT, Type::TEXT], |w| {
+        copy(&mut c, "COPY claims.headers (claim_seq, claim, story, by_whom, text) FROM STDIN (FORMAT binary)", &[Type::INT8, Type::UUID, Type::BYTEA, Type::BYTEA, Type::BYTEA], |w| {
             for (claim_seq, h) in &rows.headers {
-                w.write(&[&(*claim_seq as i64), &h.claim, &h.story, &h.by, &h.text])?;
+                w.write(&[&(*claim_seq as i64), &h.claim, &h.story.as_bytes(), &h.by.as_bytes(), &h.text.as_bytes()])?;
             }
             Ok(())
         })?;

@@ -171,7 +171,9 @@ pub fn damaged(what: &str) -> Error {
     Error::damaged(format!(
         "{what} stored in PostgreSQL does not decode: the ledger's tables are damaged"
     ))
-    .with_hint(claims_core::error::Hint::VerifyThenRebuildIndexes)
+    .with_hint(claims_core::error::Hint::Say(
+            "the ledger's tables were changed outside claims: restore the database from a backup, or import an export into an empty one".into(),
+        ))
 }
 
 /// The role of a claim-index `role` column.

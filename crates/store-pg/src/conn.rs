@@ -66,7 +66,13 @@ pub(crate) fn sql_error(what: &str, e: &postgres::Error) -> Error {
             let kind = match d.code().code() {
                 // insufficient_privilege, read_only_sql_transaction
                 "42501" | "25006" => ErrorKind::Io,
-                c if c.starts_with("53") => ErrorKind::Io,
+                // connection exceptions, transaction rollbacks (deadlock,
+                // serialization), insufficient resources, operator
+                // intervention (a shutdown), system errors: the server's
+                // state, not the ledger's
+                c if ["08", "40", "53", "57", "58"].iter().any(|k| c.starts_with(k)) => {
+                    ErrorKind::Io
+                }
                 _ => ErrorKind::Damaged,
             };
             Error::new(
@@ -77,12 +83,38 @@ pub(crate) fn sql_error(what: &str, e: &postgres::Error) -> Error {
                 "check the database's state and the account's rights".into(),
             ))
         }
-        None => Error::new(
+        None if is_connection(e) => Error::new(
             ErrorKind::Io,
             format!("{what} in PostgreSQL failed: {}", crate::url::cause_of(e)),
         )
         .with_hint(Hint::Say(
             "check that PostgreSQL runs and can be reached, then try again".into(),
         )),
+        // The client refused a value: a column of another type than the
+        // schema says (tables changed outside claims).
+        None => Error::new(
+            ErrorKind::Damaged,
+            format!("{what} in PostgreSQL failed: {}", crate::url::cause_of(e)),
+        )
+        .with_hint(Hint::Say(
+            "the ledger's tables were changed outside claims: restore the database from a backup, or import an export into an empty one".into(),
+        )),
     }
+}
+
+/// Whether a client-side error is the connection's (closed, or an I/O
+/// error underneath) rather than a value the client refused.
+fn is_connection(e: &postgres::Error) -> bool {
+    use std::error::Error as _;
+    if e.is_closed() {
+        return true;
+    }
+    let mut source = e.source();
+    while let Some(s) = source {
+        if s.is::<std::io::Error>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }

@@ -12,12 +12,27 @@ use claims_core::summary::{ClaimHeader, Fact, Filed};
 use claims_core::time::Time;
 use claims_core::tree::{self, TileId};
 use claims_core::{Error, Result};
+use postgres::types::FromSql;
 use postgres::Row;
 use uuid::Uuid;
 
 use crate::codec::{account_role_of, decode_fact, role_of, time_cols, time_of};
 use crate::conn::Conn;
 use crate::PgStore;
+
+/// Column `i` of a row; a column of another type than this build's schema
+/// gives (a damaged or foreign table) is refused, never a panic.
+fn col<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
+    row.try_get(i).map_err(|_| {
+        Error::damaged(format!(
+            "a column of the ledger's tables in PostgreSQL does not hold what schema version {} says",
+            crate::SCHEMA_VERSION
+        ))
+        .with_hint(claims_core::error::Hint::Say(
+            "the ledger's tables were changed outside claims: restore the database from a backup, or import an export into an empty one".into(),
+        ))
+    })
+}
 
 /// Rows a page of a whole-ledger read holds.
 const PAGE: i64 = 2048;
@@ -38,12 +53,12 @@ pub(crate) fn head_row(c: &mut Conn, for_update: bool) -> Result<Head> {
     let row = rows
         .first()
         .ok_or_else(|| Error::damaged("the ledger's head row is missing"))?;
-    let seq: i64 = row.get(0);
-    let hash: Vec<u8> = row.get(1);
+    let seq: i64 = col(row, 0)?;
+    let hash: Vec<u8> = col(row, 1)?;
     let hash: [u8; 32] = hash
         .try_into()
         .map_err(|_| Error::damaged("the ledger's head hash is not 32 bytes"))?;
-    let recorded_at = match (row.get::<_, Option<i64>>(2), row.get::<_, Option<i32>>(3)) {
+    let recorded_at = match (col::<Option<i64>>(row, 2)?, col::<Option<i32>>(row, 3)?) {
         (Some(s), Some(n)) => Some(time_of(s, n)?),
         _ => None,
     };
@@ -59,8 +74,8 @@ fn seq_of(v: i64) -> Result<u64> {
 }
 
 fn record_of(row: &Row) -> Result<Record> {
-    let seq = seq_of(row.get(0))?;
-    let entry: &[u8] = row.get(1);
+    let seq = seq_of(col(row, 0)?)?;
+    let entry: &[u8] = col(row, 1)?;
     let r = Record::decode(entry)?;
     if r.seq != seq {
         return Err(Error::damaged(format!(
@@ -128,7 +143,7 @@ pub(crate) fn seq_of_event(s: &PgStore, id: Uuid) -> Result<Option<u64>> {
         "SELECT seq FROM claims.event_ids WHERE id = $1 AND seq <= $2",
         &[&id, &s.bound()],
     )?;
-    rows.first().map(|r| seq_of(r.get(0))).transpose()
+    rows.first().map(|r| seq_of(col(r, 0)?)).transpose()
 }
 
 fn limit(n: usize) -> i64 {
@@ -140,7 +155,7 @@ pub(crate) fn event_ids_in(s: &PgStore, range: IdRange, n: usize) -> Result<Vec<
         "SELECT id FROM claims.event_ids WHERE id BETWEEN $1 AND $2 AND seq <= $3 ORDER BY id LIMIT $4",
         &[&range.lo, &range.hi, &s.bound(), &limit(n)],
     )?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    rows.iter().map(|r| col(r, 0)).collect()
 }
 
 pub(crate) fn claim_ids_in(s: &PgStore, range: IdRange, n: usize) -> Result<Vec<Uuid>> {
@@ -149,7 +164,7 @@ pub(crate) fn claim_ids_in(s: &PgStore, range: IdRange, n: usize) -> Result<Vec<
          AND seq <= $3 ORDER BY claim LIMIT $4",
         &[&range.lo, &range.hi, &s.bound(), &limit(n)],
     )?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    rows.iter().map(|r| col(r, 0)).collect()
 }
 
 pub(crate) fn claim_entries(s: &PgStore, claim: Uuid) -> Result<Vec<(u64, Role)>> {
@@ -158,7 +173,7 @@ pub(crate) fn claim_entries(s: &PgStore, claim: Uuid) -> Result<Vec<(u64, Role)>
         &[&claim, &s.bound()],
     )?;
     rows.iter()
-        .map(|r| Ok((seq_of(r.get(0))?, role_of(r.get(1))?)))
+        .map(|r| Ok((seq_of(col(r, 0)?)?, role_of(col(r, 1)?)?)))
         .collect()
 }
 
@@ -168,7 +183,7 @@ pub(crate) fn story_claims(s: &PgStore, story: &str) -> Result<Vec<(Uuid, u64)>>
         &[&story.as_bytes(), &s.bound()],
     )?;
     rows.iter()
-        .map(|r| Ok((r.get(0), seq_of(r.get(1))?)))
+        .map(|r| Ok((col(r, 0)?, seq_of(col(r, 1)?)?)))
         .collect()
 }
 
@@ -177,7 +192,9 @@ pub(crate) fn stories(s: &PgStore) -> Result<Vec<String>> {
         "SELECT DISTINCT story FROM claims.story_claims WHERE seq <= $1 ORDER BY story",
         &[&s.bound()],
     )?;
-    rows.iter().map(|r| text_of(r.get(0), "a story")).collect()
+    rows.iter()
+        .map(|r| text_of(col(r, 0)?, "a story"))
+        .collect()
 }
 
 /// Ledger text stored as UTF-8 bytes; damaged if it is not UTF-8.
@@ -193,13 +210,13 @@ pub(crate) fn seqs_by_valid_to(s: &PgStore, lo: Time, hi: Time) -> Result<Vec<u6
          AND seq <= $5 ORDER BY secs, nanos, seq",
         &[&ls, &ln, &hs, &hn, &s.bound()],
     )?;
-    rows.iter().map(|r| seq_of(r.get(0))).collect()
+    rows.iter().map(|r| seq_of(col(r, 0)?)).collect()
 }
 
 fn fact_row(r: &Row) -> Result<(u64, Fact)> {
-    let claim_seq = seq_of(r.get(0))?;
-    let seq = seq_of(r.get(1))?;
-    let f = decode_fact(r.get(2))?;
+    let claim_seq = seq_of(col(r, 0)?)?;
+    let seq = seq_of(col(r, 1)?)?;
+    let f = decode_fact(col(r, 2)?)?;
     if f.seq != seq {
         return Err(Error::damaged(format!(
             "the claim summary at ({claim_seq}, {seq}) holds seq {}",
@@ -211,12 +228,12 @@ fn fact_row(r: &Row) -> Result<(u64, Fact)> {
 
 fn header_row(r: &Row) -> Result<(u64, ClaimHeader)> {
     Ok((
-        seq_of(r.get(0))?,
+        seq_of(col(r, 0)?)?,
         ClaimHeader {
-            claim: r.get(1),
-            story: text_of(r.get(2), "a claim summary's story")?,
-            by: text_of(r.get(3), "a claim summary's by")?,
-            text: text_of(r.get(4), "a claim summary's text")?,
+            claim: col(r, 1)?,
+            story: text_of(col(r, 2)?, "a claim summary's story")?,
+            by: text_of(col(r, 3)?, "a claim summary's by")?,
+            text: text_of(col(r, 4)?, "a claim summary's text")?,
         },
     ))
 }
@@ -311,11 +328,11 @@ pub(crate) fn stored_index(s: &PgStore) -> Box<dyn Iterator<Item = Result<IndexE
         )?;
         let items = rows
             .iter()
-            .map(|r| Ok(IndexEntry::EventId(r.get(0), seq_of(r.get(1))?)))
+            .map(|r| Ok(IndexEntry::EventId(col(r, 0)?, seq_of(col(r, 1)?)?)))
             .collect::<Result<Vec<_>>>()?;
         let next = match rows.last() {
             Some(r) if rows.len() as i64 == PAGE => {
-                let id: Uuid = r.get(0);
+                let id: Uuid = col(r, 0)?;
                 Some(Uuid::from_u128(id.as_u128().saturating_add(1)))
             }
             _ => None,
@@ -332,14 +349,14 @@ pub(crate) fn stored_index(s: &PgStore) -> Box<dyn Iterator<Item = Result<IndexE
             .iter()
             .map(|r| {
                 Ok(IndexEntry::Claim(
-                    r.get(0),
-                    seq_of(r.get(1))?,
-                    role_of(r.get(2))?,
+                    col(r, 0)?,
+                    seq_of(col(r, 1)?)?,
+                    role_of(col(r, 2)?)?,
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
         let next = match rows.last() {
-            Some(r) if rows.len() as i64 == PAGE => Some((r.get(0), r.get::<_, i64>(1) + 1)),
+            Some(r) if rows.len() as i64 == PAGE => Some((col(r, 0)?, col::<i64>(r, 1)? + 1)),
             _ => None,
         };
         Ok((items, next))
@@ -354,16 +371,16 @@ pub(crate) fn stored_index(s: &PgStore) -> Box<dyn Iterator<Item = Result<IndexE
             .iter()
             .map(|r| {
                 Ok(IndexEntry::Story(
-                    text_of(r.get(0), "a story")?,
-                    r.get(1),
-                    seq_of(r.get(2))?,
+                    text_of(col(r, 0)?, "a story")?,
+                    col(r, 1)?,
+                    seq_of(col(r, 2)?)?,
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
         let next = match rows.last() {
             Some(r) if rows.len() as i64 == PAGE => {
-                let c: Uuid = r.get(1);
-                Some((r.get(0), Uuid::from_u128(c.as_u128().saturating_add(1))))
+                let c: Uuid = col(r, 1)?;
+                Some((col(r, 0)?, Uuid::from_u128(c.as_u128().saturating_add(1))))
             }
             _ => None,
         };
@@ -379,14 +396,14 @@ pub(crate) fn stored_index(s: &PgStore) -> Box<dyn Iterator<Item = Result<IndexE
             .iter()
             .map(|r| {
                 Ok(IndexEntry::ValidTo(
-                    time_of(r.get(0), r.get(1))?,
-                    seq_of(r.get(2))?,
+                    time_of(col(r, 0)?, col(r, 1)?)?,
+                    seq_of(col(r, 2)?)?,
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
         let next = match rows.last() {
             Some(r) if rows.len() as i64 == PAGE => {
-                Some((r.get(0), r.get(1), r.get::<_, i64>(2) + 1))
+                Some((col(r, 0)?, col(r, 1)?, col::<i64>(r, 2)? + 1))
             }
             _ => None,
         };
@@ -433,7 +450,7 @@ pub(crate) fn tile_raw(c: &mut Conn, id: TileId) -> Result<Option<Vec<u8>>> {
         "SELECT hashes FROM claims.tiles WHERE level = $1 AND idx = $2",
         &[&i16::from(id.level), &(id.index as i64)],
     )?;
-    Ok(rows.first().map(|r| r.get(0)))
+    rows.first().map(|r| col(r, 0)).transpose()
 }
 
 pub(crate) fn tile(s: &PgStore, id: TileId) -> Result<Option<Vec<u8>>> {
@@ -456,19 +473,19 @@ pub(crate) fn stored_tiles(
         )?;
         let mut items = Vec::with_capacity(rows.len());
         for r in &rows {
-            let level: i16 = r.get(0);
-            let index: i64 = r.get(1);
+            let level: i16 = col(r, 0)?;
+            let index: i64 = col(r, 1)?;
             let id = TileId {
                 level: u8::try_from(level)
                     .map_err(|_| Error::damaged(format!("a stored tile has level {level}")))?,
                 index: seq_of(index)?,
             };
-            if let Some(h) = as_of_size(id, r.get(2), size)? {
+            if let Some(h) = as_of_size(id, col(r, 2)?, size)? {
                 items.push((id, h));
             }
         }
         let next = match rows.last() {
-            Some(r) if rows.len() as i64 == PAGE => Some((r.get(0), r.get::<_, i64>(1) + 1)),
+            Some(r) if rows.len() as i64 == PAGE => Some((col(r, 0)?, col::<i64>(r, 1)? + 1)),
             _ => None,
         };
         Ok((items, next))
@@ -484,15 +501,15 @@ pub(crate) fn accounts(s: &PgStore) -> Result<Vec<Account>> {
     )?;
     rows.iter()
         .map(|r| {
-            let name: String = r.get(0);
-            let role: String = r.get(1);
-            let hash: Vec<u8> = r.get(2);
+            let name: String = col(r, 0)?;
+            let role: String = col(r, 1)?;
+            let hash: Vec<u8> = col(r, 2)?;
             let damaged = || Error::damaged(format!("the stored account {name} does not read"));
             Ok(Account {
                 role: account_role_of(&role)?,
                 token_hash: hash.try_into().map_err(|_| damaged())?,
-                created_at: time_of(r.get(3), r.get(4))?,
-                revoked_at: match (r.get::<_, Option<i64>>(5), r.get::<_, Option<i32>>(6)) {
+                created_at: time_of(col(r, 3)?, col(r, 4)?)?,
+                revoked_at: match (col::<Option<i64>>(r, 5)?, col::<Option<i32>>(r, 6)?) {
                     (Some(s), Some(n)) => Some(time_of(s, n)?),
                     _ => None,
                 },

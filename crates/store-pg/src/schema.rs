@@ -95,7 +95,8 @@ pub fn prepare(client: &mut Client, create: bool, shown: &str) -> Result<bool> {
             &[],
         )
         .map_err(sql("reading the ledger's schema"))?
-        .get(0);
+        .try_get(0)
+        .map_err(sql("reading the ledger's schema"))?;
     if exists {
         let row = tx
             .query_opt(
@@ -103,7 +104,7 @@ pub fn prepare(client: &mut Client, create: bool, shown: &str) -> Result<bool> {
                 &[],
             )
             .map_err(sql("reading the ledger's schema version"))?;
-        let version: Option<u32> = row.and_then(|r| r.get::<_, String>(0).parse().ok());
+        let version: Option<u32> = row.and_then(|r| r.try_get::<_, String>(0).ok()?.parse().ok());
         return match version {
             Some(VERSION) => Ok(true),
             Some(v) if v > VERSION => Err(Error::new(

@@ -625,3 +625,46 @@ fn two_writers_cannot_both_assert_one_claim() {
     assert_eq!(fresh.head().seq, 1, "one entry");
     assert_eq!(fresh.seq_of_event(id(2)).unwrap(), None);
 }
+
+/// Given a ledger whose tables were changed outside claims (a column of
+/// another type, a fact that does not decode, an entry that does not
+/// decode), when it is read, then each read is refused as damaged in one
+/// sentence, never a panic.
+#[test]
+fn tables_changed_outside_claims_are_refused_as_damaged() {
+    let pg = TempCluster::start();
+    let url = pg.new_database();
+    let mut s = PgStore::open(&url, true).unwrap();
+    fill(&mut s);
+    drop(s);
+    let damaged = |what: &str, e: claims_core::Error| {
+        assert_eq!(e.kind(), claims_core::ErrorKind::Damaged, "{what}: {e:?}");
+        assert!(!e.to_string().contains('\n'), "{what}: one line: {e}");
+    };
+    pg.sql(
+        &url,
+        "ALTER TABLE claims.story_claims ALTER COLUMN story TYPE text USING encode(story, 'escape')",
+    );
+    let s = PgStore::open(&url, false).unwrap();
+    damaged("a story column of type text", s.stories().unwrap_err());
+    damaged(
+        "a story column of type text",
+        s.story_claims("a").unwrap_err(),
+    );
+    pg.sql(&url, "UPDATE claims.summaries SET fact = '\\x00'");
+    let e = s
+        .summaries(0)
+        .find_map(|r| r.err())
+        .expect("a fact that does not decode is an error");
+    damaged("a fact that does not decode", e);
+    pg.sql(
+        &url,
+        "UPDATE claims.log SET entry = '\\x02ff' WHERE seq = 2",
+    );
+    damaged("an entry that does not decode", s.get(2).unwrap_err());
+    let e = s
+        .scan(1)
+        .find_map(|r| r.err())
+        .expect("a scan over an entry that does not decode is an error");
+    damaged("a scan over an entry that does not decode", e);
+}

@@ -21,6 +21,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const USER: &str = "claims";
 
 /// A running throw-away PostgreSQL cluster.
+///
+/// [`TempCluster::start_tls`] makes one that takes TCP connections only
+/// over TLS (`hostssl` in `pg_hba.conf`), so that a test can tell TLS was
+/// used.
 pub struct TempCluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
@@ -28,6 +32,7 @@ pub struct TempCluster {
     password: String,
     owner: Option<(u32, u32)>,
     databases: AtomicU32,
+    tls: bool,
 }
 
 /// The directory of PostgreSQL's server programs.
@@ -100,6 +105,16 @@ impl TempCluster {
     /// Creates and starts a cluster; panics (with what PostgreSQL said) if
     /// it cannot.
     pub fn start() -> TempCluster {
+        TempCluster::start_with(None)
+    }
+
+    /// [`TempCluster::start`], serving TLS (`ssl = on`) with this
+    /// certificate and key (PEM) as well as plain connections.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> TempCluster {
+        TempCluster::start_with(Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> TempCluster {
         let bin = bindir();
         let dir = tempfile::Builder::new()
             .prefix("claims-pg-")
@@ -116,6 +131,14 @@ impl TempCluster {
         let password = format!("pw-{:x}-{}", nanos, std::process::id());
         std::fs::write(dir.path().join("pwfile"), format!("{password}\n")).expect("write pwfile");
         std::fs::create_dir(dir.path().join("socket")).expect("socket directory");
+        if let Some((cert, key)) = tls {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(dir.path().join("server.crt"), cert).expect("write the certificate");
+            let key_path = dir.path().join("server.key");
+            std::fs::write(&key_path, key).expect("write the key");
+            std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600))
+                .expect("key mode");
+        }
         if let Some(o) = owner {
             chown_all(dir.path(), o);
         }
@@ -126,6 +149,7 @@ impl TempCluster {
             password,
             owner,
             databases: AtomicU32::new(0),
+            tls: tls.is_some(),
         };
         let data = c.data();
         let pwfile = c.dir.path().join("pwfile");
@@ -145,6 +169,17 @@ impl TempCluster {
             .output()
             .expect("run initdb");
         assert!(out.status.success(), "initdb failed: {}", output_text(&out));
+        if c.tls {
+            // TCP only with TLS; the Unix socket for the tests' own set-up.
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+            )
+            .expect("write pg_hba.conf");
+            if let Some(o) = owner {
+                chown_all(&data.join("pg_hba.conf"), o);
+            }
+        }
         let mut last = String::new();
         for _ in 0..5 {
             c.port = free_port();
@@ -172,11 +207,18 @@ impl TempCluster {
     }
 
     fn try_start(&self) -> Result<(), String> {
-        let options = format!(
+        let mut options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=on -c max_connections=200",
             self.port,
             self.dir.path().join("socket").display()
         );
+        if self.tls {
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                self.dir.path().join("server.crt").display(),
+                self.dir.path().join("server.key").display()
+            ));
+        }
         let out = self
             .command("pg_ctl")
             .arg("-D")
@@ -241,19 +283,30 @@ impl TempCluster {
     pub fn new_database(&self) -> String {
         let n = self.databases.fetch_add(1, Ordering::SeqCst);
         let name = format!("ledger{n}");
-        let mut client = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
-            .expect("connect to the test PostgreSQL");
-        client
+        self.admin("postgres")
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("create a test database");
         self.url(&name)
     }
 
-    /// Runs SQL on database `db` as the superuser.
+    /// Runs SQL as the superuser on the database `db_url` names.
     pub fn sql(&self, db_url: &str, sql: &str) {
-        let mut client = postgres::Client::connect(db_url, postgres::NoTls)
-            .expect("connect to the test PostgreSQL");
-        client.batch_execute(sql).expect("run test SQL");
+        let config: postgres::Config = db_url.parse().expect("a database URL");
+        let db = config.get_dbname().expect("a database name").to_string();
+        self.admin(&db).batch_execute(sql).expect("run test SQL");
+    }
+
+    /// The superuser's connection to `db` through the cluster's Unix socket
+    /// (a TLS-only cluster takes no plain TCP connection).
+    fn admin(&self, db: &str) -> postgres::Client {
+        postgres::Config::new()
+            .host_path(self.dir.path().join("socket"))
+            .port(self.port)
+            .user(USER)
+            .password(&self.password)
+            .dbname(db)
+            .connect(postgres::NoTls)
+            .expect("connect to the test PostgreSQL")
     }
 }
 

@@ -48,7 +48,9 @@ pub fn verifying(root: Option<&Path>) -> Result<MakeRustlsConnect> {
                     path.display()
                 ))
             })?;
+            let mut n = 0;
             for c in certs {
+                n += 1;
                 let c = c.map_err(|_| {
                     Error::invalid(format!(
                         "the sslrootcert file {} holds a certificate that does not read",
@@ -61,6 +63,12 @@ pub fn verifying(root: Option<&Path>) -> Result<MakeRustlsConnect> {
                         path.display()
                     ))
                 })?;
+            }
+            if n == 0 {
+                return Err(Error::invalid(format!(
+                    "the sslrootcert file {} holds no PEM certificate",
+                    path.display()
+                )));
             }
         }
     }

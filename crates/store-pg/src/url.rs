@@ -303,6 +303,15 @@ fn connect_error(config: &Config, e: &postgres::Error) -> Error {
             "put it in the URL (postgres://USER:PASSWORD@…), in PGPASSWORD, or in ~/.pgpass".into(),
         ));
     }
+    if cause.contains("certificate") {
+        return Error::new(
+            ErrorKind::Io,
+            format!("could not connect to PostgreSQL at {at}: {cause}"),
+        )
+        .with_hint(Hint::Say(
+            "the server's TLS certificate was not accepted: name the CA that signed it with sslrootcert=FILE, or use sslmode=require to encrypt without checking it".into(),
+        ));
+    }
     Error::new(
         ErrorKind::Io,
         format!("could not connect to PostgreSQL at {at}: {cause}"),

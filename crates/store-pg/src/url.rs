@@ -167,6 +167,28 @@ fn from_passfile(path: &std::path::Path, config: &Config) -> Option<String> {
         .map(|f| f[4].clone())
 }
 
+/// The URL parameters the client takes (besides `sslmode` and
+/// `sslrootcert`, read here).
+const KNOWN: &[&str] = &[
+    "user",
+    "password",
+    "dbname",
+    "host",
+    "hostaddr",
+    "port",
+    "options",
+    "application_name",
+    "connect_timeout",
+    "tcp_user_timeout",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_retries",
+    "target_session_attrs",
+    "channel_binding",
+    "load_balance_hosts",
+];
+
 /// Reads `url` as a connection string. Its own error is not repeated: it
 /// could quote the password.
 pub fn parse(url: &str) -> Result<Target> {
@@ -181,6 +203,16 @@ pub fn parse_with(url: &str, defaults: &Defaults) -> Result<Target> {
     };
     // `sslmode` and `sslrootcert` are read here: the client knows only
     // three modes, and no root file.
+    // The scheme in lower case, as the client wants it (`POSTGRES://` is a
+    // PostgreSQL URL too).
+    let lowered;
+    let url = match url.find("://") {
+        Some(i) if url[..i].bytes().any(|b| b.is_ascii_uppercase()) => {
+            lowered = format!("{}{}", url[..i].to_ascii_lowercase(), &url[i..]);
+            lowered.as_str()
+        }
+        _ => url,
+    };
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut kept = Vec::new();
     let mut mode = String::from("prefer");
@@ -190,7 +222,18 @@ pub fn parse_with(url: &str, defaults: &Defaults) -> Result<Target> {
         match k {
             "sslmode" => mode = percent_decode(v),
             "sslrootcert" => root = Some(std::path::PathBuf::from(percent_decode(v))),
-            _ => kept.push(pair),
+            k if KNOWN.contains(&k) => kept.push(pair),
+            // A key is not a secret; its value may be (`password=`).
+            k => {
+                return Err(Error::invalid(format!(
+                    "the PostgreSQL URL has a parameter claims does not know: {}",
+                    percent_decode(k).escape_debug()
+                ))
+                .with_hint(format!(
+                    "the parameters it knows: sslmode, sslrootcert, {}",
+                    KNOWN.join(", ")
+                )))
+            }
         }
     }
     let tls = match mode.as_str() {
@@ -409,6 +452,15 @@ mod tests {
         let e = parse_with("postgres://db.example/news", &Defaults::none()).unwrap_err();
         assert!(e.message().contains("names no user"), "{e}");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_upper_case_scheme_reads_and_an_unknown_parameter_is_named() {
+        let c = parse("POSTGRES://u:pw@h:5433/db?application_name=desk").unwrap();
+        assert_eq!(shown(&c.config), "postgres://u@h:5433/db");
+        let e = parse("postgres://u:pw@h/db?bogus=1&password=pw-42").unwrap_err();
+        assert!(e.message().contains("does not know: bogus"), "{e}");
+        assert!(!e.to_string().contains("pw-42"), "{e}");
     }
 
     #[test]

@@ -418,6 +418,45 @@ fn tls_is_used_as_the_url_asks_and_the_certificate_is_checked() {
     .expect_error_line(&["sslrootcert"]);
 }
 
+/// Polls `path` on `s` with `token` until it answers `status` (or 10 s).
+fn eventually(s: &Served, path: &str, token: &str, status: u16) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = get(s, path, Some(token)).status;
+        if got == status || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_account_added_or_revoked_anywhere_counts_on_every_server_of_the_database() {
+    // Given two servers on one database and an admin.
+    let pg = Pg::new();
+    let out = pg.sh("user add ada --role admin").ok();
+    let admin = out.lines().next().unwrap().trim().to_string();
+    let a = Served::start_on(OsStr::new(&pg.url), &[]);
+    let b = Served::start_on(OsStr::new(&pg.url), &[]);
+    // When the admin adds a reader through the first server,
+    let added = crate::server::post(
+        &a,
+        "/v1/users",
+        Some(&admin),
+        r#"{"name":"rita","role":"reader"}"#,
+    );
+    assert_eq!(added.status, 201, "{}", added.body);
+    let rita = added.json()["token"].as_str().unwrap().to_string();
+    // then her token works on the second within a moment;
+    assert_eq!(eventually(&b, "/v1/stories", &rita, 200), 200);
+    // and when she is revoked on the database directly (no server involved),
+    pg.sh("user revoke rita").ok();
+    // then both servers refuse her token within a moment.
+    assert_eq!(eventually(&a, "/v1/stories", &rita, 401), 401);
+    assert_eq!(eventually(&b, "/v1/stories", &rita, 401), 401);
+    assert_eq!(get(&b, "/v1/stories", Some(&admin)).status, 200);
+}
+
 /// Writers posting one batch (two events) at a time to `urls` in turn until
 /// `stop`; each returns the ids the servers acknowledged. Anything but 200
 /// is not acknowledged; the writer waits a little and goes on.

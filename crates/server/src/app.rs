@@ -91,7 +91,8 @@ impl Default for Limits {
 pub(crate) struct Inner {
     pub ledger: Arc<RwLock<SharedLedger>>,
     pub writer: writer::Handle,
-    pub accounts: RwLock<Vec<Account>>,
+    /// The accounts, read afresh by the writer about once a second.
+    pub accounts: Arc<RwLock<Vec<Account>>>,
     pub options: Options,
     /// The log's head seq, raised after every commit.
     pub head: watch::Sender<u64>,
@@ -110,11 +111,17 @@ impl App {
         let accounts = ledger.store().accounts()?;
         let head = watch::Sender::new(ledger.store().head().seq);
         let ledger = Arc::new(RwLock::new(ledger));
-        let writer = writer::start(ledger.clone(), head.clone(), options.limits.queue);
+        let accounts = Arc::new(RwLock::new(accounts));
+        let writer = writer::start(
+            ledger.clone(),
+            head.clone(),
+            accounts.clone(),
+            options.limits.queue,
+        );
         Ok(App(Arc::new(Inner {
             ledger,
             writer,
-            accounts: RwLock::new(accounts),
+            accounts,
             options,
             head,
             activity: Activity::default(),

@@ -5,11 +5,12 @@
 
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio::sync::{oneshot, watch};
 
+use claims_core::account::Account;
 use claims_core::ledger::AppendReport;
 
 use claims_core::Batch;
@@ -51,12 +52,13 @@ impl Handle {
 pub(crate) fn start(
     ledger: Arc<RwLock<SharedLedger>>,
     head: watch::Sender<u64>,
+    accounts: Arc<RwLock<Vec<Account>>>,
     queue: usize,
 ) -> Handle {
     let (tx, rx) = sync_channel(queue.max(1));
     std::thread::Builder::new()
         .name("claims-writer".into())
-        .spawn(move || run(&ledger, &head, rx))
+        .spawn(move || run(&ledger, &head, &accounts, rx))
         .expect("a thread for the writer");
     Handle { tx }
 }
@@ -66,8 +68,38 @@ pub(crate) fn start(
 /// database) reach this server's reads and followers.
 const LOOK_AROUND: Duration = Duration::from_millis(200);
 
-fn run(ledger: &RwLock<SharedLedger>, head: &watch::Sender<u64>, rx: Receiver<Job>) {
+/// How often the writer reads the accounts afresh, idle or not, so that an
+/// account added or revoked elsewhere (another server, or `claims user` on
+/// a shared PostgreSQL database) counts here within about a second.
+const ACCOUNTS_EVERY: Duration = Duration::from_secs(1);
+
+/// Reads the store's accounts and takes them if they changed. A failed read
+/// keeps the ones known (the next try comes a second later).
+fn refresh_accounts(ledger: &RwLock<SharedLedger>, accounts: &RwLock<Vec<Account>>) {
+    let read = {
+        let l = ledger.read().unwrap_or_else(|p| p.into_inner());
+        l.store().accounts()
+    };
+    if let Ok(fresh) = read {
+        let mut known = accounts.write().unwrap_or_else(|p| p.into_inner());
+        if *known != fresh {
+            *known = fresh;
+        }
+    }
+}
+
+fn run(
+    ledger: &RwLock<SharedLedger>,
+    head: &watch::Sender<u64>,
+    accounts: &RwLock<Vec<Account>>,
+    rx: Receiver<Job>,
+) {
+    let mut accounts_read = Instant::now();
     loop {
+        if accounts_read.elapsed() >= ACCOUNTS_EVERY {
+            refresh_accounts(ledger, accounts);
+            accounts_read = Instant::now();
+        }
         let first = match rx.recv_timeout(LOOK_AROUND) {
             Ok(job) => job,
             Err(RecvTimeoutError::Timeout) => {

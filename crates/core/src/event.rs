@@ -47,6 +47,30 @@ pub enum FollowUpKind {
     Retracted,
 }
 
+impl FollowUpKind {
+    /// The kind as one byte, as stores and digests keep it: 0 corroborated,
+    /// 1 disputed, 2 refuted, 3 retracted.
+    pub fn to_byte(self) -> u8 {
+        match self {
+            FollowUpKind::Corroborated => 0,
+            FollowUpKind::Disputed => 1,
+            FollowUpKind::Refuted => 2,
+            FollowUpKind::Retracted => 3,
+        }
+    }
+
+    /// The kind of a byte of [`FollowUpKind::to_byte`]; `None` for another.
+    pub fn from_byte(b: u8) -> Option<FollowUpKind> {
+        Some(match b {
+            0 => FollowUpKind::Corroborated,
+            1 => FollowUpKind::Disputed,
+            2 => FollowUpKind::Refuted,
+            3 => FollowUpKind::Retracted,
+            _ => return None,
+        })
+    }
+}
+
 /// Every kind, as written in the `kind` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {

@@ -94,26 +94,6 @@ pub(crate) fn valid_element_time(e: &[u8]) -> Option<Time> {
     get_time(e)
 }
 
-/// The follow-up kinds as stored in a summary element.
-fn kind_byte(kind: FollowUpKind) -> u8 {
-    match kind {
-        FollowUpKind::Corroborated => 0,
-        FollowUpKind::Disputed => 1,
-        FollowUpKind::Refuted => 2,
-        FollowUpKind::Retracted => 3,
-    }
-}
-
-fn kind_of(b: u8) -> Option<FollowUpKind> {
-    Some(match b {
-        0 => FollowUpKind::Corroborated,
-        1 => FollowUpKind::Disputed,
-        2 => FollowUpKind::Refuted,
-        3 => FollowUpKind::Retracted,
-        _ => return None,
-    })
-}
-
 /// `summary` element: the claim's assertion seq (8, big-endian), the fact's
 /// seq (8), a tag byte, then per tag (docs/format.md, "The summary tree"):
 /// 0 asserted: id 16, recorded µs 8, from 12, to 12;
@@ -143,7 +123,7 @@ pub(crate) fn summary_element(claim_seq: u64, f: &Fact) -> Vec<u8> {
             to,
         } => {
             k.push(1);
-            k.push(kind_byte(*kind));
+            k.push(kind.to_byte());
             k.push(u8::from(*other_party));
             world(&mut k, from, to);
         }
@@ -235,7 +215,7 @@ pub(crate) fn decode_summary(e: &[u8]) -> Option<(u64, Fact)> {
             (id, rec, What::Asserted { from, to })
         }
         1 => {
-            let kind = kind_of(*e.get(17)?)?;
+            let kind = FollowUpKind::from_byte(*e.get(17)?)?;
             let other_party = match *e.get(18)? {
                 0 => false,
                 1 => true,

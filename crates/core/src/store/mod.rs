@@ -19,7 +19,7 @@ use crate::account::Account;
 use crate::error::Result;
 use crate::event::Body;
 use crate::record::{Hash, Record, GENESIS};
-use crate::summary::{ClaimHeader, Fact, Filed, What};
+use crate::summary::{ClaimHeader, Fact, Filed};
 use crate::time::Time;
 use crate::tree::TileId;
 
@@ -121,37 +121,7 @@ impl IndexEntry {
             IndexEntry::Summary(claim_seq, f) => {
                 out.push(4);
                 out.extend_from_slice(&claim_seq.to_be_bytes());
-                out.extend_from_slice(&f.seq.to_be_bytes());
-                out.extend_from_slice(f.id.as_bytes());
-                time(out, &f.recorded_at);
-                match f.what {
-                    What::Asserted { from, to } => {
-                        out.push(0);
-                        time(out, &from);
-                        time(out, &to);
-                    }
-                    What::FollowUp {
-                        kind,
-                        other_party,
-                        from,
-                        to,
-                    } => {
-                        out.push(1);
-                        out.push(kind as u8);
-                        out.push(other_party as u8);
-                        time(out, &from);
-                        time(out, &to);
-                    }
-                    What::Superseding { from, to } => {
-                        out.push(2);
-                        time(out, &from);
-                        time(out, &to);
-                    }
-                    What::Void { target } => {
-                        out.push(3);
-                        out.extend_from_slice(&target.to_be_bytes());
-                    }
-                }
+                f.encode_into(out);
             }
             IndexEntry::Header(claim_seq, h) => {
                 out.push(5);

@@ -18,7 +18,7 @@ use crate::harness::{
     assert_same_text, dispute_email, id, new_claim, void_of, words, Ledger, Run, EMAIL_ASSERTED,
     SEED, SEED_EVENTS, STORY,
 };
-use crate::server::{agent, batch, get, reading_commands, Served};
+use crate::server::{agent, batch, check_log, get, reading_commands, Served};
 
 /// A ledger in a fresh database of its own cluster, and a working directory.
 struct Pg {
@@ -494,31 +494,6 @@ fn writers(
             })
         })
         .collect()
-}
-
-/// Every acknowledged event in the export once, every batch whole, seq
-/// gapless from 1; the number of entries.
-fn check_log(export: &str, acked: &[[String; 2]]) -> usize {
-    let mut seen = std::collections::HashMap::new();
-    let mut per_claim = std::collections::HashMap::new();
-    let mut n = 0;
-    for (i, line) in export.lines().enumerate() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        assert_eq!(v["seq"].as_u64(), Some(i as u64 + 1), "seq gapless");
-        *seen
-            .entry(v["id"].as_str().unwrap().to_string())
-            .or_insert(0) += 1;
-        *per_claim
-            .entry(v["claim"].as_str().unwrap().to_string())
-            .or_insert(0) += 1;
-        n += 1;
-    }
-    assert!(per_claim.values().all(|n| *n == 2), "a batch cut in two");
-    for [a, c] in acked {
-        assert_eq!(seen.get(a), Some(&1), "acknowledged {a} present once");
-        assert_eq!(seen.get(c), Some(&1), "acknowledged {c} present once");
-    }
-    n
 }
 
 fn join(ws: Vec<std::thread::JoinHandle<Vec<[String; 2]>>>) -> Vec<[String; 2]> {

@@ -743,6 +743,31 @@ fn accounts_are_managed_through_the_server_as_they_are_locally() {
     out.expect_code(1);
 }
 
+/// Every acknowledged event in the export once, every batch whole, seq
+/// gapless from 1; the number of entries.
+pub fn check_log(export: &str, acked: &[[String; 2]]) -> usize {
+    let mut seen = std::collections::HashMap::new();
+    let mut per_claim = std::collections::HashMap::new();
+    let mut n = 0;
+    for (i, line) in export.lines().enumerate() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["seq"].as_u64(), Some(i as u64 + 1), "seq gapless");
+        *seen
+            .entry(v["id"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+        *per_claim
+            .entry(v["claim"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+        n += 1;
+    }
+    assert!(per_claim.values().all(|n| *n == 2), "a batch cut in two");
+    for [a, c] in acked {
+        assert_eq!(seen.get(a), Some(&1), "acknowledged {a} present once");
+        assert_eq!(seen.get(c), Some(&1), "acknowledged {c} present once");
+    }
+    n
+}
+
 /// Two events a batch: a new claim and its corroboration, so that a batch
 /// cut in two would show.
 pub fn batch(n: usize, t: usize) -> (String, [String; 2]) {
@@ -810,23 +835,7 @@ fn a_server_killed_under_load_loses_nothing_it_acknowledged() {
     // batch whole, seq gapless, the chain verifies.
     l.sh("verify").ok();
     let export = l.sh("export").ok();
-    let mut seen = std::collections::HashMap::new();
-    let mut per_claim = std::collections::HashMap::new();
-    for (i, line) in export.lines().enumerate() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        assert_eq!(v["seq"].as_u64(), Some(i as u64 + 1), "seq gapless");
-        *seen
-            .entry(v["id"].as_str().unwrap().to_string())
-            .or_insert(0) += 1;
-        *per_claim
-            .entry(v["claim"].as_str().unwrap().to_string())
-            .or_insert(0) += 1;
-    }
-    assert!(per_claim.values().all(|n| *n == 2), "a batch cut in two");
-    for [a, c] in &acked {
-        assert_eq!(seen.get(a), Some(&1), "acknowledged {a} present once");
-        assert_eq!(seen.get(c), Some(&1), "acknowledged {c} present once");
-    }
+    check_log(&export, &acked);
     let again = Served::start(&l, &[]);
     assert_eq!(get(&again, "/v1/verify", Some(&token)).status, 200);
 }

@@ -270,6 +270,15 @@ fn a_password_left_out_of_the_url_comes_from_pgpassword_or_the_password_file() {
     let out = verify(&[("PGPASSWORD", password.clone())]);
     out.expect_code(0);
     assert!(out.stdout.starts_with("ok: 27 events"), "{}", out.stdout);
+    // Without an sslmode (libpq's `prefer`), a server that offers no TLS is
+    // used without it.
+    let no_mode = pg.url.trim_end_matches("?sslmode=disable");
+    assert!(!no_mode.contains("sslmode"));
+    let out = Run::new(pg.dir.path())
+        .args(["--db", no_mode, "verify"])
+        .output();
+    out.expect_code(0);
+    assert!(out.stdout.starts_with("ok: 27 events"), "{}", out.stdout);
     let file = pg.write(
         "pgpass",
         format!(
@@ -397,6 +406,9 @@ fn tls_is_used_as_the_url_asks_and_the_certificate_is_checked() {
     let require = format!("{base}?sslmode=require");
     let out = run(&require, &format!("append {SEED}"));
     out.expect_code(0);
+    // with no sslmode (libpq's `prefer`) TLS is used, as the server offers it;
+    assert!(!base.contains("sslmode"));
+    run(&base, "stories").expect_code(0);
     // with verify-full and the newsroom's own CA, the certificate is checked;
     let verify = format!("{base}?sslmode=verify-full&sslrootcert={}", ca.display());
     let out = run(&verify, "verify");
@@ -416,6 +428,54 @@ fn tls_is_used_as_the_url_asks_and_the_certificate_is_checked() {
         "stories",
     )
     .expect_error_line(&["sslrootcert"]);
+}
+
+#[test]
+fn verify_ca_checks_the_chain_and_verify_full_the_host_name_too() {
+    // Given a TLS-only cluster whose certificate names another host than the
+    // address the client dials, and the newsroom's root for it.
+    let cert = rcgen::generate_simple_self_signed(vec!["db.example.org".to_string()]).unwrap();
+    let cluster = TempCluster::start_tls(&cert.cert.pem(), &cert.signing_key.serialize_pem());
+    let base = cluster
+        .new_database()
+        .trim_end_matches("?sslmode=disable")
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, cert.cert.pem()).unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["db.example.org".to_string()]).unwrap();
+    let stranger = dir.path().join("stranger.pem");
+    std::fs::write(&stranger, other.cert.pem()).unwrap();
+    let run = |query: String, line: &str| {
+        Run::new(dir.path())
+            .args(["--db", &format!("{base}?{query}")])
+            .args(words(line))
+            .output()
+    };
+    // When verify-ca is given the root: the chain holds, the name is not asked.
+    let ca_only = format!("sslmode=verify-ca&sslrootcert={}", ca.display());
+    run(ca_only.clone(), &format!("append {SEED}")).expect_code(0);
+    let out = run(ca_only, "verify");
+    out.expect_code(0);
+    assert!(out.stdout.starts_with("ok: 27 events"), "{}", out.stdout);
+    // verify-full with the same root refuses a certificate for another name;
+    run(
+        format!("sslmode=verify-full&sslrootcert={}", ca.display()),
+        "verify",
+    )
+    .expect_error_line(&[
+        "could not connect to PostgreSQL at 127.0.0.1",
+        "certificate",
+    ]);
+    // and verify-ca refuses a certificate another root would have to vouch for.
+    run(
+        format!("sslmode=verify-ca&sslrootcert={}", stranger.display()),
+        "verify",
+    )
+    .expect_error_line(&[
+        "could not connect to PostgreSQL at 127.0.0.1",
+        "certificate",
+    ]);
 }
 
 /// Polls `path` on `s` with `token` until it answers `status` (or 10 s).

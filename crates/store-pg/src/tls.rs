@@ -1,17 +1,18 @@
-//! TLS for the connection, through rustls (ring): `require` encrypts
-//! without checking the certificate (as libpq does), `verify-ca` and
-//! `verify-full` check it against the web's roots (webpki-roots) or the
-//! PEM file `sslrootcert` names, and the host name.
+//! TLS for the connection, through rustls (ring): `prefer` (the default)
+//! and `require` encrypt without checking the certificate (as libpq does),
+//! `verify-ca` checks it against the web's roots (webpki-roots) or the PEM
+//! file `sslrootcert` names, and `verify-full` the host name as well.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use claims_core::{Error, Result};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 fn provider() -> Arc<CryptoProvider> {
@@ -31,13 +32,17 @@ pub fn encrypt_only() -> Result<MakeRustlsConnect> {
     let p = provider();
     let config = builder(p.clone())?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCertificate(p)))
+        .with_custom_certificate_verifier(Arc::new(Lenient {
+            chain: None,
+            provider: p,
+        }))
         .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
 }
 
-/// `sslmode=verify-ca` / `verify-full`: the certificate and host name checked.
-pub fn verifying(root: Option<&Path>) -> Result<MakeRustlsConnect> {
+/// `sslmode=verify-ca`: the certificate checked; `verify-full` (`host`):
+/// its host name too.
+pub fn verifying(root: Option<&Path>, host: bool) -> Result<MakeRustlsConnect> {
     let mut roots = rustls::RootCertStore::empty();
     match root {
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
@@ -72,26 +77,55 @@ pub fn verifying(root: Option<&Path>) -> Result<MakeRustlsConnect> {
             }
         }
     }
-    let config = builder(provider())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let p = provider();
+    let config = if host {
+        builder(p)?
+            .with_root_certificates(roots)
+            .with_no_client_auth()
+    } else {
+        let chain = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), p.clone())
+            .build()
+            .map_err(|e| Error::invalid(format!("TLS cannot be set up: {e}")))?;
+        builder(p.clone())?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Lenient {
+                chain: Some(chain),
+                provider: p,
+            }))
+            .with_no_client_auth()
+    };
     Ok(MakeRustlsConnect::new(config))
 }
 
-/// Takes any certificate; still checks the handshake's signatures.
+/// A verifier that asks less than webpki: with no `chain`, any certificate
+/// (`prefer`, `require`); with one, a certificate that chains to its roots,
+/// whatever name it gives (`verify-ca`, as libpq: webpki compares the name
+/// only after the chain passed). The handshake's signatures are checked
+/// either way.
 #[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
+struct Lenient {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
 
-impl ServerCertVerifier for AnyCertificate {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
     }
 
     fn verify_tls12_signature(
@@ -104,7 +138,7 @@ impl ServerCertVerifier for AnyCertificate {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -118,11 +152,13 @@ impl ServerCertVerifier for AnyCertificate {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }

@@ -46,15 +46,21 @@ fn address(config: &Config) -> String {
 /// What the URL's `sslmode` asks of the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tls {
-    /// `disable`, `allow`, `prefer` or no `sslmode`: no TLS.
+    /// `disable`: no TLS.
     Off,
+    /// `allow`, `prefer` or no `sslmode` (libpq's default): TLS if the
+    /// server offers it, the certificate not checked; else without.
+    Prefer,
     /// `require`: TLS, the server's certificate not checked (as libpq).
     Encrypt,
     /// `verify-ca` or `verify-full`: TLS, the certificate checked against
-    /// the web's roots (or the PEM file of `sslrootcert`) and the host name.
+    /// the web's roots (or the PEM file of `sslrootcert`); with
+    /// `verify-full` the host name too.
     Verify {
         /// The `sslrootcert` file, if given.
         root: Option<std::path::PathBuf>,
+        /// `verify-full`: the certificate must name the host.
+        host: bool,
     },
 }
 
@@ -237,9 +243,11 @@ pub fn parse_with(url: &str, defaults: &Defaults) -> Result<Target> {
         }
     }
     let tls = match mode.as_str() {
-        "disable" | "allow" | "prefer" => Tls::Off,
+        "disable" => Tls::Off,
+        "allow" | "prefer" => Tls::Prefer,
         "require" => Tls::Encrypt,
-        "verify-ca" | "verify-full" => Tls::Verify { root },
+        "verify-ca" => Tls::Verify { root, host: false },
+        "verify-full" => Tls::Verify { root, host: true },
         _ => {
             return Err(Error::invalid(format!(
                 "the PostgreSQL URL asks for sslmode {mode:?}, which is none of disable, allow, prefer, require, verify-ca and verify-full"
@@ -254,6 +262,7 @@ pub fn parse_with(url: &str, defaults: &Defaults) -> Result<Target> {
     let mut config: Config = rebuilt.parse().map_err(|_| bad())?;
     config.ssl_mode(match tls {
         Tls::Off => SslMode::Disable,
+        Tls::Prefer => SslMode::Prefer,
         _ => SslMode::Require,
     });
     if config.get_connect_timeout().is_none() {
@@ -303,8 +312,10 @@ pub fn connect(target: &Target) -> Result<Client> {
     let config = &target.config;
     let result = match &target.tls {
         Tls::Off => config.connect(postgres::NoTls),
-        Tls::Encrypt => config.connect(crate::tls::encrypt_only()?),
-        Tls::Verify { root } => config.connect(crate::tls::verifying(root.as_deref())?),
+        Tls::Prefer | Tls::Encrypt => config.connect(crate::tls::encrypt_only()?),
+        Tls::Verify { root, host } => {
+            config.connect(crate::tls::verifying(root.as_deref(), *host)?)
+        }
     };
     result.map_err(|e| connect_error(config, &e))
 }
@@ -408,6 +419,32 @@ mod tests {
         ] {
             assert!(!is_postgres_url(no), "{no}");
         }
+    }
+
+    #[test]
+    fn sslmode_is_read_as_libpq_reads_it() {
+        let tls = |q: &str| parse(&format!("postgres://u@h/d{q}")).unwrap().tls;
+        assert_eq!(tls(""), Tls::Prefer);
+        assert_eq!(tls("?sslmode=prefer"), Tls::Prefer);
+        assert_eq!(tls("?sslmode=allow"), Tls::Prefer);
+        assert_eq!(tls("?sslmode=disable"), Tls::Off);
+        assert_eq!(tls("?sslmode=require"), Tls::Encrypt);
+        assert_eq!(
+            tls("?sslmode=verify-ca&sslrootcert=%2Fca.pem"),
+            Tls::Verify {
+                root: Some("/ca.pem".into()),
+                host: false
+            }
+        );
+        assert_eq!(
+            tls("?sslmode=verify-full"),
+            Tls::Verify {
+                root: None,
+                host: true
+            }
+        );
+        let c = parse("postgres://u@h/d").unwrap();
+        assert_eq!(c.config.get_ssl_mode(), SslMode::Prefer);
     }
 
     #[test]

@@ -282,6 +282,9 @@ impl<S: Store> Ledger<S> {
             );
             if staged {
                 self.store_mut().stage(&head, &records, &batch)?;
+                // The batch's maps (tens of bytes an event) are done with:
+                // freed before the store's commit, which has its own peak.
+                batch = Batch::new(head.seq);
                 self.store_mut().commit_staged(&head)?;
             } else if !records.is_empty() {
                 self.store_mut().commit(&head, &records)?;
@@ -423,6 +426,7 @@ impl<S: Store> Ledger<S> {
             restored += pending.len() as u64;
             if staged {
                 self.store_mut().stage(&head, &pending, &batch)?;
+                batch = Batch::new(head.seq);
                 self.store_mut().commit_staged(&head)?;
             } else if !pending.is_empty() {
                 self.store_mut().commit(&head, &pending)?;

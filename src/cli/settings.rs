@@ -96,18 +96,24 @@ pub fn lock_wait() -> Duration {
 
 /// What a `--db postgres://…` leaves out, as libpq fills it in: the
 /// password from `PGPASSWORD` or the password file (`PGPASSFILE`, else
-/// `~/.pgpass`), the user from `PGUSER` or the login name.
+/// `~/.pgpass`), the user from `PGUSER` or the login name, the root
+/// certificates from `PGSSLROOTCERT` or `~/.postgresql/root.crt`.
 pub fn pg_defaults() -> claims_store_pg::url::Defaults {
     let get = |name: &str| var(name).ok().flatten();
+    let home = |file: &str| get("HOME").map(|h| std::path::Path::new(&h).join(file));
     let passfile = get("PGPASSFILE")
         .map(std::path::PathBuf::from)
-        .or_else(|| get("HOME").map(|h| std::path::Path::new(&h).join(".pgpass")));
+        .or_else(|| home(".pgpass"));
+    let root_cert = get("PGSSLROOTCERT")
+        .map(std::path::PathBuf::from)
+        .or_else(|| home(".postgresql/root.crt"));
     claims_store_pg::url::Defaults {
         password: get("PGPASSWORD"),
         passfile,
         user: get("PGUSER")
             .or_else(|| get("USER"))
             .or_else(|| get("LOGNAME")),
+        root_cert,
         ..claims_store_pg::url::Defaults::none()
     }
 }

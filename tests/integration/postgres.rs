@@ -467,6 +467,23 @@ fn verify_ca_checks_the_chain_and_verify_full_the_host_name_too() {
         "could not connect to PostgreSQL at 127.0.0.1",
         "certificate",
     ]);
+    // Without sslrootcert, the root comes from PGSSLROOTCERT or
+    // ~/.postgresql/root.crt, as libpq takes it; `system` asks for the web's.
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join(".postgresql")).unwrap();
+    std::fs::copy(&ca, home.join(".postgresql/root.crt")).unwrap();
+    let bare = |query: &str, env: (&str, &std::path::Path)| {
+        Run::new(dir.path())
+            .env(env.0, env.1)
+            .args(["--db", &format!("{base}?{query}"), "verify"])
+            .output()
+    };
+    bare("sslmode=verify-ca", ("PGSSLROOTCERT", &ca)).expect_code(0);
+    bare("sslmode=verify-ca", ("HOME", &home)).expect_code(0);
+    bare("sslmode=verify-ca&sslrootcert=system", ("HOME", &home)).expect_error_line(&[
+        "could not connect to PostgreSQL at 127.0.0.1",
+        "certificate",
+    ]);
     // and verify-ca refuses a certificate another root would have to vouch for.
     run(
         format!("sslmode=verify-ca&sslrootcert={}", stranger.display()),

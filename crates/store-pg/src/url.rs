@@ -111,6 +111,11 @@ pub struct Defaults {
     /// Unix socket directories to try, in order, when the URL names no
     /// host; the first that exists is used, else `localhost`.
     pub socket_dirs: Vec<std::path::PathBuf>,
+    /// The root certificates for `verify-ca`/`verify-full` when the URL
+    /// names no `sslrootcert` (`PGSSLROOTCERT`, else
+    /// `~/.postgresql/root.crt`); used if the file exists, else the web's
+    /// roots.
+    pub root_cert: Option<std::path::PathBuf>,
 }
 
 impl Defaults {
@@ -227,7 +232,7 @@ pub fn parse_with(url: &str, defaults: &Defaults) -> Result<Target> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
             "sslmode" => mode = percent_decode(v),
-            "sslrootcert" => root = Some(std::path::PathBuf::from(percent_decode(v))),
+            "sslrootcert" => root = Some(percent_decode(v)),
             k if KNOWN.contains(&k) => kept.push(pair),
             // A key is not a secret; its value may be (`password=`).
             k => {
@@ -242,6 +247,13 @@ pub fn parse_with(url: &str, defaults: &Defaults) -> Result<Target> {
             }
         }
     }
+    // `sslrootcert=system` (as libpq 16): the web's roots; none named: the
+    // default file if there is one, else the web's roots too.
+    let root = match root.as_deref() {
+        Some("system") => None,
+        Some(named) if !named.is_empty() => Some(std::path::PathBuf::from(named)),
+        _ => defaults.root_cert.clone().filter(|p| p.is_file()),
+    };
     let tls = match mode.as_str() {
         "disable" => Tls::Off,
         "allow" | "prefer" => Tls::Prefer,
@@ -445,6 +457,43 @@ mod tests {
         );
         let c = parse("postgres://u@h/d").unwrap();
         assert_eq!(c.config.get_ssl_mode(), SslMode::Prefer);
+    }
+
+    #[test]
+    fn the_root_certificates_come_from_the_url_else_the_default_file_else_the_web() {
+        let dir = std::env::temp_dir().join(format!("claims-root-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("root.crt");
+        std::fs::write(&file, "not read here").unwrap();
+        let with = |root_cert: &std::path::Path| Defaults {
+            root_cert: Some(root_cert.to_path_buf()),
+            ..Defaults::none()
+        };
+        let root = |q: &str, d: &Defaults| match parse_with(&format!("postgres://u@h/d?{q}"), d)
+            .unwrap()
+            .tls
+        {
+            Tls::Verify { root, .. } => root,
+            other => panic!("{other:?}"),
+        };
+        // The default file, when it exists;
+        assert_eq!(root("sslmode=verify-ca", &with(&file)), Some(file.clone()));
+        assert_eq!(root("sslmode=verify-full", &with(&dir.join("none"))), None);
+        // the URL's own file before it, and `system` for the web's roots.
+        let named = format!(
+            "sslmode=verify-full&sslrootcert={}",
+            dir.join("mine.pem").display()
+        );
+        assert_eq!(root(&named, &with(&file)), Some(dir.join("mine.pem")));
+        assert_eq!(
+            root("sslmode=verify-ca&sslrootcert=system", &with(&file)),
+            None
+        );
+        assert_eq!(
+            root("sslmode=verify-ca&sslrootcert=", &with(&file)),
+            Some(file.clone())
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -166,7 +166,10 @@ fn a_signing_key_given_where_a_file_name_belongs_is_never_shown() {
     let cp = l.write("cp", l.sh("checkpoint --key claims.key").ok());
     let secret = std::fs::read_to_string(l.path("claims.key")).unwrap();
     let secret = secret.trim_end();
-    let material = secret.rsplit('+').next().unwrap();
+    // PRIVATE+KEY+<name>+<key hash>+<key data>: the key data is base64 and
+    // may hold '+' itself, so it is what follows the fourth '+'.
+    let material = secret.splitn(5, '+').nth(4).unwrap();
+    assert!(material.len() >= 40, "the key's material: {material:?}");
     let runs = [
         l.sh("checkpoint").args(["--key", secret]),
         l.sh("publish pub").args(["--key", secret]),

@@ -247,9 +247,10 @@ pub fn parse_with(url: &str, defaults: &Defaults) -> Result<Target> {
             }
         }
     }
-    // `sslrootcert=system` (as libpq 16): the web's roots; none named: the
-    // default file if there is one, else the web's roots too.
-    let root = match root.as_deref() {
+    // Asked only when the certificate is checked. `sslrootcert=system` (as
+    // libpq 16): the web's roots; none named: the default file if there is
+    // one, else the web's roots too.
+    let root = || match root.as_deref() {
         Some("system") => None,
         Some(named) if !named.is_empty() => Some(std::path::PathBuf::from(named)),
         _ => defaults.root_cert.clone().filter(|p| p.is_file()),
@@ -258,8 +259,14 @@ pub fn parse_with(url: &str, defaults: &Defaults) -> Result<Target> {
         "disable" => Tls::Off,
         "allow" | "prefer" => Tls::Prefer,
         "require" => Tls::Encrypt,
-        "verify-ca" => Tls::Verify { root, host: false },
-        "verify-full" => Tls::Verify { root, host: true },
+        "verify-ca" => Tls::Verify {
+            root: root(),
+            host: false,
+        },
+        "verify-full" => Tls::Verify {
+            root: root(),
+            host: true,
+        },
         _ => {
             return Err(Error::invalid(format!(
                 "the PostgreSQL URL asks for sslmode {mode:?}, which is none of disable, allow, prefer, require, verify-ca and verify-full"
